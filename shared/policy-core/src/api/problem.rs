@@ -1,0 +1,227 @@
+//! The one mapping from errors to HTTP answers: RFC 9457 problem details.
+//!
+//! 4xx bodies say what the client did wrong and name the field; 5xx bodies say nothing internal
+//! and carry the request id so the log lines can be found.
+
+use std::borrow::Cow;
+use std::error::Error as StdError;
+
+use lambda_http::http::header::{ALLOW, HeaderValue};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+use crate::rating::RatingError;
+
+/// Prefix of every problem `type`.
+pub const PROBLEM_TYPE_PREFIX: &str = "urn:policy-decision:problem:";
+
+/// Everything a handler can answer other than success.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The route does not accept the method.
+    #[error("{method} is not allowed here; use {allow}")]
+    MethodNotAllowed {
+        /// The method used.
+        method: String,
+        /// The methods the route accepts.
+        allow: &'static str,
+    },
+    /// The body is not declared as JSON.
+    #[error("send the body as application/json (found {found})")]
+    UnsupportedMediaType {
+        /// The content type sent.
+        found: String,
+    },
+    /// The body is larger than the endpoint accepts.
+    #[error("the body is {size} bytes; at most {limit} are accepted")]
+    PayloadTooLarge {
+        /// Bytes sent.
+        size: usize,
+        /// Bytes accepted.
+        limit: usize,
+    },
+    /// The body is not well-formed JSON in UTF-8.
+    #[error("{detail}")]
+    MalformedBody {
+        /// What is wrong, with line and column where known.
+        detail: String,
+    },
+    /// A field is missing, unknown, of the wrong type or out of range.
+    #[error("{detail}")]
+    InvalidField {
+        /// The field path, e.g. `drivers[0].age`; `body` for the body as a whole.
+        field: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The engine cannot rate the request.
+    #[error(transparent)]
+    Rating(#[from] RatingError),
+    /// The endpoint exists but is not built yet.
+    #[error("{endpoint} is not implemented yet")]
+    NotImplemented {
+        /// The endpoint.
+        endpoint: &'static str,
+    },
+    /// Something failed on our side; the detail is logged, never sent.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn StdError + Send + Sync>),
+}
+
+/// One field-level error inside a problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// The field path.
+    pub field: String,
+    /// What is wrong with it.
+    pub detail: String,
+}
+
+/// An RFC 9457 problem details object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    /// A short summary of the kind of problem.
+    pub title: &'static str,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong this time.
+    pub detail: String,
+    /// The request path, where there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// The request id, as in the `x-request-id` header and the logs.
+    pub request_id: String,
+    /// The fields at fault.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl ApiError {
+    /// Wraps an internal failure.
+    pub fn internal(err: impl Into<Box<dyn StdError + Send + Sync>>) -> ApiError {
+        ApiError::Internal(err.into())
+    }
+
+    /// The HTTP status for this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::MalformedBody { .. } => StatusCode::BAD_REQUEST,
+            ApiError::InvalidField { .. } | ApiError::Rating(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::NotImplemented { .. } => StatusCode::NOT_IMPLEMENTED,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn kind(&self) -> (&'static str, &'static str) {
+        match self {
+            ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
+            ApiError::UnsupportedMediaType { .. } => ("unsupported-media-type", "Unsupported media type"),
+            ApiError::PayloadTooLarge { .. } => ("payload-too-large", "Payload too large"),
+            ApiError::MalformedBody { .. } => ("malformed-body", "Malformed request body"),
+            ApiError::InvalidField { .. } => ("invalid-field", "Invalid field"),
+            ApiError::Rating(err) => match err {
+                RatingError::UnsupportedState { .. } => ("unsupported-state", "Unsupported state"),
+                RatingError::UnsupportedProduct { .. } => ("unsupported-product", "Unsupported product"),
+                RatingError::UnsupportedCoverage { .. } => ("unsupported-coverage", "Unsupported coverage"),
+                RatingError::LimitBelowMinimum { .. } => ("limit-below-minimum", "Limit below the minimum"),
+                RatingError::LimitAboveMaximum { .. } => ("limit-above-maximum", "Limit above the maximum"),
+                RatingError::MissingRequiredCoverage { .. } => {
+                    ("missing-required-coverage", "Missing required coverage")
+                }
+                _ => ("invalid-field", "Invalid field"),
+            },
+            ApiError::NotImplemented { .. } => ("not-implemented", "Not implemented"),
+            ApiError::Internal(_) => ("internal", "Internal error"),
+        }
+    }
+
+    fn field(&self) -> Option<Cow<'_, str>> {
+        match self {
+            ApiError::InvalidField { field, .. } => Some(Cow::Borrowed(field)),
+            ApiError::Rating(err) => Some(Cow::Borrowed(err.field())),
+            ApiError::UnsupportedMediaType { .. } => Some(Cow::Borrowed("content-type")),
+            ApiError::PayloadTooLarge { .. } | ApiError::MalformedBody { .. } => Some(Cow::Borrowed("body")),
+            _ => None,
+        }
+    }
+
+    /// The problem document for this error. Internal errors are logged here and described to the
+    /// client only by their request id.
+    pub fn problem(&self, request_id: &str, instance: Option<&str>) -> Problem {
+        let (slug, title) = self.kind();
+        let detail = match self {
+            ApiError::Internal(source) => {
+                tracing::error!(request_id, error = %source, "internal error");
+                format!("the request failed on our side; quote request id {request_id} to support")
+            }
+            other => other.to_string(),
+        };
+        let errors = self
+            .field()
+            .map(|field| vec![FieldError { field: field.into_owned(), detail: detail.clone() }])
+            .unwrap_or_default();
+        Problem {
+            type_uri: format!("{PROBLEM_TYPE_PREFIX}{slug}"),
+            title,
+            status: self.status().as_u16(),
+            detail,
+            instance: instance.map(str::to_owned),
+            request_id: request_id.to_owned(),
+            errors,
+        }
+    }
+
+    /// The `application/problem+json` response for this error.
+    pub fn into_response(self, request_id: &str, instance: Option<&str>) -> Response<Body> {
+        let problem = self.problem(request_id, instance);
+        let body = serde_json::to_vec(&problem).unwrap_or_else(|_| b"{}".to_vec());
+        let mut response = super::with_headers(self.status(), "application/problem+json", request_id, body);
+        if let ApiError::MethodNotAllowed { allow, .. } = self {
+            response.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::State;
+
+    #[test]
+    fn a_rating_error_becomes_a_422_naming_the_field() {
+        let problem = ApiError::from(RatingError::UnsupportedState { state: State::WY })
+            .problem("req-1", Some("/api/v1/rates/calculate"));
+        assert_eq!(problem.status, 422);
+        assert_eq!(problem.type_uri, "urn:policy-decision:problem:unsupported-state");
+        assert_eq!(problem.errors[0].field, "state");
+        assert_eq!(problem.request_id, "req-1");
+    }
+
+    #[test]
+    fn internal_errors_say_nothing_internal() {
+        let err = ApiError::internal("connection refused to 10.0.0.7:6379");
+        let problem = err.problem("req-2", None);
+        assert_eq!(problem.status, 500);
+        assert!(!problem.detail.contains("10.0.0.7"), "{}", problem.detail);
+        assert!(problem.detail.contains("req-2"));
+        assert!(problem.errors.is_empty());
+    }
+
+    #[test]
+    fn method_not_allowed_says_what_is() {
+        let response = ApiError::MethodNotAllowed { method: "GET".into(), allow: "POST" }.into_response("r", None);
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers()[ALLOW], "POST");
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        assert_eq!(response.headers()["x-request-id"], "r");
+    }
+}

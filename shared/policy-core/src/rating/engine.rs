@@ -1,0 +1,358 @@
+//! The rating algorithm. See the module docs of [`crate::rating`] for the formula and rounding points.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use time::{Date, Duration};
+
+use crate::domain::{CoverageKind, PolicyType, Term};
+use crate::money::Money;
+use crate::rating::error::RatingError;
+use crate::rating::quote::{
+    AppliedDiscount, AppliedFactor, Basis, Charge, CoverageLine, DiscountSummary, FactorName,
+    Installments, MinimumPremium, PremiumTax, RateQuote,
+};
+use crate::rating::request::{Construction, RatingRequest};
+use crate::rating::tables::{Common, DiscountKind, RateTable, RateTables};
+
+/// Most drivers one policy lists.
+pub const MAX_DRIVERS: usize = 10;
+/// How far ahead a policy may start.
+pub const MAX_DAYS_AHEAD: i64 = 365;
+/// Earliest age at which a licence can be held, for checking years licensed against age.
+const LICENSING_AGE: u8 = 14;
+
+/// Rates `request` as of `today` (the first day of cover when the request names none).
+pub fn rate<'t>(
+    tables: &'t RateTables,
+    request: &RatingRequest,
+    today: Date,
+) -> Result<RateQuote<'t>, RatingError> {
+    let table = table_for(tables, request)?;
+    check_applicability(request)?;
+    check_coverages(table, request)?;
+    let effective = effective_date(request, today)?;
+    let common = &tables.common;
+
+    let factors = factors(common, table, request, effective)?;
+    let product = factors.iter().fold(Decimal::ONE, |acc, f| acc * f.applied);
+    let combined = product
+        .clamp(common.factor_min, common.factor_max)
+        .round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
+    let discounts = discounts(common, request);
+    let keep = Decimal::ONE - discounts.total;
+    let months = Decimal::from(request.term.months());
+    let pro_rate = |annual: Decimal| annual * months / Decimal::from(Term::Annual.months());
+
+    let mut coverages = Vec::with_capacity(CoverageKind::COUNT);
+    for (kind, limit) in request.coverage.iter() {
+        let Some(rate) = table.coverage(kind) else { continue };
+        let base_premium = Decimal::from(limit.get()) * rate.rate_per_thousand / Decimal::ONE_THOUSAND;
+        let (deductible, deductible_factor) = deductible(common, request, kind);
+        coverages.push(CoverageLine {
+            coverage: kind,
+            limit: limit.get(),
+            base_premium: base_premium.normalize(),
+            deductible,
+            deductible_factor,
+            premium: Money::round(pro_rate(base_premium * combined * deductible_factor * keep)),
+        });
+    }
+
+    let surcharges = surcharges(table, request);
+    let before_minimum: Money =
+        coverages.iter().map(|c| c.premium).chain(surcharges.iter().map(|s| s.amount)).sum();
+    let minimum = Money::round(pro_rate(table.minimum_premium));
+    let adjustment = minimum.max(before_minimum) - before_minimum;
+    let premium = before_minimum + adjustment;
+    let tax = Money::round(premium.amount() * table.premium_tax_rate);
+    let fees: Vec<Charge<'t>> = table
+        .fees
+        .iter()
+        .map(|fee| Charge { name: &fee.name, amount: Money::round(fee.amount) })
+        .collect();
+    let total_premium = premium + tax + fees.iter().map(|f| f.amount).sum();
+    let (first, each) = total_premium.split(request.term.months());
+
+    Ok(RateQuote {
+        state: request.state,
+        policy_type: request.policy_type,
+        term: request.term,
+        effective_date: Some(effective),
+        rate_table_version: &table.version,
+        tier: common.tier(combined),
+        combined_factor: combined,
+        factors,
+        discounts,
+        coverages,
+        surcharges,
+        minimum_premium: MinimumPremium { minimum, adjustment },
+        premium,
+        premium_tax: PremiumTax { rate: table.premium_tax_rate, amount: tax },
+        fees,
+        total_premium,
+        installments: Installments { count: request.term.months(), first, each },
+    })
+}
+
+fn table_for<'t>(tables: &'t RateTables, request: &RatingRequest) -> Result<&'t RateTable, RatingError> {
+    let (state, policy_type) = (request.state, request.policy_type);
+    tables.get(state, policy_type).ok_or_else(|| {
+        if tables.writes_in(state) {
+            RatingError::UnsupportedProduct { state, policy_type }
+        } else {
+            RatingError::UnsupportedState { state }
+        }
+    })
+}
+
+/// Auto requests describe drivers and a vehicle; home and renters describe a property.
+fn check_applicability(request: &RatingRequest) -> Result<(), RatingError> {
+    let product = request.policy_type;
+    let not_for = |field: &'static str| {
+        Err(RatingError::invalid(field, format!("{field} does not apply to {product} policies")))
+    };
+    if product.is_auto() {
+        if request.property.is_some() {
+            return not_for("property");
+        }
+        if request.deductibles.all_perils.is_some() {
+            return not_for("deductibles.all_perils");
+        }
+    } else {
+        if !request.drivers.is_empty() {
+            return not_for("drivers");
+        }
+        if request.vehicle.is_some() {
+            return not_for("vehicle");
+        }
+        if request.deductibles.collision.is_some() {
+            return not_for("deductibles.collision");
+        }
+        if request.deductibles.comprehensive.is_some() {
+            return not_for("deductibles.comprehensive");
+        }
+    }
+    if request.drivers.len() > MAX_DRIVERS {
+        return Err(RatingError::invalid("drivers", format!("at most {MAX_DRIVERS} drivers per policy")));
+    }
+    for (i, driver) in request.drivers.iter().enumerate() {
+        let most = driver.age.get().saturating_sub(LICENSING_AGE);
+        if driver.years_licensed.get() > most {
+            return Err(RatingError::invalid(
+                format!("drivers[{i}].years_licensed"),
+                format!("a driver aged {} cannot have been licensed for more than {most} years", driver.age),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_coverages(table: &RateTable, request: &RatingRequest) -> Result<(), RatingError> {
+    let (state, policy_type) = (request.state, request.policy_type);
+    for (coverage, limit) in request.coverage.iter() {
+        let Some(rate) = table.coverage(coverage) else {
+            return Err(RatingError::UnsupportedCoverage { state, policy_type, coverage });
+        };
+        let limit = limit.get();
+        if limit < rate.min_limit {
+            let statutory = table.minimum_limits.clone().filter(|_| rate.required);
+            return Err(RatingError::LimitBelowMinimum { state, coverage, limit, minimum: rate.min_limit, statutory });
+        }
+        if limit > rate.max_limit {
+            return Err(RatingError::LimitAboveMaximum { coverage, limit, maximum: rate.max_limit });
+        }
+    }
+    if let Some(coverage) = table.required_coverages().find(|&c| request.coverage.get(c).is_none()) {
+        return Err(RatingError::MissingRequiredCoverage { state, coverage });
+    }
+    let deductibles = [
+        ("deductibles.collision", request.deductibles.collision, CoverageKind::Collision),
+        ("deductibles.comprehensive", request.deductibles.comprehensive, CoverageKind::Comprehensive),
+    ];
+    for (field, deductible, coverage) in deductibles {
+        if deductible.is_some() && request.coverage.get(coverage).is_none() {
+            return Err(RatingError::invalid(field, format!("no {coverage} coverage is requested")));
+        }
+    }
+    if let Some(zip) = request.zip_code {
+        if !table.serves_zip_prefix(zip.prefix()) {
+            return Err(RatingError::invalid("zip_code", format!("the ZIP code is not in {state}")));
+        }
+    }
+    Ok(())
+}
+
+fn effective_date(request: &RatingRequest, today: Date) -> Result<Date, RatingError> {
+    let Some(date) = request.effective_date else { return Ok(today) };
+    let latest = today + Duration::days(MAX_DAYS_AHEAD);
+    if date < today || date > latest {
+        return Err(RatingError::invalid(
+            "effective_date",
+            format!("must be between {today} and {latest} (today and up to {MAX_DAYS_AHEAD} days ahead)"),
+        ));
+    }
+    Ok(date)
+}
+
+/// Whole years from `year` to the year of `effective`; `field` is blamed if `year` is later.
+fn age_in_years(year: u16, effective: Date, field: &'static str, grace: i32) -> Result<u32, RatingError> {
+    let years = effective.year() - i32::from(year);
+    if years < -grace {
+        return Err(RatingError::invalid(field, format!("{year} is after the policy starts")));
+    }
+    Ok(u32::try_from(years.max(0)).unwrap_or(0))
+}
+
+fn factors(
+    common: &Common,
+    table: &RateTable,
+    request: &RatingRequest,
+    effective: Date,
+) -> Result<Vec<AppliedFactor>, RatingError> {
+    let f = &common.factors;
+    let mut out = Vec::with_capacity(16);
+    let weight = table.secondary_factor_weight;
+    let mut push = |name: FactorName, basis: Basis, filed: Decimal| {
+        let applied = if name.is_primary() { filed } else { Decimal::ONE + (filed - Decimal::ONE) * weight };
+        out.push(AppliedFactor { name, basis, filed, applied });
+    };
+
+    if let Some(youngest) = request.drivers.iter().map(|d| d.age.get()).min() {
+        push(FactorName::DriverAge, Basis::Number(youngest.into()), f.driver_age.lookup(youngest.into()));
+    }
+    if let Some(least) = request.drivers.iter().map(|d| d.years_licensed.get()).min() {
+        push(FactorName::YearsLicensed, Basis::Number(least.into()), f.years_licensed.lookup(least.into()));
+    }
+    if !request.drivers.is_empty() {
+        let total = |count: fn(&crate::rating::request::Driver) -> u8| -> u8 {
+            request.drivers.iter().map(count).fold(0, u8::saturating_add)
+        };
+        let violations = total(|d| d.violations.get());
+        push(FactorName::Violations, Basis::Number(violations.into()), f.violations.lookup(violations));
+        let accidents = total(|d| d.at_fault_accidents.get());
+        push(FactorName::AtFaultAccidents, Basis::Number(accidents.into()), f.at_fault_accidents.lookup(accidents));
+        let dui = total(|d| d.dui.get());
+        push(FactorName::Dui, Basis::Number(dui.into()), f.dui.lookup(dui));
+    }
+    let claims = request.claims.get();
+    push(FactorName::Claims, Basis::Number(claims.into()), f.claims.lookup(claims));
+
+    if let Some(vehicle) = &request.vehicle {
+        let age = age_in_years(vehicle.year.get(), effective, "vehicle.year", 1)?;
+        push(FactorName::VehicleAge, Basis::Number(age), f.vehicle_age.lookup(age));
+        if let Some(miles) = vehicle.annual_mileage {
+            push(FactorName::AnnualMileage, Basis::Number(miles.get()), f.annual_mileage.lookup(miles.get()));
+        }
+        let mut features = vehicle.safety_features.clone();
+        features.sort_unstable();
+        features.dedup();
+        if !features.is_empty() {
+            let credit = (0..features.len()).fold(Decimal::ONE, |acc, _| acc * f.safety_feature_credit);
+            let n = u32::try_from(features.len()).unwrap_or(u32::MAX);
+            push(FactorName::SafetyFeatures, Basis::Number(n), credit.max(f.safety_credit_floor));
+        }
+        if vehicle.anti_theft {
+            push(FactorName::AntiTheft, Basis::Text("fitted"), f.anti_theft);
+        }
+    }
+
+    if let Some(property) = &request.property {
+        if let Some(value) = property.dwelling_value.filter(|_| request.policy_type == PolicyType::Home) {
+            push(FactorName::DwellingValue, Basis::Number(value.get()), f.dwelling_value.lookup(value.get()));
+        }
+        if let Some(construction) = property.construction {
+            push(FactorName::Construction, Basis::Text(construction_name(construction)), f.construction(construction));
+        }
+        if let Some(year) = property.year_built {
+            let age = age_in_years(year.get(), effective, "property.year_built", 0)?;
+            push(FactorName::HomeAge, Basis::Number(age), f.home_age.lookup(age));
+        }
+        if let Some(class) = property.protection_class {
+            let class = u32::from(class.get());
+            push(FactorName::ProtectionClass, Basis::Number(class), f.protection_class.lookup(class));
+        }
+    }
+
+    if let Some(zip) = request.zip_code {
+        let prefix = zip.prefix();
+        push(FactorName::Territory, Basis::Number(prefix.into()), table.territory(prefix));
+    }
+    if let Some(score) = request.credit_score {
+        if table.credit_allowed {
+            let score = u32::from(score.get());
+            push(FactorName::CreditScore, Basis::Number(score), f.credit_score.lookup(score));
+        } else {
+            push(FactorName::CreditScore, Basis::Text("not permitted in this state"), Decimal::ONE);
+        }
+    }
+    Ok(out)
+}
+
+fn construction_name(construction: Construction) -> &'static str {
+    match construction {
+        Construction::Frame => "frame",
+        Construction::MasonryVeneer => "masonry_veneer",
+        Construction::Masonry => "masonry",
+        Construction::FireResistive => "fire_resistive",
+    }
+}
+
+fn deductible(common: &Common, request: &RatingRequest, kind: CoverageKind) -> (Option<u32>, Decimal) {
+    let (curve, given) = match kind {
+        CoverageKind::Collision => (&common.vehicle_deductible, request.deductibles.collision),
+        CoverageKind::Comprehensive => (&common.vehicle_deductible, request.deductibles.comprehensive),
+        CoverageKind::Dwelling
+        | CoverageKind::OtherStructures
+        | CoverageKind::PersonalProperty
+        | CoverageKind::LossOfUse => (&common.property_deductible, request.deductibles.all_perils),
+        CoverageKind::Liability
+        | CoverageKind::UninsuredMotorist
+        | CoverageKind::MedicalPayments
+        | CoverageKind::Pip => return (None, Decimal::ONE),
+    };
+    let amount = given.map_or(curve.default, |d| d.get());
+    (Some(amount), curve.bands.lookup(amount))
+}
+
+fn discounts(common: &Common, request: &RatingRequest) -> DiscountSummary {
+    let matrix = &common.discounts;
+    let product = request.policy_type;
+    let claims = request.discounts;
+    let drivers = &request.drivers;
+    let clean = |d: &crate::rating::request::Driver| {
+        d.violations.get() == 0 && d.at_fault_accidents.get() == 0 && d.dui.get() == 0
+    };
+    let eligible = [
+        (DiscountKind::MultiPolicy, claims.multi_policy),
+        (DiscountKind::SafeDriver, !drivers.is_empty() && drivers.iter().all(clean)),
+        (DiscountKind::GoodStudent, drivers.iter().any(|d| d.good_student && d.age.get() < 25)),
+        (DiscountKind::Military, claims.military),
+        (DiscountKind::Paperless, claims.paperless),
+        (DiscountKind::PaidInFull, claims.paid_in_full),
+    ];
+    let mut applied: Vec<AppliedDiscount> = eligible
+        .into_iter()
+        .filter(|&(_, earned)| earned)
+        .filter_map(|(name, _)| matrix.rate(name, product).map(|rate| AppliedDiscount { name, rate }))
+        .collect();
+    let years = claims.loyalty_years.get();
+    if years >= matrix.loyalty_from_year {
+        if let Some(per_year) = matrix.rate(DiscountKind::Loyalty, product) {
+            let counted = Decimal::from(years - matrix.loyalty_from_year + 1);
+            let rate = (per_year * counted).min(matrix.loyalty_max);
+            applied.push(AppliedDiscount { name: DiscountKind::Loyalty, rate });
+        }
+    }
+    let earned: Decimal = applied.iter().map(|d| d.rate).sum();
+    DiscountSummary { applied, earned, cap: matrix.cap, total: earned.min(matrix.cap) }
+}
+
+fn surcharges<'t>(table: &'t RateTable, request: &RatingRequest) -> Vec<Charge<'t>> {
+    let mut out = Vec::new();
+    if let Some(amount) = table.sr22_filing.filter(|_| request.drivers.iter().any(|d| d.dui.get() > 0)) {
+        out.push(Charge { name: "sr22_filing", amount: Money::round(amount) });
+    }
+    if let Some(amount) = table.coverage_lapse.filter(|_| request.prior_coverage_lapse) {
+        out.push(Charge { name: "coverage_lapse", amount: Money::round(amount) });
+    }
+    out
+}

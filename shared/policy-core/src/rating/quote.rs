@@ -1,0 +1,198 @@
+//! The result of rating: a premium with every step that produced it.
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+use time::Date;
+
+use crate::domain::{CoverageKind, PolicyType, State, Term};
+use crate::money::Money;
+use crate::rating::tables::{DiscountKind, Tier};
+
+/// A rated premium and its breakdown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RateQuote<'t> {
+    /// Where the risk is.
+    pub state: State,
+    /// The product.
+    pub policy_type: PolicyType,
+    /// The term the premium covers.
+    pub term: Term,
+    /// First day of cover.
+    #[serde(with = "crate::rating::request::iso_date")]
+    pub effective_date: Option<Date>,
+    /// The exact tables used, e.g. `CA-auto-2026.11.0/common-2026.11.0`.
+    pub rate_table_version: &'t str,
+    /// Rating tier from the combined factor.
+    pub tier: Tier,
+    /// Product of every factor, clamped and rounded to 4 decimal places.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub combined_factor: Decimal,
+    /// Each factor that applied, in rating order.
+    pub factors: Vec<AppliedFactor>,
+    /// Discounts earned, their total and the cap.
+    pub discounts: DiscountSummary,
+    /// One line per coverage bought.
+    pub coverages: Vec<CoverageLine>,
+    /// Flat surcharges for the term.
+    pub surcharges: Vec<Charge<'t>>,
+    /// The state's minimum premium for the term and what was added to reach it.
+    pub minimum_premium: MinimumPremium,
+    /// Coverage lines plus surcharges plus any minimum-premium adjustment: the taxable premium.
+    pub premium: Money,
+    /// State premium tax on [`RateQuote::premium`].
+    pub premium_tax: PremiumTax,
+    /// Flat fees for the term (not taxed).
+    pub fees: Vec<Charge<'t>>,
+    /// Premium plus tax plus fees: what the policyholder pays for the term.
+    pub total_premium: Money,
+    /// The total as monthly instalments over the term.
+    pub installments: Installments,
+}
+
+/// A rating factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum FactorName {
+    DriverAge,
+    YearsLicensed,
+    Violations,
+    AtFaultAccidents,
+    Dui,
+    Claims,
+    VehicleAge,
+    AnnualMileage,
+    SafetyFeatures,
+    AntiTheft,
+    Territory,
+    CreditScore,
+    DwellingValue,
+    Construction,
+    HomeAge,
+    ProtectionClass,
+}
+
+impl FactorName {
+    /// Whether California's Proposition 103 counts it as a mandatory (primary) factor: driving
+    /// safety record, miles driven and years of experience. Every other factor is secondary.
+    pub fn is_primary(self) -> bool {
+        matches!(
+            self,
+            FactorName::Violations
+                | FactorName::AtFaultAccidents
+                | FactorName::Dui
+                | FactorName::AnnualMileage
+                | FactorName::YearsLicensed
+        )
+    }
+}
+
+/// What a factor was looked up by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Basis {
+    /// A number: an age, a count, a value.
+    Number(u32),
+    /// A category, e.g. a construction type or a ZIP prefix.
+    Text(&'static str),
+}
+
+/// One factor as applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AppliedFactor {
+    /// Which factor.
+    pub name: FactorName,
+    /// What it was looked up by.
+    pub basis: Basis,
+    /// The factor from the table.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub filed: Decimal,
+    /// The factor used: the filed one, or pulled toward 1 where state law weights it down.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub applied: Decimal,
+}
+
+/// A discount earned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AppliedDiscount {
+    /// Which discount.
+    pub name: DiscountKind,
+    /// Its rate as a fraction of premium.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub rate: Decimal,
+}
+
+/// Discounts and the cap on their total.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiscountSummary {
+    /// Each discount earned.
+    pub applied: Vec<AppliedDiscount>,
+    /// Sum of the earned rates.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub earned: Decimal,
+    /// The cap on the total.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub cap: Decimal,
+    /// What applies: the earned total, or the cap if lower.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub total: Decimal,
+}
+
+/// One coverage line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CoverageLine {
+    /// Which coverage.
+    pub coverage: CoverageKind,
+    /// Its limit in whole dollars.
+    pub limit: u32,
+    /// Annual base premium: limit / 1000 x the state's rate per thousand.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub base_premium: Decimal,
+    /// The deductible, for lines that have one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deductible: Option<u32>,
+    /// The deductible's factor (1 for lines without one).
+    #[serde(with = "rust_decimal::serde::str")]
+    pub deductible_factor: Decimal,
+    /// base x combined factor x deductible factor x (1 - discounts) x term months / 12, in cents.
+    pub premium: Money,
+}
+
+/// A named flat amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Charge<'t> {
+    /// Name as filed.
+    pub name: &'t str,
+    /// Amount for the term.
+    pub amount: Money,
+}
+
+/// The minimum premium check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MinimumPremium {
+    /// The state's minimum, pro-rated to the term.
+    pub minimum: Money,
+    /// Added so the premium reaches the minimum (zero when it already does).
+    pub adjustment: Money,
+}
+
+/// State premium tax.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PremiumTax {
+    /// Rate as a fraction of premium.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub rate: Decimal,
+    /// Tax for the term.
+    pub amount: Money,
+}
+
+/// The total in monthly instalments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Installments {
+    /// Number of monthly payments (the months in the term).
+    pub count: u32,
+    /// The first payment, which carries any remainder cents.
+    pub first: Money,
+    /// Each later payment.
+    pub each: Money,
+}

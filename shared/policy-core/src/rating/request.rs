@@ -1,0 +1,475 @@
+//! What a client asks to have rated, parsed at the edge into types that cannot hold nonsense.
+//!
+//! Each bounded number is a newtype that rejects out-of-range values while deserializing, so the
+//! error carries the path of the field (`drivers[0].age`) and the engine only sees valid input.
+//! Rules that depend on the state or product (minimum limits, offered coverages) are the engine's.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+use crate::domain::{CoverageKind, PolicyType, State, Term};
+
+macro_rules! bounded {
+    ($(#[$doc:meta])* $name:ident($repr:ty): $min:literal..=$max:literal, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "i64", into = "i64")]
+        pub struct $name($repr);
+
+        impl $name {
+            /// Smallest accepted value.
+            pub const MIN: $repr = $min;
+            /// Largest accepted value.
+            pub const MAX: $repr = $max;
+
+            /// The value.
+            pub fn get(self) -> $repr {
+                self.0
+            }
+        }
+
+        impl TryFrom<i64> for $name {
+            type Error = OutOfRange;
+            fn try_from(value: i64) -> Result<Self, OutOfRange> {
+                match <$repr>::try_from(value) {
+                    Ok(v) if (Self::MIN..=Self::MAX).contains(&v) => Ok(Self(v)),
+                    _ => Err(OutOfRange { what: $what, min: i64::from(Self::MIN), max: i64::from(Self::MAX) }),
+                }
+            }
+        }
+
+        impl From<$name> for i64 {
+            fn from(value: $name) -> i64 {
+                i64::from(value.0)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+    };
+}
+
+/// A number outside the range a field accepts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} must be between {min} and {max}")]
+pub struct OutOfRange {
+    what: &'static str,
+    min: i64,
+    max: i64,
+}
+
+bounded!(
+    /// A coverage limit in whole dollars.
+    Limit(u32): 1..=50_000_000, "a limit in whole dollars"
+);
+bounded!(
+    /// A deductible in whole dollars.
+    Deductible(u32): 0..=100_000, "a deductible in whole dollars"
+);
+bounded!(
+    /// A driver's age in years.
+    Age(u8): 14..=120, "an age"
+);
+bounded!(
+    /// Whole years, e.g. years licensed or years with us.
+    Years(u8): 0..=100, "a number of years"
+);
+bounded!(
+    /// How many incidents (violations, accidents, DUIs, claims) in the look-back period.
+    Count(u8): 0..=50, "a count"
+);
+bounded!(
+    /// A credit-based insurance score.
+    CreditScore(u16): 300..=850, "a credit score"
+);
+bounded!(
+    /// A calendar year, e.g. a vehicle's model year or the year a house was built.
+    Year(u16): 1800..=2100, "a year"
+);
+bounded!(
+    /// Miles driven per year.
+    Mileage(u32): 0..=250_000, "annual mileage"
+);
+bounded!(
+    /// A value in whole dollars, e.g. what a vehicle or a house is worth.
+    Value(u32): 1..=100_000_000, "a value in whole dollars"
+);
+bounded!(
+    /// ISO fire protection class: 1 (best) to 10 (unprotected).
+    ProtectionClass(u8): 1..=10, "a protection class"
+);
+
+/// A five-digit US ZIP code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
+pub struct ZipCode(u32);
+
+impl ZipCode {
+    /// The three-digit prefix (sectional center) that territories are rated by.
+    pub fn prefix(self) -> u16 {
+        // Five digits, so the prefix is below 1000 and fits.
+        u16::try_from(self.0 / 100).unwrap_or(u16::MAX)
+    }
+}
+
+impl TryFrom<String> for ZipCode {
+    type Error = &'static str;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        if text.len() == 5 && text.bytes().all(|b| b.is_ascii_digit()) {
+            text.parse().map(ZipCode).map_err(|_| "a ZIP code must be five digits")
+        } else {
+            Err("a ZIP code must be five digits, e.g. \"90210\"")
+        }
+    }
+}
+
+/// Requested limits by coverage line; absent lines are not bought.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct Coverages {
+    pub liability: Option<Limit>,
+    pub collision: Option<Limit>,
+    pub comprehensive: Option<Limit>,
+    pub uninsured_motorist: Option<Limit>,
+    pub medical_payments: Option<Limit>,
+    pub pip: Option<Limit>,
+    pub dwelling: Option<Limit>,
+    pub other_structures: Option<Limit>,
+    pub personal_property: Option<Limit>,
+    pub loss_of_use: Option<Limit>,
+}
+
+impl Coverages {
+    /// The limit requested for `kind`, if any.
+    pub fn get(&self, kind: CoverageKind) -> Option<Limit> {
+        match kind {
+            CoverageKind::Liability => self.liability,
+            CoverageKind::Collision => self.collision,
+            CoverageKind::Comprehensive => self.comprehensive,
+            CoverageKind::UninsuredMotorist => self.uninsured_motorist,
+            CoverageKind::MedicalPayments => self.medical_payments,
+            CoverageKind::Pip => self.pip,
+            CoverageKind::Dwelling => self.dwelling,
+            CoverageKind::OtherStructures => self.other_structures,
+            CoverageKind::PersonalProperty => self.personal_property,
+            CoverageKind::LossOfUse => self.loss_of_use,
+        }
+    }
+
+    /// Sets the limit for `kind`.
+    pub fn set(&mut self, kind: CoverageKind, limit: Option<Limit>) {
+        let slot = match kind {
+            CoverageKind::Liability => &mut self.liability,
+            CoverageKind::Collision => &mut self.collision,
+            CoverageKind::Comprehensive => &mut self.comprehensive,
+            CoverageKind::UninsuredMotorist => &mut self.uninsured_motorist,
+            CoverageKind::MedicalPayments => &mut self.medical_payments,
+            CoverageKind::Pip => &mut self.pip,
+            CoverageKind::Dwelling => &mut self.dwelling,
+            CoverageKind::OtherStructures => &mut self.other_structures,
+            CoverageKind::PersonalProperty => &mut self.personal_property,
+            CoverageKind::LossOfUse => &mut self.loss_of_use,
+        };
+        *slot = limit;
+    }
+
+    /// Requested lines with their limits, in breakdown order.
+    pub fn iter(&self) -> impl Iterator<Item = (CoverageKind, Limit)> + '_ {
+        CoverageKind::ALL
+            .iter()
+            .filter_map(|&kind| self.get(kind).map(|limit| (kind, limit)))
+    }
+}
+
+/// Deductibles in whole dollars; absent ones take the table's default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deductibles {
+    /// Auto collision deductible.
+    pub collision: Option<Deductible>,
+    /// Auto comprehensive deductible.
+    pub comprehensive: Option<Deductible>,
+    /// Home and renters all-perils deductible.
+    pub all_perils: Option<Deductible>,
+}
+
+/// A listed driver.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Driver {
+    /// Age in years.
+    pub age: Age,
+    /// Years since first licensed.
+    pub years_licensed: Years,
+    /// Moving violations in the last three years.
+    #[serde(default = "Count::zero")]
+    pub violations: Count,
+    /// At-fault accidents in the last three years.
+    #[serde(default = "Count::zero")]
+    pub at_fault_accidents: Count,
+    /// DUI / DWI convictions in the last five years.
+    #[serde(default = "Count::zero")]
+    pub dui: Count,
+    /// A full-time student with a B average or better.
+    #[serde(default)]
+    pub good_student: bool,
+}
+
+impl Count {
+    /// No incidents.
+    pub fn zero() -> Count {
+        Count(0)
+    }
+}
+
+/// A vehicle safety feature that earns a credit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum SafetyFeature {
+    AntiLockBrakes,
+    Airbags,
+    AutomaticEmergencyBraking,
+    LaneDepartureWarning,
+    BlindSpotMonitoring,
+}
+
+/// The insured vehicle.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vehicle {
+    /// Model year.
+    pub year: Year,
+    /// Expected miles per year.
+    pub annual_mileage: Option<Mileage>,
+    /// Safety features fitted.
+    #[serde(default)]
+    pub safety_features: Vec<SafetyFeature>,
+    /// A recognised anti-theft device is fitted.
+    #[serde(default)]
+    pub anti_theft: bool,
+    /// Market value in whole dollars.
+    pub value: Option<Value>,
+}
+
+/// How a dwelling is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum Construction {
+    Frame,
+    MasonryVeneer,
+    Masonry,
+    FireResistive,
+}
+
+/// The insured dwelling (home) or residence (renters).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Property {
+    /// Replacement cost of the dwelling in whole dollars.
+    pub dwelling_value: Option<Value>,
+    /// Construction type.
+    pub construction: Option<Construction>,
+    /// Year the dwelling was built.
+    pub year_built: Option<Year>,
+    /// ISO fire protection class.
+    pub protection_class: Option<ProtectionClass>,
+}
+
+/// Discounts the applicant claims; eligibility is the engine's decision.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscountClaims {
+    /// Another policy with us (e.g. auto and home).
+    #[serde(default)]
+    pub multi_policy: bool,
+    /// Documents by e-mail only.
+    #[serde(default)]
+    pub paperless: bool,
+    /// The whole term paid up front.
+    #[serde(default)]
+    pub paid_in_full: bool,
+    /// Active duty or veteran.
+    #[serde(default)]
+    pub military: bool,
+    /// Consecutive years insured with us.
+    #[serde(default = "Years::zero")]
+    pub loyalty_years: Years,
+}
+
+impl Years {
+    /// Zero years.
+    pub fn zero() -> Years {
+        Years(0)
+    }
+}
+
+impl Default for Years {
+    fn default() -> Years {
+        Years::zero()
+    }
+}
+
+/// A request to rate one policy. Only `state`, `policy_type` and `coverage` are required.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatingRequest {
+    /// Where the risk is.
+    pub state: State,
+    /// The product.
+    pub policy_type: PolicyType,
+    /// Requested limits per coverage line.
+    pub coverage: Coverages,
+    /// Deductibles.
+    #[serde(default)]
+    pub deductibles: Deductibles,
+    /// Listed drivers (auto only).
+    #[serde(default)]
+    pub drivers: Vec<Driver>,
+    /// The insured vehicle (auto only).
+    pub vehicle: Option<Vehicle>,
+    /// The insured dwelling (home and renters only).
+    pub property: Option<Property>,
+    /// Claims in the last five years.
+    #[serde(default = "Count::zero")]
+    pub claims: Count,
+    /// Credit-based insurance score; ignored where state law forbids its use.
+    pub credit_score: Option<CreditScore>,
+    /// ZIP code of the garaging address or the dwelling.
+    pub zip_code: Option<ZipCode>,
+    /// Discounts claimed.
+    #[serde(default)]
+    pub discounts: DiscountClaims,
+    /// Insurance lapsed for more than 30 days before this policy.
+    #[serde(default)]
+    pub prior_coverage_lapse: bool,
+    /// Policy term; premiums are pro-rated from annual.
+    #[serde(default)]
+    pub term: Term,
+    /// First day of cover, `YYYY-MM-DD`; defaults to the rating date.
+    #[serde(default, with = "iso_date")]
+    pub effective_date: Option<Date>,
+}
+
+impl RatingRequest {
+    /// The smallest valid request: a state, a product and nothing bought yet.
+    pub fn minimal(state: State, policy_type: PolicyType) -> RatingRequest {
+        RatingRequest {
+            state,
+            policy_type,
+            coverage: Coverages::default(),
+            deductibles: Deductibles::default(),
+            drivers: Vec::new(),
+            vehicle: None,
+            property: None,
+            claims: Count::zero(),
+            credit_score: None,
+            zip_code: None,
+            discounts: DiscountClaims::default(),
+            prior_coverage_lapse: false,
+            term: Term::Annual,
+            effective_date: None,
+        }
+    }
+}
+
+/// `YYYY-MM-DD` dates, as the API writes them.
+pub mod iso_date {
+    use serde::{Deserialize, Deserializer, Serializer, de};
+    use time::Date;
+    use time::format_description::BorrowedFormatItem;
+    use time::macros::format_description;
+
+    /// The one date format of the API.
+    pub const FORMAT: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]");
+
+    /// Reads an optional `YYYY-MM-DD` date.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Date>, D::Error> {
+        let Some(text) = Option::<std::borrow::Cow<'de, str>>::deserialize(deserializer)? else {
+            return Ok(None);
+        };
+        Date::parse(&text, FORMAT)
+            .map(Some)
+            .map_err(|_| de::Error::custom(format_args!("\"{text}\" is not a date in the form YYYY-MM-DD")))
+    }
+
+    /// Writes an optional date as `YYYY-MM-DD`.
+    pub fn serialize<S: Serializer>(date: &Option<Date>, serializer: S) -> Result<S::Ok, S::Error> {
+        match date {
+            Some(date) => {
+                let text = date.format(FORMAT).map_err(serde::ser::Error::custom)?;
+                serializer.serialize_str(&text)
+            }
+            None => serializer.serialize_none(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<RatingRequest, String> {
+        let de = &mut serde_json::Deserializer::from_str(json);
+        serde_path_to_error::deserialize(de).map_err(|e| format!("{} :: {}", e.path(), e.inner()))
+    }
+
+    #[test]
+    fn the_briefs_minimal_body_parses() {
+        let req = parse(r#"{"state":"CA","policy_type":"auto","coverage":{"liability":500000}}"#).unwrap();
+        assert_eq!(req.state, State::CA);
+        assert_eq!(req.coverage.liability.map(Limit::get), Some(500_000));
+        assert_eq!(req.term, Term::Annual);
+    }
+
+    #[test]
+    fn an_out_of_range_age_names_its_path() {
+        let err = parse(
+            r#"{"state":"CA","policy_type":"auto","coverage":{},"drivers":[{"age":35,"years_licensed":10},{"age":7,"years_licensed":0}]}"#,
+        )
+        .unwrap_err();
+        assert!(err.starts_with("drivers[1].age :: "), "{err}");
+        assert!(err.contains("between 14 and 120"), "{err}");
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_with_their_name() {
+        let err = parse(r#"{"state":"CA","policy_type":"auto","coverage":{"liabilty":1}}"#).unwrap_err();
+        assert!(err.contains("unknown field `liabilty`"), "{err}");
+        assert!(err.starts_with("coverage"), "{err}");
+    }
+
+    #[test]
+    fn negative_zero_and_fractional_limits_are_rejected() {
+        for bad in ["-1", "0", "1.5", "\"100\"", "1e400", "99999999999999999999999"] {
+            let json = format!(r#"{{"state":"CA","policy_type":"auto","coverage":{{"liability":{bad}}}}}"#);
+            let err = parse(&json).unwrap_err();
+            assert!(err.starts_with("coverage.liability"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn zip_codes_must_be_five_digits() {
+        assert_eq!(ZipCode::try_from("90210".to_owned()).map(ZipCode::prefix), Ok(902));
+        assert_eq!(ZipCode::try_from("00501".to_owned()).map(ZipCode::prefix), Ok(5));
+        for bad in ["9021", "902100", "9021a", "９０２１０", ""] {
+            assert!(ZipCode::try_from(bad.to_owned()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dates_must_be_iso() {
+        let ok = parse(r#"{"state":"CA","policy_type":"auto","coverage":{},"effective_date":"2027-02-28"}"#);
+        assert!(ok.is_ok());
+        let err = parse(r#"{"state":"CA","policy_type":"auto","coverage":{},"effective_date":"2027-02-30"}"#)
+            .unwrap_err();
+        assert!(err.starts_with("effective_date :: "), "{err}");
+    }
+}
