@@ -132,7 +132,7 @@ mod tests {
     fn syntax_errors_are_400_and_wrong_shapes_422() {
         assert_eq!(field_and_status(r#"{"state":"CA","#).1, 400);
         assert_eq!(field_and_status(r#"{"state":"CA","policy_type":"auto","coverage":{}} {}"#).1, 400);
-        assert_eq!(field_and_status(r"[1,2"), ("body".into(), 400));
+        assert_eq!(field_and_status(r#"{"state":"CA",,}"#), ("body".into(), 400));
         assert_eq!(field_and_status(r"42"), ("body".into(), 422));
         let deep = "[".repeat(10_000);
         assert!((400..500).contains(&field_and_status(&deep).1));

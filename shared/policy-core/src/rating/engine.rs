@@ -233,8 +233,10 @@ fn factors(
         let dui = total(|d| d.dui.get());
         push(FactorName::Dui, Basis::Number(dui.into()), f.dui.lookup(dui));
     }
-    let claims = request.claims.get();
-    push(FactorName::Claims, Basis::Number(claims.into()), f.claims.lookup(claims));
+    if let Some(claims) = request.claims {
+        let claims = claims.get();
+        push(FactorName::Claims, Basis::Number(claims.into()), f.claims.lookup(claims));
+    }
 
     if let Some(vehicle) = &request.vehicle {
         let age = age_in_years(vehicle.year.get(), effective, "vehicle.year", 1)?;
@@ -355,4 +357,201 @@ fn surcharges<'t>(table: &'t RateTable, request: &RatingRequest) -> Vec<Charge<'
         out.push(Charge { name: "coverage_lapse", amount: Money::round(amount) });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal_macros::dec;
+    use time::macros::date;
+
+    use super::*;
+    use crate::domain::State;
+    use crate::rating::request::{Count, CreditScore, Driver, Limit, Years, Age, ZipCode};
+
+    const TODAY: Date = date!(2026 - 11 - 28);
+
+    fn tables() -> &'static RateTables {
+        RateTables::builtin().unwrap()
+    }
+
+    fn limit(dollars: i64) -> Option<Limit> {
+        Some(Limit::try_from(dollars).unwrap())
+    }
+
+    fn driver(age: i64, years_licensed: i64) -> Driver {
+        Driver {
+            age: Age::try_from(age).unwrap(),
+            years_licensed: Years::try_from(years_licensed).unwrap(),
+            violations: Count::zero(),
+            at_fault_accidents: Count::zero(),
+            dui: Count::zero(),
+            good_student: false,
+        }
+    }
+
+    fn ca_auto(liability: i64) -> RatingRequest {
+        let mut request = RatingRequest::minimal(State::CA, PolicyType::Auto);
+        request.coverage.liability = limit(liability);
+        request
+    }
+
+    #[test]
+    fn the_briefs_quote_shape_rates_to_a_hand_checked_total() {
+        // Given CA auto with 500k liability and 50k collision and nothing else known
+        let mut request = ca_auto(500_000);
+        request.coverage.collision = limit(50_000);
+
+        // When it is rated
+        let quote = rate(tables(), &request, TODAY).unwrap();
+
+        // Then: 500 x 1.80 = 900.00 and 50 x 12.00 = 600.00 at factor 1; tax 2.35% of 1500.00 is
+        // 35.25; the policy fee is 25.00.
+        assert_eq!(quote.combined_factor, dec!(1));
+        assert_eq!(quote.tier, crate::rating::Tier::Standard);
+        let lines: Vec<_> = quote.coverages.iter().map(|c| c.premium.to_string()).collect();
+        assert_eq!(lines, ["900.00", "600.00"]);
+        assert_eq!(quote.coverages[1].deductible, Some(500));
+        assert_eq!(quote.premium.to_string(), "1500.00");
+        assert_eq!(quote.premium_tax.amount.to_string(), "35.25");
+        assert_eq!(quote.total_premium.to_string(), "1560.25");
+        assert_eq!(quote.installments.count, 12);
+        assert_eq!(quote.installments.each.to_string(), "130.02");
+        assert_eq!(quote.installments.first.to_string(), "130.03");
+        assert_eq!(quote.rate_table_version, "CA-auto-2026.11.0/common-2026.11.0");
+    }
+
+    #[test]
+    fn california_weights_secondary_factors_and_ignores_credit() {
+        // Given a 22-year-old licensed 4 years with one violation, a credit score and paperless
+        let mut request = ca_auto(100_000);
+        let mut young = driver(22, 4);
+        young.violations = Count::try_from(1).unwrap();
+        request.drivers.push(young);
+        request.credit_score = Some(CreditScore::try_from(820).unwrap());
+        request.discounts.paperless = true;
+
+        let quote = rate(tables(), &request, TODAY).unwrap();
+
+        // Then age (secondary) 1.25 counts half: 1.125; years licensed 1.10 and violations 1.10 are
+        // primary; DUI and accidents 1.00; credit is not used. 1.125 x 1.1 x 1.1 = 1.36125 -> 1.3613.
+        let age = quote.factors.iter().find(|f| f.name == FactorName::DriverAge).unwrap();
+        assert_eq!((age.filed, age.applied), (dec!(1.25), dec!(1.125)));
+        let credit = quote.factors.iter().find(|f| f.name == FactorName::CreditScore).unwrap();
+        assert_eq!(credit.applied, Decimal::ONE);
+        assert_eq!(quote.combined_factor, dec!(1.3613));
+        assert_eq!(quote.tier, crate::rating::Tier::HighRisk);
+        // 180 x 1.3613 x 0.97 = 237.68298 -> 237.68, below the 500.00 minimum.
+        assert_eq!(quote.coverages[0].premium.to_string(), "237.68");
+        assert_eq!(quote.minimum_premium.adjustment.to_string(), "262.32");
+        assert_eq!(quote.premium.to_string(), "500.00");
+        assert_eq!(quote.total_premium.to_string(), "536.75");
+    }
+
+    #[test]
+    fn credit_is_used_where_the_state_allows_it() {
+        let mut request = RatingRequest::minimal(State::TX, PolicyType::Auto);
+        request.coverage.liability = limit(100_000);
+        request.credit_score = Some(CreditScore::try_from(780).unwrap());
+        let quote = rate(tables(), &request, TODAY).unwrap();
+        let credit = quote.factors.iter().find(|f| f.name == FactorName::CreditScore).unwrap();
+        assert_eq!(credit.applied, dec!(0.85));
+    }
+
+    #[test]
+    fn shorter_terms_pro_rate_each_line_and_the_minimum() {
+        let mut request = ca_auto(500_000);
+        request.term = Term::SemiAnnual;
+        let quote = rate(tables(), &request, TODAY).unwrap();
+        assert_eq!(quote.coverages[0].premium.to_string(), "450.00");
+        assert_eq!(quote.minimum_premium.minimum.to_string(), "250.00");
+        assert_eq!(quote.installments.count, 6);
+    }
+
+    #[test]
+    fn discounts_add_up_to_the_cap_and_no_further() {
+        let mut request = ca_auto(500_000);
+        let mut student = driver(19, 2);
+        student.good_student = true;
+        request.drivers.push(student);
+        request.discounts.multi_policy = true;
+        request.discounts.military = true;
+        request.discounts.paperless = true;
+        request.discounts.paid_in_full = true;
+        request.discounts.loyalty_years = Years::try_from(20).unwrap();
+        let quote = rate(tables(), &request, TODAY).unwrap();
+        // 0.10 + 0.15 + 0.08 + 0.05 + 0.03 + 0.05 + loyalty capped at 0.20 = 0.66
+        assert_eq!(quote.discounts.earned, dec!(0.66));
+        assert_eq!(quote.discounts.total, dec!(0.40));
+    }
+
+    #[test]
+    fn a_dui_adds_the_sr22_surcharge_and_a_lapse_its_own() {
+        let mut request = ca_auto(500_000);
+        let mut dui = driver(40, 20);
+        dui.dui = Count::try_from(1).unwrap();
+        request.drivers.push(dui);
+        request.prior_coverage_lapse = true;
+        let quote = rate(tables(), &request, TODAY).unwrap();
+        let names: Vec<_> = quote.surcharges.iter().map(|s| (s.name, s.amount.to_string())).collect();
+        assert_eq!(names, [("sr22_filing", "150.00".to_owned()), ("coverage_lapse", "100.00".to_owned())]);
+    }
+
+    #[test]
+    fn a_limit_below_the_statutory_minimum_names_the_field_and_the_law() {
+        let err = rate(tables(), &ca_auto(50_000), TODAY).unwrap_err();
+        assert_eq!(err.field(), "coverage.liability");
+        assert!(err.to_string().contains("minimum of 75000 (statutory limits 30/60/15)"), "{err}");
+    }
+
+    #[test]
+    fn required_coverages_unsupported_states_and_products_are_refused() {
+        let mut ny = RatingRequest::minimal(State::NY, PolicyType::Auto);
+        ny.coverage.liability = limit(100_000);
+        ny.coverage.uninsured_motorist = limit(50_000);
+        let err = rate(tables(), &ny, TODAY).unwrap_err();
+        assert_eq!(err, RatingError::MissingRequiredCoverage { state: State::NY, coverage: CoverageKind::Pip });
+
+        let wy = RatingRequest::minimal(State::WY, PolicyType::Auto);
+        assert_eq!(rate(tables(), &wy, TODAY).unwrap_err().field(), "state");
+
+        let mut home_collision = RatingRequest::minimal(State::CA, PolicyType::Home);
+        home_collision.coverage.collision = limit(10_000);
+        assert_eq!(rate(tables(), &home_collision, TODAY).unwrap_err().field(), "coverage.collision");
+    }
+
+    #[test]
+    fn inputs_that_do_not_fit_the_product_or_each_other_name_their_field() {
+        let mut home = RatingRequest::minimal(State::CA, PolicyType::Home);
+        home.coverage.dwelling = limit(400_000);
+        home.coverage.liability = limit(300_000);
+        home.drivers.push(driver(40, 20));
+        assert_eq!(rate(tables(), &home, TODAY).unwrap_err().field(), "drivers");
+
+        let mut request = ca_auto(100_000);
+        request.drivers.push(driver(40, 20));
+        request.drivers.push(driver(20, 10));
+        assert_eq!(rate(tables(), &request, TODAY).unwrap_err().field(), "drivers[1].years_licensed");
+
+        let mut request = ca_auto(100_000);
+        request.zip_code = Some(ZipCode::try_from("75001".to_owned()).unwrap());
+        assert_eq!(rate(tables(), &request, TODAY).unwrap_err().field(), "zip_code");
+
+        let mut request = ca_auto(100_000);
+        request.effective_date = Some(date!(2026 - 11 - 27));
+        assert_eq!(rate(tables(), &request, TODAY).unwrap_err().field(), "effective_date");
+
+        let mut request = ca_auto(100_000);
+        request.deductibles.collision = Some(crate::rating::request::Deductible::try_from(1000).unwrap());
+        assert_eq!(rate(tables(), &request, TODAY).unwrap_err().field(), "deductibles.collision");
+    }
+
+    #[test]
+    fn territory_comes_from_the_zip_prefix() {
+        let mut request = ca_auto(100_000);
+        request.zip_code = Some(ZipCode::try_from("90012".to_owned()).unwrap());
+        let quote = rate(tables(), &request, TODAY).unwrap();
+        let territory = quote.factors.iter().find(|f| f.name == FactorName::Territory).unwrap();
+        // Los Angeles files 1.45; as a secondary factor in California it counts half.
+        assert_eq!((territory.filed, territory.applied), (dec!(1.45), dec!(1.225)));
+    }
 }

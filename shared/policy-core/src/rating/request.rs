@@ -337,9 +337,8 @@ pub struct RatingRequest {
     pub vehicle: Option<Vehicle>,
     /// The insured dwelling (home and renters only).
     pub property: Option<Property>,
-    /// Claims in the last five years.
-    #[serde(default = "Count::zero")]
-    pub claims: Count,
+    /// Claims in the last five years; not rated on when absent.
+    pub claims: Option<Count>,
     /// Credit-based insurance score; ignored where state law forbids its use.
     pub credit_score: Option<CreditScore>,
     /// ZIP code of the garaging address or the dwelling.
@@ -369,7 +368,7 @@ impl RatingRequest {
             drivers: Vec::new(),
             vehicle: None,
             property: None,
-            claims: Count::zero(),
+            claims: None,
             credit_score: None,
             zip_code: None,
             discounts: DiscountClaims::default(),

@@ -1,0 +1,176 @@
+//! Invariants of the rating engine over generated valid requests for every state and product.
+
+use policy_core::domain::{CoverageKind, PolicyType, State, Term};
+use policy_core::rating::request::{
+    Age, Count, CreditScore, Driver, Limit, Mileage, Property, ProtectionClass, Value, Vehicle, Year,
+    Years,
+};
+use policy_core::rating::{RateQuote, RateTables, RatingRequest, rate};
+use proptest::prelude::*;
+use proptest::sample::select;
+use rust_decimal::Decimal;
+use time::Date;
+use time::macros::date;
+
+const TODAY: Date = date!(2026 - 11 - 28);
+
+fn tables() -> &'static RateTables {
+    RateTables::builtin().expect("builtin tables parse")
+}
+
+/// A limit `share` thousandths of the way from the line's minimum to its maximum.
+fn limit_within(min: u32, max: u32, share: u32) -> Limit {
+    let span = u64::from(max - min) * u64::from(share) / 1000;
+    Limit::try_from(i64::from(min) + i64::try_from(span).unwrap()).unwrap()
+}
+
+fn arb_driver() -> impl Strategy<Value = Driver> {
+    (16i64..=90, 0i64..=60, 0i64..=4, 0i64..=3, 0i64..=2, any::<bool>()).prop_map(
+        |(age, years, violations, accidents, dui, good_student)| Driver {
+            age: Age::try_from(age).unwrap(),
+            years_licensed: Years::try_from(years.min(age - 14)).unwrap(),
+            violations: Count::try_from(violations).unwrap(),
+            at_fault_accidents: Count::try_from(accidents).unwrap(),
+            dui: Count::try_from(dui).unwrap(),
+            good_student,
+        },
+    )
+}
+
+fn arb_request() -> impl Strategy<Value = RatingRequest> {
+    arb_request_for(|_| true)
+}
+
+fn arb_request_for(product_filter: fn(PolicyType) -> bool) -> impl Strategy<Value = RatingRequest> {
+    let products: Vec<(State, PolicyType)> = tables()
+        .iter()
+        .filter(|t| product_filter(t.policy_type))
+        .map(|t| (t.state, t.policy_type))
+        .collect();
+    (
+        select(products),
+        prop::collection::vec((any::<bool>(), 0u32..=1000), CoverageKind::COUNT),
+        prop::collection::vec(arb_driver(), 1..=3),
+        prop::option::of((1990i64..=2027, 0i64..=40_000, any::<bool>())),
+        prop::option::of((50_000i64..=3_000_000, 1900i64..=2026, 1i64..=10)),
+        prop::option::of(300i64..=850),
+        prop::option::of(0i64..=5),
+        select(vec![Term::Annual, Term::SemiAnnual, Term::Quarterly, Term::Monthly]),
+        (any::<[bool; 4]>(), 0i64..=30),
+    )
+        .prop_map(|((state, product), lines, drivers, vehicle, property, credit, claims, term, discounts)| {
+            let table = tables().get(state, product).unwrap();
+            let mut request = RatingRequest::minimal(state, product);
+            for (&kind, &(wanted, share)) in CoverageKind::ALL.iter().zip(&lines) {
+                if let Some(c) = table.coverage(kind) {
+                    if wanted || c.required {
+                        request.coverage.set(kind, Some(limit_within(c.min_limit, c.max_limit, share)));
+                    }
+                }
+            }
+            if product.is_auto() {
+                request.drivers = drivers;
+                request.vehicle = vehicle.map(|(year, miles, anti_theft)| Vehicle {
+                    year: Year::try_from(year).unwrap(),
+                    annual_mileage: Some(Mileage::try_from(miles).unwrap()),
+                    safety_features: Vec::new(),
+                    anti_theft,
+                    value: None,
+                });
+            } else {
+                request.property = property.map(|(value, built, class)| Property {
+                    dwelling_value: Some(Value::try_from(value).unwrap()),
+                    construction: None,
+                    year_built: Some(Year::try_from(built).unwrap()),
+                    protection_class: Some(ProtectionClass::try_from(class).unwrap()),
+                });
+            }
+            request.credit_score = credit.map(|s| CreditScore::try_from(s).unwrap());
+            request.claims = claims.map(|n| Count::try_from(n).unwrap());
+            request.term = term;
+            let [multi, paperless, paid, military] = discounts.0;
+            request.discounts.multi_policy = multi;
+            request.discounts.paperless = paperless;
+            request.discounts.paid_in_full = paid;
+            request.discounts.military = military;
+            request.discounts.loyalty_years = Years::try_from(discounts.1).unwrap();
+            request
+        })
+}
+
+fn rated(request: &RatingRequest) -> RateQuote<'static> {
+    rate(tables(), request, TODAY).unwrap_or_else(|err| panic!("{err} for {request:?}"))
+}
+
+fn cents(amount: Decimal) -> bool {
+    amount.scale() == 2
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 512,
+        // Integration tests have no lib.rs beside them; keep regressions next to this file.
+        failure_persistence: Some(Box::new(prop::test_runner::FileFailurePersistence::WithSource("regressions"))),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn the_total_is_the_sum_of_the_rounded_lines(request in arb_request()) {
+        let quote = rated(&request);
+        let lines: Decimal = quote.coverages.iter().map(|c| c.premium.amount()).sum();
+        let surcharges: Decimal = quote.surcharges.iter().map(|s| s.amount.amount()).sum();
+        let fees: Decimal = quote.fees.iter().map(|f| f.amount.amount()).sum();
+        let premium = lines + surcharges + quote.minimum_premium.adjustment.amount();
+        prop_assert_eq!(quote.premium.amount(), premium);
+        prop_assert_eq!(quote.total_premium.amount(), premium + quote.premium_tax.amount.amount() + fees);
+        let i = quote.installments;
+        prop_assert_eq!(i.first.amount() + i.each.amount() * Decimal::from(i.count - 1), quote.total_premium.amount());
+        prop_assert!(quote.coverages.iter().all(|c| cents(c.premium.amount())));
+        prop_assert!(cents(quote.total_premium.amount()) && cents(quote.premium_tax.amount.amount()));
+        prop_assert!(quote.premium >= quote.minimum_premium.minimum);
+    }
+
+    #[test]
+    fn discounts_never_exceed_the_cap(request in arb_request()) {
+        let d = rated(&request).discounts;
+        prop_assert!(d.total <= d.cap);
+        prop_assert_eq!(d.total, d.earned.min(d.cap));
+    }
+
+    #[test]
+    fn raising_a_limit_never_lowers_the_premium(request in arb_request(), pick in any::<prop::sample::Index>(), step in 1u32..=1_000_000) {
+        let before = rated(&request);
+        let bought: Vec<_> = request.coverage.iter().collect();
+        let (kind, limit) = bought[pick.index(bought.len())];
+        let max = tables().get(request.state, request.policy_type).unwrap().coverage(kind).unwrap().max_limit;
+        let mut raised = request.clone();
+        raised.coverage.set(kind, Some(Limit::try_from(i64::from(limit.get().saturating_add(step).min(max))).unwrap()));
+        prop_assert!(rated(&raised).total_premium >= before.total_premium);
+    }
+
+    #[test]
+    fn a_violation_accident_or_dui_never_lowers_the_premium(request in arb_request_for(PolicyType::is_auto), which in 0usize..3) {
+        let before = rated(&request);
+        let mut worse = request.clone();
+        let driver = &mut worse.drivers[0];
+        let slot = match which { 0 => &mut driver.violations, 1 => &mut driver.at_fault_accidents, _ => &mut driver.dui };
+        *slot = Count::try_from(i64::from(slot.get()) + 1).unwrap();
+        prop_assert!(rated(&worse).total_premium >= before.total_premium);
+    }
+}
+
+#[test]
+fn every_state_and_product_rates_its_minimal_valid_request() {
+    let mut rated_tables = 0;
+    for table in tables().iter() {
+        let mut request = RatingRequest::minimal(table.state, table.policy_type);
+        for kind in table.required_coverages() {
+            let min = table.coverage(kind).unwrap().min_limit;
+            request.coverage.set(kind, Some(Limit::try_from(i64::from(min)).unwrap()));
+        }
+        let quote = rated(&request);
+        assert!(quote.total_premium.amount() > Decimal::ZERO, "{} {}", table.state, table.policy_type);
+        rated_tables += 1;
+    }
+    assert_eq!(rated_tables, 21);
+}
