@@ -1,1 +1,125 @@
+//! Every sample event under `events/` is fed to the handler of its function, in process.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code"
+)]
 
+use std::collections::BTreeMap;
+use std::fs;
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use lambda_http::lambda_runtime::{Context, LambdaEvent};
+use policy_core::api::{calculate_rate, not_implemented, not_implemented_job};
+use policy_core::rating::RateTables;
+use serde_json::Value;
+
+/// What each event must produce: the HTTP status, and for batches the per-item statuses.
+fn expectations() -> BTreeMap<&'static str, (u16, Option<Vec<u16>>)> {
+    BTreeMap::from([
+        ("calculate-rate/brief.json", (200, None)),
+        ("calculate-rate/detailed-auto.json", (200, None)),
+        ("calculate-rate/home.json", (200, None)),
+        (
+            "calculate-rate/batch.json",
+            (200, Some(vec![200, 422, 200])),
+        ),
+        ("calculate-rate/invalid.json", (422, None)),
+        ("list-policies/list.json", (501, None)),
+        ("list-policies/get.json", (501, None)),
+        ("create-quote/create.json", (501, None)),
+        ("create-quote/get.json", (501, None)),
+        ("bind-quote/bind.json", (501, None)),
+        ("warm-cache/scheduled.json", (501, None)),
+    ])
+}
+
+fn event_files() -> Vec<String> {
+    let dir = e2e::events_dir();
+    let mut files = Vec::new();
+    for function in fs::read_dir(&dir).unwrap() {
+        let function = function.unwrap();
+        for event in fs::read_dir(function.path()).unwrap() {
+            let name = event.unwrap().file_name().into_string().unwrap();
+            files.push(format!(
+                "{}/{name}",
+                function.file_name().into_string().unwrap()
+            ));
+        }
+    }
+    files.sort();
+    files
+}
+
+fn invoke(file: &str, text: &str) -> (u16, Value, Option<String>) {
+    let tables = RateTables::builtin().unwrap();
+    let today = time::OffsetDateTime::now_utc().date();
+    let function = file.split('/').next().unwrap();
+    if function == "warm-cache" {
+        let event: EventBridgeEvent = serde_json::from_str(text).unwrap();
+        let mut context = Context::default();
+        "invoke-1".clone_into(&mut context.request_id);
+        let problem = not_implemented_job("warm-cache", &LambdaEvent::new(event, context));
+        return (
+            problem.status,
+            serde_json::to_value(problem).unwrap(),
+            Some("invoke-1".to_owned()),
+        );
+    }
+    let request = lambda_http::request::from_str(text).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let response = match function {
+        "calculate-rate" => calculate_rate::respond_to(tables, &request, today),
+        "list-policies" => not_implemented("list-policies", &request),
+        "create-quote" => not_implemented("create-quote", &request),
+        "bind-quote" => not_implemented("bind-quote", &request),
+        other => panic!("no handler for {other}"),
+    };
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = serde_json::from_slice(response.body().as_ref()).unwrap();
+    (response.status().as_u16(), body, request_id)
+}
+
+#[test]
+fn every_event_is_used_and_gets_its_expected_answer() {
+    let expectations = expectations();
+    let files = event_files();
+    let expected: Vec<_> = expectations.keys().map(|k| (*k).to_owned()).collect();
+    assert_eq!(
+        files, expected,
+        "every file under events/ needs an expectation here"
+    );
+
+    for (file, (status, items)) in expectations {
+        let text = fs::read_to_string(e2e::events_dir().join(file)).unwrap();
+        let event: Value = serde_json::from_str(&text).unwrap();
+        let (got, body, request_id) = invoke(file, &text);
+        assert_eq!(got, status, "{file}: {body:#}");
+        if let Some(id) = event["requestContext"]["requestId"].as_str() {
+            assert_eq!(
+                request_id.as_deref(),
+                Some(id),
+                "{file}: the API Gateway request id is echoed"
+            );
+        }
+        if status >= 400 {
+            assert_eq!(body["status"], status, "{file}: a problem document");
+        }
+        if let Some(items) = items {
+            let statuses: Vec<_> = body["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["status"].as_u64().unwrap())
+                .collect();
+            assert_eq!(
+                statuses,
+                items.iter().map(|&s| u64::from(s)).collect::<Vec<_>>(),
+                "{file}"
+            );
+        }
+    }
+}

@@ -1,1 +1,130 @@
+//! Helpers for the end-to-end tests: a blocking HTTP client for the local stack and the sample
+//! events under `events/`.
+#![allow(
+    clippy::missing_panics_doc,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test support: a failed expectation is a failed test"
+)]
 
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// A response as the tests look at it.
+#[derive(Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// `content-type` header.
+    pub content_type: String,
+    /// `x-request-id` header, if any.
+    pub request_id: Option<String>,
+    /// The body parsed as JSON (`Null` when it is not JSON).
+    pub json: Value,
+}
+
+/// Base URL of the API served by `cargo lambda watch`: `API_URL`, set by `make test`.
+pub fn api_url() -> String {
+    std::env::var("API_URL").unwrap_or_else(|_| {
+        panic!("API_URL is not set: run the end-to-end tests with `make test`, which starts the local stack")
+    })
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(120)))
+        .build()
+        .into()
+}
+
+/// Sends `method path` with an optional body and content type to the local stack.
+pub fn send(method: &str, path: &str, content_type: Option<&str>, body: Option<Vec<u8>>) -> Reply {
+    let mut request = ureq::http::Request::builder()
+        .method(method)
+        .uri(format!("{}{path}", api_url()));
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    let mut response = agent()
+        .run(request.body(body.unwrap_or_default()).unwrap())
+        .expect("the stack answers");
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let content_type = header("content-type").unwrap_or_default();
+    let request_id = header("x-request-id");
+    let text = response
+        .body_mut()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_string()
+        .expect("a readable body");
+    Reply {
+        status: response.status().as_u16(),
+        content_type,
+        request_id,
+        json: serde_json::from_str(&text).unwrap_or(Value::Null),
+    }
+}
+
+/// POSTs a JSON value.
+pub fn post_json(path: &str, body: &Value) -> Reply {
+    send(
+        "POST",
+        path,
+        Some("application/json"),
+        Some(serde_json::to_vec(body).unwrap()),
+    )
+}
+
+/// POSTs raw bytes declared as JSON.
+pub fn post_raw(path: &str, body: impl Into<Vec<u8>>) -> Reply {
+    send("POST", path, Some("application/json"), Some(body.into()))
+}
+
+/// Asserts `reply` is an RFC 9457 problem with `status` that names `field`, and returns it.
+pub fn assert_problem(reply: &Reply, status: u16, field: &str) -> Value {
+    assert_eq!(reply.status, status, "{:#}", reply.json);
+    assert_eq!(reply.content_type, "application/problem+json");
+    let problem = &reply.json;
+    assert_eq!(problem["status"], status);
+    assert!(
+        problem["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("urn:policy-decision:problem:")),
+        "{problem:#}"
+    );
+    assert!(
+        problem["title"].is_string() && problem["detail"].is_string(),
+        "{problem:#}"
+    );
+    assert_eq!(
+        problem["request_id"].as_str(),
+        reply.request_id.as_deref(),
+        "body and header ids agree"
+    );
+    let fields: Vec<_> = problem["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| e["field"].clone())
+        .collect();
+    assert!(
+        fields.iter().any(|f| f == field),
+        "expected field {field} in {problem:#}"
+    );
+    problem.clone()
+}
+
+/// The repository's `events/` directory.
+pub fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
+}

@@ -9,5 +9,8 @@ async fn main() -> Result<(), Error> {
     policy_core::telemetry::init();
     // Parsed during init, so the cold start pays for it and no request does.
     let tables = RateTables::builtin()?;
-    run(service_fn(move |request| calculate_rate::handle(tables, request))).await
+    run(service_fn(move |request| {
+        calculate_rate::handle(tables, request)
+    }))
+    .await
 }

@@ -218,7 +218,9 @@ mod tests {
 
     #[test]
     fn lower_case_or_unknown_state_codes_are_rejected_with_a_hint() {
-        let err = serde_json::from_str::<State>("\"ca\"").unwrap_err().to_string();
+        let err = serde_json::from_str::<State>("\"ca\"")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("\"ca\" is not a US state code"), "{err}");
         assert!(serde_json::from_str::<State>("\"ZZ\"").is_err());
     }

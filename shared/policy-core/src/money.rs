@@ -16,6 +16,7 @@ pub const MONEY_ROUNDING: RoundingStrategy = RoundingStrategy::MidpointAwayFromZ
 
 /// A dollar amount with exactly two decimal places.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[must_use]
 pub struct Money(Decimal);
 
 impl Money {
@@ -47,7 +48,8 @@ impl Money {
         if parts <= 1 {
             return (self, self);
         }
-        let each = (self.0 / Decimal::from(parts)).round_dp_with_strategy(2, RoundingStrategy::ToZero);
+        let each =
+            (self.0 / Decimal::from(parts)).round_dp_with_strategy(2, RoundingStrategy::ToZero);
         let first = self.0 - each * Decimal::from(parts - 1);
         (Money::round(first), Money::round(each))
     }
@@ -107,7 +109,10 @@ mod tests {
     #[test]
     fn whole_dollars_print_with_cents() {
         assert_eq!(Money::from_dollars(500).to_string(), "500.00");
-        assert_eq!(serde_json::to_string(&Money::from_dollars(7)).unwrap(), "\"7.00\"");
+        assert_eq!(
+            serde_json::to_string(&Money::from_dollars(7)).unwrap(),
+            "\"7.00\""
+        );
     }
 
     #[test]

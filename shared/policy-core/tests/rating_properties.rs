@@ -1,9 +1,15 @@
 //! Invariants of the rating engine over generated valid requests for every state and product.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code"
+)]
 
 use policy_core::domain::{CoverageKind, PolicyType, State, Term};
 use policy_core::rating::request::{
-    Age, Count, CreditScore, Driver, Limit, Mileage, Property, ProtectionClass, Value, Vehicle, Year,
-    Years,
+    Age, Count, CreditScore, Driver, Limit, Mileage, Property, ProtectionClass, Value, Vehicle,
+    Year, Years,
 };
 use policy_core::rating::{RateQuote, RateTables, RatingRequest, rate};
 use proptest::prelude::*;
@@ -25,16 +31,24 @@ fn limit_within(min: u32, max: u32, share: u32) -> Limit {
 }
 
 fn arb_driver() -> impl Strategy<Value = Driver> {
-    (16i64..=90, 0i64..=60, 0i64..=4, 0i64..=3, 0i64..=2, any::<bool>()).prop_map(
-        |(age, years, violations, accidents, dui, good_student)| Driver {
-            age: Age::try_from(age).unwrap(),
-            years_licensed: Years::try_from(years.min(age - 14)).unwrap(),
-            violations: Count::try_from(violations).unwrap(),
-            at_fault_accidents: Count::try_from(accidents).unwrap(),
-            dui: Count::try_from(dui).unwrap(),
-            good_student,
-        },
+    (
+        16i64..=90,
+        0i64..=60,
+        0i64..=4,
+        0i64..=3,
+        0i64..=2,
+        any::<bool>(),
     )
+        .prop_map(
+            |(age, years, violations, accidents, dui, good_student)| Driver {
+                age: Age::try_from(age).unwrap(),
+                years_licensed: Years::try_from(years.min(age - 14)).unwrap(),
+                violations: Count::try_from(violations).unwrap(),
+                at_fault_accidents: Count::try_from(accidents).unwrap(),
+                dui: Count::try_from(dui).unwrap(),
+                good_student,
+            },
+        )
 }
 
 fn arb_request() -> impl Strategy<Value = RatingRequest> {
@@ -55,47 +69,66 @@ fn arb_request_for(product_filter: fn(PolicyType) -> bool) -> impl Strategy<Valu
         prop::option::of((50_000i64..=3_000_000, 1900i64..=2026, 1i64..=10)),
         prop::option::of(300i64..=850),
         prop::option::of(0i64..=5),
-        select(vec![Term::Annual, Term::SemiAnnual, Term::Quarterly, Term::Monthly]),
+        select(vec![
+            Term::Annual,
+            Term::SemiAnnual,
+            Term::Quarterly,
+            Term::Monthly,
+        ]),
         (any::<[bool; 4]>(), 0i64..=30),
     )
-        .prop_map(|((state, product), lines, drivers, vehicle, property, credit, claims, term, discounts)| {
-            let table = tables().get(state, product).unwrap();
-            let mut request = RatingRequest::minimal(state, product);
-            for (&kind, &(wanted, share)) in CoverageKind::ALL.iter().zip(&lines) {
-                if let Some(c) = table.coverage(kind) {
-                    if wanted || c.required {
-                        request.coverage.set(kind, Some(limit_within(c.min_limit, c.max_limit, share)));
+        .prop_map(
+            |(
+                (state, product),
+                lines,
+                drivers,
+                vehicle,
+                property,
+                credit,
+                claims,
+                term,
+                discounts,
+            )| {
+                let table = tables().get(state, product).unwrap();
+                let mut request = RatingRequest::minimal(state, product);
+                for (&kind, &(wanted, share)) in CoverageKind::ALL.iter().zip(&lines) {
+                    if let Some(c) = table.coverage(kind) {
+                        if wanted || c.required {
+                            request
+                                .coverage
+                                .set(kind, Some(limit_within(c.min_limit, c.max_limit, share)));
+                        }
                     }
                 }
-            }
-            if product.is_auto() {
-                request.drivers = drivers;
-                request.vehicle = vehicle.map(|(year, miles, anti_theft)| Vehicle {
-                    year: Year::try_from(year).unwrap(),
-                    annual_mileage: Some(Mileage::try_from(miles).unwrap()),
-                    safety_features: Vec::new(),
-                    anti_theft,
-                    value: None,
-                });
-            } else {
-                request.property = property.map(|(value, built, class)| Property {
-                    dwelling_value: Some(Value::try_from(value).unwrap()),
-                    construction: None,
-                    year_built: Some(Year::try_from(built).unwrap()),
-                    protection_class: Some(ProtectionClass::try_from(class).unwrap()),
-                });
-            }
-            request.credit_score = credit.map(|s| CreditScore::try_from(s).unwrap());
-            request.claims = claims.map(|n| Count::try_from(n).unwrap());
-            request.term = term;
-            let [multi, paperless, paid, military] = discounts.0;
-            request.discounts.multi_policy = multi;
-            request.discounts.paperless = paperless;
-            request.discounts.paid_in_full = paid;
-            request.discounts.military = military;
-            request.discounts.loyalty_years = Years::try_from(discounts.1).unwrap();
-            request
-        })
+                if product.is_auto() {
+                    request.drivers = drivers;
+                    request.vehicle = vehicle.map(|(year, miles, anti_theft)| Vehicle {
+                        year: Year::try_from(year).unwrap(),
+                        annual_mileage: Some(Mileage::try_from(miles).unwrap()),
+                        safety_features: Vec::new(),
+                        anti_theft,
+                        value: None,
+                    });
+                } else {
+                    request.property = property.map(|(value, built, class)| Property {
+                        dwelling_value: Some(Value::try_from(value).unwrap()),
+                        construction: None,
+                        year_built: Some(Year::try_from(built).unwrap()),
+                        protection_class: Some(ProtectionClass::try_from(class).unwrap()),
+                    });
+                }
+                request.credit_score = credit.map(|s| CreditScore::try_from(s).unwrap());
+                request.claims = claims.map(|n| Count::try_from(n).unwrap());
+                request.term = term;
+                let [multi, paperless, paid, military] = discounts.0;
+                request.discounts.multi_policy = multi;
+                request.discounts.paperless = paperless;
+                request.discounts.paid_in_full = paid;
+                request.discounts.military = military;
+                request.discounts.loyalty_years = Years::try_from(discounts.1).unwrap();
+                request
+            },
+        )
 }
 
 fn rated(request: &RatingRequest) -> RateQuote<'static> {
@@ -166,10 +199,17 @@ fn every_state_and_product_rates_its_minimal_valid_request() {
         let mut request = RatingRequest::minimal(table.state, table.policy_type);
         for kind in table.required_coverages() {
             let min = table.coverage(kind).unwrap().min_limit;
-            request.coverage.set(kind, Some(Limit::try_from(i64::from(min)).unwrap()));
+            request
+                .coverage
+                .set(kind, Some(Limit::try_from(i64::from(min)).unwrap()));
         }
         let quote = rated(&request);
-        assert!(quote.total_premium.amount() > Decimal::ZERO, "{} {}", table.state, table.policy_type);
+        assert!(
+            quote.total_premium.amount() > Decimal::ZERO,
+            "{} {}",
+            table.state,
+            table.policy_type
+        );
         rated_tables += 1;
     }
     assert_eq!(rated_tables, 21);

@@ -14,23 +14,37 @@ pub fn json_bytes(request: &Request, limit: usize) -> Result<&[u8], ApiError> {
         .get(CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     if !content_type.as_deref().is_some_and(is_json) {
-        return Err(ApiError::UnsupportedMediaType { found: content_type.unwrap_or_else(|| "none".to_owned()) });
+        return Err(ApiError::UnsupportedMediaType {
+            found: content_type.unwrap_or_else(|| "none".to_owned()),
+        });
     }
     let bytes: &[u8] = match request.body() {
         Body::Empty => &[],
         Body::Text(text) => text.as_bytes(),
         Body::Binary(bytes) => bytes,
-        _ => return Err(ApiError::MalformedBody { detail: "unsupported body encoding".to_owned() }),
+        _ => {
+            return Err(ApiError::MalformedBody {
+                detail: "unsupported body encoding".to_owned(),
+            });
+        }
     };
     if bytes.len() > limit {
-        return Err(ApiError::PayloadTooLarge { size: bytes.len(), limit });
+        return Err(ApiError::PayloadTooLarge {
+            size: bytes.len(),
+            limit,
+        });
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::MalformedBody { detail: "the body is empty; send a JSON document".to_owned() });
+        return Err(ApiError::MalformedBody {
+            detail: "the body is empty; send a JSON document".to_owned(),
+        });
     }
     if let Err(err) = std::str::from_utf8(bytes) {
         return Err(ApiError::MalformedBody {
-            detail: format!("the body is not valid UTF-8 (at byte {})", err.valid_up_to()),
+            detail: format!(
+                "the body is not valid UTF-8 (at byte {})",
+                err.valid_up_to()
+            ),
         });
     }
     Ok(bytes)
@@ -54,7 +68,9 @@ pub fn parse<'de, T: Deserialize<'de>>(json: &'de [u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(json);
     let value = serde_path_to_error::deserialize(&mut *de).map_err(from_path_error)?;
     // Anything but whitespace after the document is malformed JSON.
-    de.end().map_err(|err| ApiError::MalformedBody { detail: message_of(&err) })?;
+    de.end().map_err(|err| ApiError::MalformedBody {
+        detail: message_of(&err),
+    })?;
     Ok(value)
 }
 
@@ -63,14 +79,21 @@ fn from_path_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiErr
     let inner = err.into_inner();
     let message = message_of(&inner);
     match inner.classify() {
-        Category::Data => ApiError::InvalidField { field: field_of(&path, &message), detail: message },
+        Category::Data => ApiError::InvalidField {
+            field: field_of(&path, &message),
+            detail: message,
+        },
         Category::Syntax | Category::Eof | Category::Io => ApiError::MalformedBody {
-            detail: format!("{message} at line {} column {}", inner.line(), inner.column()),
+            detail: format!(
+                "{message} at line {} column {}",
+                inner.line(),
+                inner.column()
+            ),
         },
     }
 }
 
-/// serde_json's message without its " at line L column C" suffix.
+/// `serde_json`'s message without its " at line L column C" suffix.
 fn message_of(err: &serde_json::Error) -> String {
     let text = err.to_string();
     match text.rfind(" at line ") {
@@ -104,7 +127,9 @@ mod tests {
         match parse::<RatingRequest>(json.as_bytes()) {
             Ok(_) => ("ok".to_owned(), 200),
             Err(err @ ApiError::InvalidField { .. }) => {
-                let ApiError::InvalidField { field, .. } = &err else { unreachable!() };
+                let ApiError::InvalidField { field, .. } = &err else {
+                    unreachable!()
+                };
                 (field.clone(), err.status().as_u16())
             }
             Err(err) => ("body".to_owned(), err.status().as_u16()),
@@ -113,17 +138,24 @@ mod tests {
 
     #[test]
     fn missing_unknown_and_duplicate_fields_are_named() {
-        assert_eq!(field_and_status(r#"{"policy_type":"auto","coverage":{}}"#), ("state".into(), 422));
+        assert_eq!(
+            field_and_status(r#"{"policy_type":"auto","coverage":{}}"#),
+            ("state".into(), 422)
+        );
         assert_eq!(
             field_and_status(r#"{"state":"CA","policy_type":"auto","coverage":{},"colour":"red"}"#),
             ("colour".into(), 422)
         );
         assert_eq!(
-            field_and_status(r#"{"state":"CA","policy_type":"auto","coverage":{"liability":1,"liability":2}}"#),
+            field_and_status(
+                r#"{"state":"CA","policy_type":"auto","coverage":{"liability":1,"liability":2}}"#
+            ),
             ("coverage.liability".into(), 422)
         );
         assert_eq!(
-            field_and_status(r#"{"state":"CA","policy_type":"auto","coverage":{},"drivers":[{"age":30}]}"#),
+            field_and_status(
+                r#"{"state":"CA","policy_type":"auto","coverage":{},"drivers":[{"age":30}]}"#
+            ),
             ("drivers[0].years_licensed".into(), 422)
         );
     }
@@ -131,8 +163,14 @@ mod tests {
     #[test]
     fn syntax_errors_are_400_and_wrong_shapes_422() {
         assert_eq!(field_and_status(r#"{"state":"CA","#).1, 400);
-        assert_eq!(field_and_status(r#"{"state":"CA","policy_type":"auto","coverage":{}} {}"#).1, 400);
-        assert_eq!(field_and_status(r#"{"state":"CA",,}"#), ("body".into(), 400));
+        assert_eq!(
+            field_and_status(r#"{"state":"CA","policy_type":"auto","coverage":{}} {}"#).1,
+            400
+        );
+        assert_eq!(
+            field_and_status(r#"{"state":"CA",,}"#),
+            ("body".into(), 400)
+        );
         assert_eq!(field_and_status(r"42"), ("body".into(), 422));
         let deep = "[".repeat(10_000);
         assert!((400..500).contains(&field_and_status(&deep).1));

@@ -16,24 +16,39 @@ pub const MAX_BATCH: usize = 100;
 pub const MAX_BODY_BYTES: usize = 512 * 1024;
 
 /// The Lambda handler.
-pub async fn handle(tables: &RateTables, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    Ok(respond_to(tables, &request, OffsetDateTime::now_utc().date()))
+#[allow(
+    clippy::unused_async,
+    reason = "the runtime's service_fn takes a future"
+)]
+pub async fn handle(
+    tables: &RateTables,
+    request: Request,
+) -> Result<Response<Body>, lambda_http::Error> {
+    Ok(respond_to(
+        tables,
+        &request,
+        OffsetDateTime::now_utc().date(),
+    ))
 }
 
 /// Answers `request` as of `today`; synchronous, so tests and benchmarks can call it directly.
 pub fn respond_to(tables: &RateTables, request: &Request, today: Date) -> Response<Body> {
     let request_id = request_id(request);
     let response = match rate_body(tables, request, today, &request_id) {
-        Ok(Rated::One(quote)) => respond(StatusCode::OK, &request_id, &quote),
+        Ok(Rated::One(quote)) => respond(StatusCode::OK, &request_id, &*quote),
         Ok(Rated::Batch(batch)) => respond(StatusCode::OK, &request_id, &batch),
         Err(err) => err.into_response(&request_id, Some(request.uri().path())),
     };
-    tracing::info!(request_id, status = response.status().as_u16(), "calculate-rate");
+    tracing::info!(
+        request_id,
+        status = response.status().as_u16(),
+        "calculate-rate"
+    );
     response
 }
 
 enum Rated<'t> {
-    One(RateQuote<'t>),
+    One(Box<RateQuote<'t>>),
     Batch(BatchResponse<'t>),
 }
 
@@ -62,18 +77,24 @@ fn rate_body<'t>(
     request_id: &str,
 ) -> Result<Rated<'t>, ApiError> {
     if request.method() != Method::POST {
-        return Err(ApiError::MethodNotAllowed { method: request.method().to_string(), allow: "POST" });
+        return Err(ApiError::MethodNotAllowed {
+            method: request.method().to_string(),
+            allow: "POST",
+        });
     }
     let json = body::json_bytes(request, MAX_BODY_BYTES)?;
     if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'[') {
         let input: RatingRequest = body::parse(json)?;
-        return Ok(Rated::One(rating::rate(tables, &input, today)?));
+        return Ok(Rated::One(Box::new(rating::rate(tables, &input, today)?)));
     }
     let items: Vec<&RawValue> = body::parse(json)?;
     if items.is_empty() || items.len() > MAX_BATCH {
         return Err(ApiError::InvalidField {
             field: "body".to_owned(),
-            detail: format!("a batch holds 1 to {MAX_BATCH} rating requests; found {}", items.len()),
+            detail: format!(
+                "a batch holds 1 to {MAX_BATCH} rating requests; found {}",
+                items.len()
+            ),
         });
     }
     let mut results = Vec::with_capacity(items.len());
@@ -81,12 +102,24 @@ fn rate_body<'t>(
         let rated = body::parse::<RatingRequest>(item.get().as_bytes())
             .and_then(|input| Ok(rating::rate(tables, &input, today)?));
         results.push(match rated {
-            Ok(quote) => BatchItem { index, status: 200, rate: Some(quote), problem: None },
-            Err(err) => {
-                BatchItem { index, status: err.status().as_u16(), rate: None, problem: Some(err.problem(request_id, None)) }
-            }
+            Ok(quote) => BatchItem {
+                index,
+                status: 200,
+                rate: Some(quote),
+                problem: None,
+            },
+            Err(err) => BatchItem {
+                index,
+                status: err.status().as_u16(),
+                rate: None,
+                problem: Some(err.problem(request_id, None)),
+            },
         });
     }
     let succeeded = results.iter().filter(|r| r.rate.is_some()).count();
-    Ok(Rated::Batch(BatchResponse { failed: results.len() - succeeded, succeeded, results }))
+    Ok(Rated::Batch(BatchResponse {
+        failed: results.len() - succeeded,
+        succeeded,
+        results,
+    }))
 }

@@ -7,13 +7,13 @@ pub mod body;
 pub mod calculate_rate;
 pub mod problem;
 
+use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_http::http::header::{CONTENT_TYPE, HeaderValue};
 use lambda_http::http::{HeaderName, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
-use aws_lambda_events::eventbridge::EventBridgeEvent;
 
 pub use problem::{ApiError, Problem};
 
@@ -27,7 +27,11 @@ pub fn request_id(request: &Request) -> String {
         _ => None,
     };
     gateway
-        .or_else(|| request.lambda_context_ref().map(|ctx| ctx.request_id.clone()))
+        .or_else(|| {
+            request
+                .lambda_context_ref()
+                .map(|ctx| ctx.request_id.clone())
+        })
         .filter(|id| !id.is_empty())
         .unwrap_or_else(|| "unknown".to_owned())
 }
@@ -40,7 +44,12 @@ pub fn respond<T: Serialize>(status: StatusCode, request_id: &str, body: &T) -> 
     }
 }
 
-pub(crate) fn with_headers(status: StatusCode, content_type: &'static str, request_id: &str, body: Vec<u8>) -> Response<Body> {
+pub(crate) fn with_headers(
+    status: StatusCode,
+    content_type: &'static str,
+    request_id: &str,
+    body: Vec<u8>,
+) -> Response<Body> {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();

@@ -6,8 +6,8 @@
 use std::borrow::Cow;
 use std::error::Error as StdError;
 
-use lambda_http::http::header::{ALLOW, HeaderValue};
 use lambda_http::http::StatusCode;
+use lambda_http::http::header::{ALLOW, HeaderValue};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
@@ -123,16 +123,26 @@ impl ApiError {
     fn kind(&self) -> (&'static str, &'static str) {
         match self {
             ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
-            ApiError::UnsupportedMediaType { .. } => ("unsupported-media-type", "Unsupported media type"),
+            ApiError::UnsupportedMediaType { .. } => {
+                ("unsupported-media-type", "Unsupported media type")
+            }
             ApiError::PayloadTooLarge { .. } => ("payload-too-large", "Payload too large"),
             ApiError::MalformedBody { .. } => ("malformed-body", "Malformed request body"),
             ApiError::InvalidField { .. } => ("invalid-field", "Invalid field"),
             ApiError::Rating(err) => match err {
                 RatingError::UnsupportedState { .. } => ("unsupported-state", "Unsupported state"),
-                RatingError::UnsupportedProduct { .. } => ("unsupported-product", "Unsupported product"),
-                RatingError::UnsupportedCoverage { .. } => ("unsupported-coverage", "Unsupported coverage"),
-                RatingError::LimitBelowMinimum { .. } => ("limit-below-minimum", "Limit below the minimum"),
-                RatingError::LimitAboveMaximum { .. } => ("limit-above-maximum", "Limit above the maximum"),
+                RatingError::UnsupportedProduct { .. } => {
+                    ("unsupported-product", "Unsupported product")
+                }
+                RatingError::UnsupportedCoverage { .. } => {
+                    ("unsupported-coverage", "Unsupported coverage")
+                }
+                RatingError::LimitBelowMinimum { .. } => {
+                    ("limit-below-minimum", "Limit below the minimum")
+                }
+                RatingError::LimitAboveMaximum { .. } => {
+                    ("limit-above-maximum", "Limit above the maximum")
+                }
                 RatingError::MissingRequiredCoverage { .. } => {
                     ("missing-required-coverage", "Missing required coverage")
                 }
@@ -148,7 +158,9 @@ impl ApiError {
             ApiError::InvalidField { field, .. } => Some(Cow::Borrowed(field)),
             ApiError::Rating(err) => Some(Cow::Borrowed(err.field())),
             ApiError::UnsupportedMediaType { .. } => Some(Cow::Borrowed("content-type")),
-            ApiError::PayloadTooLarge { .. } | ApiError::MalformedBody { .. } => Some(Cow::Borrowed("body")),
+            ApiError::PayloadTooLarge { .. } | ApiError::MalformedBody { .. } => {
+                Some(Cow::Borrowed("body"))
+            }
             _ => None,
         }
     }
@@ -166,7 +178,12 @@ impl ApiError {
         };
         let errors = self
             .field()
-            .map(|field| vec![FieldError { field: field.into_owned(), detail: detail.clone() }])
+            .map(|field| {
+                vec![FieldError {
+                    field: field.into_owned(),
+                    detail: detail.clone(),
+                }]
+            })
             .unwrap_or_default();
         Problem {
             type_uri: format!("{PROBLEM_TYPE_PREFIX}{slug}"),
@@ -183,9 +200,12 @@ impl ApiError {
     pub fn into_response(self, request_id: &str, instance: Option<&str>) -> Response<Body> {
         let problem = self.problem(request_id, instance);
         let body = serde_json::to_vec(&problem).unwrap_or_else(|_| b"{}".to_vec());
-        let mut response = super::with_headers(self.status(), "application/problem+json", request_id, body);
+        let mut response =
+            super::with_headers(self.status(), "application/problem+json", request_id, body);
         if let ApiError::MethodNotAllowed { allow, .. } = self {
-            response.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static(allow));
         }
         response
     }
@@ -201,7 +221,10 @@ mod tests {
         let problem = ApiError::from(RatingError::UnsupportedState { state: State::WY })
             .problem("req-1", Some("/api/v1/rates/calculate"));
         assert_eq!(problem.status, 422);
-        assert_eq!(problem.type_uri, "urn:policy-decision:problem:unsupported-state");
+        assert_eq!(
+            problem.type_uri,
+            "urn:policy-decision:problem:unsupported-state"
+        );
         assert_eq!(problem.errors[0].field, "state");
         assert_eq!(problem.request_id, "req-1");
     }
@@ -218,10 +241,17 @@ mod tests {
 
     #[test]
     fn method_not_allowed_says_what_is() {
-        let response = ApiError::MethodNotAllowed { method: "GET".into(), allow: "POST" }.into_response("r", None);
+        let response = ApiError::MethodNotAllowed {
+            method: "GET".into(),
+            allow: "POST",
+        }
+        .into_response("r", None);
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(response.headers()[ALLOW], "POST");
-        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
         assert_eq!(response.headers()["x-request-id"], "r");
     }
 }

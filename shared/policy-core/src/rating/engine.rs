@@ -10,8 +10,8 @@ use crate::rating::quote::{
     AppliedDiscount, AppliedFactor, Basis, Charge, CoverageLine, DiscountSummary, FactorName,
     Installments, MinimumPremium, PremiumTax, RateQuote,
 };
-use crate::rating::request::{Construction, RatingRequest};
-use crate::rating::tables::{Common, DiscountKind, RateTable, RateTables};
+use crate::rating::request::{Construction, Deductible, Driver, Property, RatingRequest, Vehicle};
+use crate::rating::tables::{Common, DiscountKind, Factors, RateTable, RateTables};
 
 /// Most drivers one policy lists.
 pub const MAX_DRIVERS: usize = 10;
@@ -34,9 +34,10 @@ pub fn rate<'t>(
 
     let factors = factors(common, table, request, effective)?;
     let product = factors.iter().fold(Decimal::ONE, |acc, f| acc * f.applied);
-    let combined = product
+    let mut combined = product
         .clamp(common.factor_min, common.factor_max)
         .round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
+    combined.rescale(4);
     let discounts = discounts(common, request);
     let keep = Decimal::ONE - discounts.total;
     let months = Decimal::from(request.term.months());
@@ -44,8 +45,11 @@ pub fn rate<'t>(
 
     let mut coverages = Vec::with_capacity(CoverageKind::COUNT);
     for (kind, limit) in request.coverage.iter() {
-        let Some(rate) = table.coverage(kind) else { continue };
-        let base_premium = Decimal::from(limit.get()) * rate.rate_per_thousand / Decimal::ONE_THOUSAND;
+        let Some(rate) = table.coverage(kind) else {
+            continue;
+        };
+        let base_premium =
+            Decimal::from(limit.get()) * rate.rate_per_thousand / Decimal::ONE_THOUSAND;
         let (deductible, deductible_factor) = deductible(common, request, kind);
         coverages.push(CoverageLine {
             coverage: kind,
@@ -58,8 +62,11 @@ pub fn rate<'t>(
     }
 
     let surcharges = surcharges(table, request);
-    let before_minimum: Money =
-        coverages.iter().map(|c| c.premium).chain(surcharges.iter().map(|s| s.amount)).sum();
+    let before_minimum: Money = coverages
+        .iter()
+        .map(|c| c.premium)
+        .chain(surcharges.iter().map(|s| s.amount))
+        .sum();
     let minimum = Money::round(pro_rate(table.minimum_premium));
     let adjustment = minimum.max(before_minimum) - before_minimum;
     let premium = before_minimum + adjustment;
@@ -67,7 +74,10 @@ pub fn rate<'t>(
     let fees: Vec<Charge<'t>> = table
         .fees
         .iter()
-        .map(|fee| Charge { name: &fee.name, amount: Money::round(fee.amount) })
+        .map(|fee| Charge {
+            name: &fee.name,
+            amount: Money::round(fee.amount),
+        })
         .collect();
     let total_premium = premium + tax + fees.iter().map(|f| f.amount).sum();
     let (first, each) = total_premium.split(request.term.months());
@@ -84,16 +94,29 @@ pub fn rate<'t>(
         discounts,
         coverages,
         surcharges,
-        minimum_premium: MinimumPremium { minimum, adjustment },
+        minimum_premium: MinimumPremium {
+            minimum,
+            adjustment,
+        },
         premium,
-        premium_tax: PremiumTax { rate: table.premium_tax_rate, amount: tax },
+        premium_tax: PremiumTax {
+            rate: table.premium_tax_rate,
+            amount: tax,
+        },
         fees,
         total_premium,
-        installments: Installments { count: request.term.months(), first, each },
+        installments: Installments {
+            count: request.term.months(),
+            first,
+            each,
+        },
     })
 }
 
-fn table_for<'t>(tables: &'t RateTables, request: &RatingRequest) -> Result<&'t RateTable, RatingError> {
+fn table_for<'t>(
+    tables: &'t RateTables,
+    request: &RatingRequest,
+) -> Result<&'t RateTable, RatingError> {
     let (state, policy_type) = (request.state, request.policy_type);
     tables.get(state, policy_type).ok_or_else(|| {
         if tables.writes_in(state) {
@@ -108,7 +131,10 @@ fn table_for<'t>(tables: &'t RateTables, request: &RatingRequest) -> Result<&'t 
 fn check_applicability(request: &RatingRequest) -> Result<(), RatingError> {
     let product = request.policy_type;
     let not_for = |field: &'static str| {
-        Err(RatingError::invalid(field, format!("{field} does not apply to {product} policies")))
+        Err(RatingError::invalid(
+            field,
+            format!("{field} does not apply to {product} policies"),
+        ))
     };
     if product.is_auto() {
         if request.property.is_some() {
@@ -132,14 +158,20 @@ fn check_applicability(request: &RatingRequest) -> Result<(), RatingError> {
         }
     }
     if request.drivers.len() > MAX_DRIVERS {
-        return Err(RatingError::invalid("drivers", format!("at most {MAX_DRIVERS} drivers per policy")));
+        return Err(RatingError::invalid(
+            "drivers",
+            format!("at most {MAX_DRIVERS} drivers per policy"),
+        ));
     }
     for (i, driver) in request.drivers.iter().enumerate() {
         let most = driver.age.get().saturating_sub(LICENSING_AGE);
         if driver.years_licensed.get() > most {
             return Err(RatingError::invalid(
                 format!("drivers[{i}].years_licensed"),
-                format!("a driver aged {} cannot have been licensed for more than {most} years", driver.age),
+                format!(
+                    "a driver aged {} cannot have been licensed for more than {most} years",
+                    driver.age
+                ),
             ));
         }
     }
@@ -150,56 +182,121 @@ fn check_coverages(table: &RateTable, request: &RatingRequest) -> Result<(), Rat
     let (state, policy_type) = (request.state, request.policy_type);
     for (coverage, limit) in request.coverage.iter() {
         let Some(rate) = table.coverage(coverage) else {
-            return Err(RatingError::UnsupportedCoverage { state, policy_type, coverage });
+            return Err(RatingError::UnsupportedCoverage {
+                state,
+                policy_type,
+                coverage,
+            });
         };
         let limit = limit.get();
         if limit < rate.min_limit {
             let statutory = table.minimum_limits.clone().filter(|_| rate.required);
-            return Err(RatingError::LimitBelowMinimum { state, coverage, limit, minimum: rate.min_limit, statutory });
+            return Err(RatingError::LimitBelowMinimum {
+                state,
+                coverage,
+                limit,
+                minimum: rate.min_limit,
+                statutory,
+            });
         }
         if limit > rate.max_limit {
-            return Err(RatingError::LimitAboveMaximum { coverage, limit, maximum: rate.max_limit });
+            return Err(RatingError::LimitAboveMaximum {
+                coverage,
+                limit,
+                maximum: rate.max_limit,
+            });
         }
     }
-    if let Some(coverage) = table.required_coverages().find(|&c| request.coverage.get(c).is_none()) {
+    if let Some(coverage) = table
+        .required_coverages()
+        .find(|&c| request.coverage.get(c).is_none())
+    {
         return Err(RatingError::MissingRequiredCoverage { state, coverage });
     }
     let deductibles = [
-        ("deductibles.collision", request.deductibles.collision, CoverageKind::Collision),
-        ("deductibles.comprehensive", request.deductibles.comprehensive, CoverageKind::Comprehensive),
+        (
+            "deductibles.collision",
+            request.deductibles.collision,
+            CoverageKind::Collision,
+        ),
+        (
+            "deductibles.comprehensive",
+            request.deductibles.comprehensive,
+            CoverageKind::Comprehensive,
+        ),
     ];
     for (field, deductible, coverage) in deductibles {
         if deductible.is_some() && request.coverage.get(coverage).is_none() {
-            return Err(RatingError::invalid(field, format!("no {coverage} coverage is requested")));
+            return Err(RatingError::invalid(
+                field,
+                format!("no {coverage} coverage is requested"),
+            ));
         }
     }
     if let Some(zip) = request.zip_code {
         if !table.serves_zip_prefix(zip.prefix()) {
-            return Err(RatingError::invalid("zip_code", format!("the ZIP code is not in {state}")));
+            return Err(RatingError::invalid(
+                "zip_code",
+                format!("the ZIP code is not in {state}"),
+            ));
         }
     }
     Ok(())
 }
 
 fn effective_date(request: &RatingRequest, today: Date) -> Result<Date, RatingError> {
-    let Some(date) = request.effective_date else { return Ok(today) };
+    let Some(date) = request.effective_date else {
+        return Ok(today);
+    };
     let latest = today + Duration::days(MAX_DAYS_AHEAD);
     if date < today || date > latest {
         return Err(RatingError::invalid(
             "effective_date",
-            format!("must be between {today} and {latest} (today and up to {MAX_DAYS_AHEAD} days ahead)"),
+            format!(
+                "must be between {today} and {latest} (today and up to {MAX_DAYS_AHEAD} days ahead)"
+            ),
         ));
     }
     Ok(date)
 }
 
 /// Whole years from `year` to the year of `effective`; `field` is blamed if `year` is later.
-fn age_in_years(year: u16, effective: Date, field: &'static str, grace: i32) -> Result<u32, RatingError> {
+fn age_in_years(
+    year: u16,
+    effective: Date,
+    field: &'static str,
+    grace: i32,
+) -> Result<u32, RatingError> {
     let years = effective.year() - i32::from(year);
     if years < -grace {
-        return Err(RatingError::invalid(field, format!("{year} is after the policy starts")));
+        return Err(RatingError::invalid(
+            field,
+            format!("{year} is after the policy starts"),
+        ));
     }
     Ok(u32::try_from(years.max(0)).unwrap_or(0))
+}
+
+/// Factors in rating order, each weighted as the state requires.
+struct FactorList {
+    weight: Decimal,
+    applied: Vec<AppliedFactor>,
+}
+
+impl FactorList {
+    fn push(&mut self, name: FactorName, basis: Basis, filed: Decimal) {
+        let applied = if name.is_primary() {
+            filed
+        } else {
+            Decimal::ONE + (filed - Decimal::ONE) * self.weight
+        };
+        self.applied.push(AppliedFactor {
+            name,
+            basis,
+            filed,
+            applied,
+        });
+    }
 }
 
 fn factors(
@@ -209,84 +306,174 @@ fn factors(
     effective: Date,
 ) -> Result<Vec<AppliedFactor>, RatingError> {
     let f = &common.factors;
-    let mut out = Vec::with_capacity(16);
-    let weight = table.secondary_factor_weight;
-    let mut push = |name: FactorName, basis: Basis, filed: Decimal| {
-        let applied = if name.is_primary() { filed } else { Decimal::ONE + (filed - Decimal::ONE) * weight };
-        out.push(AppliedFactor { name, basis, filed, applied });
+    let mut list = FactorList {
+        weight: table.secondary_factor_weight,
+        applied: Vec::with_capacity(16),
     };
-
-    if let Some(youngest) = request.drivers.iter().map(|d| d.age.get()).min() {
-        push(FactorName::DriverAge, Basis::Number(youngest.into()), f.driver_age.lookup(youngest.into()));
-    }
-    if let Some(least) = request.drivers.iter().map(|d| d.years_licensed.get()).min() {
-        push(FactorName::YearsLicensed, Basis::Number(least.into()), f.years_licensed.lookup(least.into()));
-    }
-    if !request.drivers.is_empty() {
-        let total = |count: fn(&crate::rating::request::Driver) -> u8| -> u8 {
-            request.drivers.iter().map(count).fold(0, u8::saturating_add)
-        };
-        let violations = total(|d| d.violations.get());
-        push(FactorName::Violations, Basis::Number(violations.into()), f.violations.lookup(violations));
-        let accidents = total(|d| d.at_fault_accidents.get());
-        push(FactorName::AtFaultAccidents, Basis::Number(accidents.into()), f.at_fault_accidents.lookup(accidents));
-        let dui = total(|d| d.dui.get());
-        push(FactorName::Dui, Basis::Number(dui.into()), f.dui.lookup(dui));
-    }
+    driver_factors(f, &request.drivers, &mut list);
     if let Some(claims) = request.claims {
         let claims = claims.get();
-        push(FactorName::Claims, Basis::Number(claims.into()), f.claims.lookup(claims));
+        list.push(
+            FactorName::Claims,
+            Basis::Number(claims.into()),
+            f.claims.lookup(claims),
+        );
     }
-
     if let Some(vehicle) = &request.vehicle {
-        let age = age_in_years(vehicle.year.get(), effective, "vehicle.year", 1)?;
-        push(FactorName::VehicleAge, Basis::Number(age), f.vehicle_age.lookup(age));
-        if let Some(miles) = vehicle.annual_mileage {
-            push(FactorName::AnnualMileage, Basis::Number(miles.get()), f.annual_mileage.lookup(miles.get()));
-        }
-        let mut features = vehicle.safety_features.clone();
-        features.sort_unstable();
-        features.dedup();
-        if !features.is_empty() {
-            let credit = (0..features.len()).fold(Decimal::ONE, |acc, _| acc * f.safety_feature_credit);
-            let n = u32::try_from(features.len()).unwrap_or(u32::MAX);
-            push(FactorName::SafetyFeatures, Basis::Number(n), credit.max(f.safety_credit_floor));
-        }
-        if vehicle.anti_theft {
-            push(FactorName::AntiTheft, Basis::Text("fitted"), f.anti_theft);
-        }
+        vehicle_factors(f, vehicle, effective, &mut list)?;
     }
-
     if let Some(property) = &request.property {
-        if let Some(value) = property.dwelling_value.filter(|_| request.policy_type == PolicyType::Home) {
-            push(FactorName::DwellingValue, Basis::Number(value.get()), f.dwelling_value.lookup(value.get()));
-        }
-        if let Some(construction) = property.construction {
-            push(FactorName::Construction, Basis::Text(construction_name(construction)), f.construction(construction));
-        }
-        if let Some(year) = property.year_built {
-            let age = age_in_years(year.get(), effective, "property.year_built", 0)?;
-            push(FactorName::HomeAge, Basis::Number(age), f.home_age.lookup(age));
-        }
-        if let Some(class) = property.protection_class {
-            let class = u32::from(class.get());
-            push(FactorName::ProtectionClass, Basis::Number(class), f.protection_class.lookup(class));
-        }
+        property_factors(f, property, request.policy_type, effective, &mut list)?;
     }
-
     if let Some(zip) = request.zip_code {
         let prefix = zip.prefix();
-        push(FactorName::Territory, Basis::Number(prefix.into()), table.territory(prefix));
+        list.push(
+            FactorName::Territory,
+            Basis::Number(prefix.into()),
+            table.territory(prefix),
+        );
     }
     if let Some(score) = request.credit_score {
         if table.credit_allowed {
             let score = u32::from(score.get());
-            push(FactorName::CreditScore, Basis::Number(score), f.credit_score.lookup(score));
+            list.push(
+                FactorName::CreditScore,
+                Basis::Number(score),
+                f.credit_score.lookup(score),
+            );
         } else {
-            push(FactorName::CreditScore, Basis::Text("not permitted in this state"), Decimal::ONE);
+            list.push(
+                FactorName::CreditScore,
+                Basis::Text("not permitted in this state"),
+                Decimal::ONE,
+            );
         }
     }
-    Ok(out)
+    Ok(list.applied)
+}
+
+/// Youngest age and least experience among the drivers; incidents summed over all of them.
+fn driver_factors(f: &Factors, drivers: &[Driver], list: &mut FactorList) {
+    if let Some(youngest) = drivers.iter().map(|d| d.age.get()).min() {
+        list.push(
+            FactorName::DriverAge,
+            Basis::Number(youngest.into()),
+            f.driver_age.lookup(youngest.into()),
+        );
+    }
+    if let Some(least) = drivers.iter().map(|d| d.years_licensed.get()).min() {
+        list.push(
+            FactorName::YearsLicensed,
+            Basis::Number(least.into()),
+            f.years_licensed.lookup(least.into()),
+        );
+    }
+    if drivers.is_empty() {
+        return;
+    }
+    let total = |count: fn(&Driver) -> u8| drivers.iter().map(count).fold(0, u8::saturating_add);
+    let violations = total(|d| d.violations.get());
+    list.push(
+        FactorName::Violations,
+        Basis::Number(violations.into()),
+        f.violations.lookup(violations),
+    );
+    let accidents = total(|d| d.at_fault_accidents.get());
+    list.push(
+        FactorName::AtFaultAccidents,
+        Basis::Number(accidents.into()),
+        f.at_fault_accidents.lookup(accidents),
+    );
+    let dui = total(|d| d.dui.get());
+    list.push(
+        FactorName::Dui,
+        Basis::Number(dui.into()),
+        f.dui.lookup(dui),
+    );
+}
+
+fn vehicle_factors(
+    f: &Factors,
+    vehicle: &Vehicle,
+    effective: Date,
+    list: &mut FactorList,
+) -> Result<(), RatingError> {
+    // A model year may run one year ahead of the calendar.
+    let age = age_in_years(vehicle.year.get(), effective, "vehicle.year", 1)?;
+    list.push(
+        FactorName::VehicleAge,
+        Basis::Number(age),
+        f.vehicle_age.lookup(age),
+    );
+    if let Some(miles) = vehicle.annual_mileage {
+        list.push(
+            FactorName::AnnualMileage,
+            Basis::Number(miles.get()),
+            f.annual_mileage.lookup(miles.get()),
+        );
+    }
+    let mut features = vehicle.safety_features.clone();
+    features.sort_unstable();
+    features.dedup();
+    if !features.is_empty() {
+        let credit = features
+            .iter()
+            .fold(Decimal::ONE, |acc, _| acc * f.safety_feature_credit);
+        let n = u32::try_from(features.len()).unwrap_or(u32::MAX);
+        list.push(
+            FactorName::SafetyFeatures,
+            Basis::Number(n),
+            credit.max(f.safety_credit_floor),
+        );
+    }
+    if vehicle.anti_theft {
+        list.push(FactorName::AntiTheft, Basis::Text("fitted"), f.anti_theft);
+    }
+    Ok(())
+}
+
+fn property_factors(
+    f: &Factors,
+    property: &Property,
+    product: PolicyType,
+    effective: Date,
+    list: &mut FactorList,
+) -> Result<(), RatingError> {
+    // A renter does not insure the building, so its value does not rate.
+    if let Some(value) = property
+        .dwelling_value
+        .filter(|_| product == PolicyType::Home)
+    {
+        list.push(
+            FactorName::DwellingValue,
+            Basis::Number(value.get()),
+            f.dwelling_value.lookup(value.get()),
+        );
+    }
+    if let Some(construction) = property.construction {
+        list.push(
+            FactorName::Construction,
+            Basis::Text(construction_name(construction)),
+            f.construction(construction),
+        );
+    }
+    if let Some(year) = property.year_built {
+        let age = age_in_years(year.get(), effective, "property.year_built", 0)?;
+        list.push(
+            FactorName::HomeAge,
+            Basis::Number(age),
+            f.home_age.lookup(age),
+        );
+    }
+    if let Some(class) = property.protection_class {
+        let class = u32::from(class.get());
+        list.push(
+            FactorName::ProtectionClass,
+            Basis::Number(class),
+            f.protection_class.lookup(class),
+        );
+    }
+    Ok(())
 }
 
 fn construction_name(construction: Construction) -> &'static str {
@@ -298,10 +485,17 @@ fn construction_name(construction: Construction) -> &'static str {
     }
 }
 
-fn deductible(common: &Common, request: &RatingRequest, kind: CoverageKind) -> (Option<u32>, Decimal) {
+fn deductible(
+    common: &Common,
+    request: &RatingRequest,
+    kind: CoverageKind,
+) -> (Option<u32>, Decimal) {
     let (curve, given) = match kind {
         CoverageKind::Collision => (&common.vehicle_deductible, request.deductibles.collision),
-        CoverageKind::Comprehensive => (&common.vehicle_deductible, request.deductibles.comprehensive),
+        CoverageKind::Comprehensive => (
+            &common.vehicle_deductible,
+            request.deductibles.comprehensive,
+        ),
         CoverageKind::Dwelling
         | CoverageKind::OtherStructures
         | CoverageKind::PersonalProperty
@@ -311,7 +505,7 @@ fn deductible(common: &Common, request: &RatingRequest, kind: CoverageKind) -> (
         | CoverageKind::MedicalPayments
         | CoverageKind::Pip => return (None, Decimal::ONE),
     };
-    let amount = given.map_or(curve.default, |d| d.get());
+    let amount = given.map_or(curve.default, Deductible::get);
     (Some(amount), curve.bands.lookup(amount))
 }
 
@@ -320,13 +514,18 @@ fn discounts(common: &Common, request: &RatingRequest) -> DiscountSummary {
     let product = request.policy_type;
     let claims = request.discounts;
     let drivers = &request.drivers;
-    let clean = |d: &crate::rating::request::Driver| {
-        d.violations.get() == 0 && d.at_fault_accidents.get() == 0 && d.dui.get() == 0
-    };
+    let clean =
+        |d: &Driver| d.violations.get() == 0 && d.at_fault_accidents.get() == 0 && d.dui.get() == 0;
     let eligible = [
         (DiscountKind::MultiPolicy, claims.multi_policy),
-        (DiscountKind::SafeDriver, !drivers.is_empty() && drivers.iter().all(clean)),
-        (DiscountKind::GoodStudent, drivers.iter().any(|d| d.good_student && d.age.get() < 25)),
+        (
+            DiscountKind::SafeDriver,
+            !drivers.is_empty() && drivers.iter().all(clean),
+        ),
+        (
+            DiscountKind::GoodStudent,
+            drivers.iter().any(|d| d.good_student && d.age.get() < 25),
+        ),
         (DiscountKind::Military, claims.military),
         (DiscountKind::Paperless, claims.paperless),
         (DiscountKind::PaidInFull, claims.paid_in_full),
@@ -334,27 +533,51 @@ fn discounts(common: &Common, request: &RatingRequest) -> DiscountSummary {
     let mut applied: Vec<AppliedDiscount> = eligible
         .into_iter()
         .filter(|&(_, earned)| earned)
-        .filter_map(|(name, _)| matrix.rate(name, product).map(|rate| AppliedDiscount { name, rate }))
+        .filter_map(|(name, _)| {
+            matrix
+                .rate(name, product)
+                .map(|rate| AppliedDiscount { name, rate })
+        })
         .collect();
     let years = claims.loyalty_years.get();
     if years >= matrix.loyalty_from_year {
         if let Some(per_year) = matrix.rate(DiscountKind::Loyalty, product) {
             let counted = Decimal::from(years - matrix.loyalty_from_year + 1);
             let rate = (per_year * counted).min(matrix.loyalty_max);
-            applied.push(AppliedDiscount { name: DiscountKind::Loyalty, rate });
+            applied.push(AppliedDiscount {
+                name: DiscountKind::Loyalty,
+                rate,
+            });
         }
     }
     let earned: Decimal = applied.iter().map(|d| d.rate).sum();
-    DiscountSummary { applied, earned, cap: matrix.cap, total: earned.min(matrix.cap) }
+    DiscountSummary {
+        applied,
+        earned,
+        cap: matrix.cap,
+        total: earned.min(matrix.cap),
+    }
 }
 
 fn surcharges<'t>(table: &'t RateTable, request: &RatingRequest) -> Vec<Charge<'t>> {
     let mut out = Vec::new();
-    if let Some(amount) = table.sr22_filing.filter(|_| request.drivers.iter().any(|d| d.dui.get() > 0)) {
-        out.push(Charge { name: "sr22_filing", amount: Money::round(amount) });
+    if let Some(amount) = table
+        .sr22_filing
+        .filter(|_| request.drivers.iter().any(|d| d.dui.get() > 0))
+    {
+        out.push(Charge {
+            name: "sr22_filing",
+            amount: Money::round(amount),
+        });
     }
-    if let Some(amount) = table.coverage_lapse.filter(|_| request.prior_coverage_lapse) {
-        out.push(Charge { name: "coverage_lapse", amount: Money::round(amount) });
+    if let Some(amount) = table
+        .coverage_lapse
+        .filter(|_| request.prior_coverage_lapse)
+    {
+        out.push(Charge {
+            name: "coverage_lapse",
+            amount: Money::round(amount),
+        });
     }
     out
 }
@@ -366,7 +589,7 @@ mod tests {
 
     use super::*;
     use crate::domain::State;
-    use crate::rating::request::{Count, CreditScore, Driver, Limit, Years, Age, ZipCode};
+    use crate::rating::request::{Age, Count, CreditScore, Driver, Limit, Years, ZipCode};
 
     const TODAY: Date = date!(2026 - 11 - 28);
 
@@ -374,6 +597,7 @@ mod tests {
         RateTables::builtin().unwrap()
     }
 
+    #[allow(clippy::unnecessary_wraps, reason = "fills an optional request field")]
     fn limit(dollars: i64) -> Option<Limit> {
         Some(Limit::try_from(dollars).unwrap())
     }
@@ -408,7 +632,11 @@ mod tests {
         // 35.25; the policy fee is 25.00.
         assert_eq!(quote.combined_factor, dec!(1));
         assert_eq!(quote.tier, crate::rating::Tier::Standard);
-        let lines: Vec<_> = quote.coverages.iter().map(|c| c.premium.to_string()).collect();
+        let lines: Vec<_> = quote
+            .coverages
+            .iter()
+            .map(|c| c.premium.to_string())
+            .collect();
         assert_eq!(lines, ["900.00", "600.00"]);
         assert_eq!(quote.coverages[1].deductible, Some(500));
         assert_eq!(quote.premium.to_string(), "1500.00");
@@ -417,7 +645,10 @@ mod tests {
         assert_eq!(quote.installments.count, 12);
         assert_eq!(quote.installments.each.to_string(), "130.02");
         assert_eq!(quote.installments.first.to_string(), "130.03");
-        assert_eq!(quote.rate_table_version, "CA-auto-2026.11.0/common-2026.11.0");
+        assert_eq!(
+            quote.rate_table_version,
+            "CA-auto-2026.11.0/common-2026.11.0"
+        );
     }
 
     #[test]
@@ -434,9 +665,17 @@ mod tests {
 
         // Then age (secondary) 1.25 counts half: 1.125; years licensed 1.10 and violations 1.10 are
         // primary; DUI and accidents 1.00; credit is not used. 1.125 x 1.1 x 1.1 = 1.36125 -> 1.3613.
-        let age = quote.factors.iter().find(|f| f.name == FactorName::DriverAge).unwrap();
+        let age = quote
+            .factors
+            .iter()
+            .find(|f| f.name == FactorName::DriverAge)
+            .unwrap();
         assert_eq!((age.filed, age.applied), (dec!(1.25), dec!(1.125)));
-        let credit = quote.factors.iter().find(|f| f.name == FactorName::CreditScore).unwrap();
+        let credit = quote
+            .factors
+            .iter()
+            .find(|f| f.name == FactorName::CreditScore)
+            .unwrap();
         assert_eq!(credit.applied, Decimal::ONE);
         assert_eq!(quote.combined_factor, dec!(1.3613));
         assert_eq!(quote.tier, crate::rating::Tier::HighRisk);
@@ -453,7 +692,11 @@ mod tests {
         request.coverage.liability = limit(100_000);
         request.credit_score = Some(CreditScore::try_from(780).unwrap());
         let quote = rate(tables(), &request, TODAY).unwrap();
-        let credit = quote.factors.iter().find(|f| f.name == FactorName::CreditScore).unwrap();
+        let credit = quote
+            .factors
+            .iter()
+            .find(|f| f.name == FactorName::CreditScore)
+            .unwrap();
         assert_eq!(credit.applied, dec!(0.85));
     }
 
@@ -492,15 +735,29 @@ mod tests {
         request.drivers.push(dui);
         request.prior_coverage_lapse = true;
         let quote = rate(tables(), &request, TODAY).unwrap();
-        let names: Vec<_> = quote.surcharges.iter().map(|s| (s.name, s.amount.to_string())).collect();
-        assert_eq!(names, [("sr22_filing", "150.00".to_owned()), ("coverage_lapse", "100.00".to_owned())]);
+        let names: Vec<_> = quote
+            .surcharges
+            .iter()
+            .map(|s| (s.name, s.amount.to_string()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("sr22_filing", "150.00".to_owned()),
+                ("coverage_lapse", "100.00".to_owned())
+            ]
+        );
     }
 
     #[test]
     fn a_limit_below_the_statutory_minimum_names_the_field_and_the_law() {
         let err = rate(tables(), &ca_auto(50_000), TODAY).unwrap_err();
         assert_eq!(err.field(), "coverage.liability");
-        assert!(err.to_string().contains("minimum of 75000 (statutory limits 30/60/15)"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("minimum of 75000 (statutory limits 30/60/15)"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -509,14 +766,23 @@ mod tests {
         ny.coverage.liability = limit(100_000);
         ny.coverage.uninsured_motorist = limit(50_000);
         let err = rate(tables(), &ny, TODAY).unwrap_err();
-        assert_eq!(err, RatingError::MissingRequiredCoverage { state: State::NY, coverage: CoverageKind::Pip });
+        assert_eq!(
+            err,
+            RatingError::MissingRequiredCoverage {
+                state: State::NY,
+                coverage: CoverageKind::Pip
+            }
+        );
 
         let wy = RatingRequest::minimal(State::WY, PolicyType::Auto);
         assert_eq!(rate(tables(), &wy, TODAY).unwrap_err().field(), "state");
 
         let mut home_collision = RatingRequest::minimal(State::CA, PolicyType::Home);
         home_collision.coverage.collision = limit(10_000);
-        assert_eq!(rate(tables(), &home_collision, TODAY).unwrap_err().field(), "coverage.collision");
+        assert_eq!(
+            rate(tables(), &home_collision, TODAY).unwrap_err().field(),
+            "coverage.collision"
+        );
     }
 
     #[test]
@@ -530,19 +796,31 @@ mod tests {
         let mut request = ca_auto(100_000);
         request.drivers.push(driver(40, 20));
         request.drivers.push(driver(20, 10));
-        assert_eq!(rate(tables(), &request, TODAY).unwrap_err().field(), "drivers[1].years_licensed");
+        assert_eq!(
+            rate(tables(), &request, TODAY).unwrap_err().field(),
+            "drivers[1].years_licensed"
+        );
 
         let mut request = ca_auto(100_000);
         request.zip_code = Some(ZipCode::try_from("75001".to_owned()).unwrap());
-        assert_eq!(rate(tables(), &request, TODAY).unwrap_err().field(), "zip_code");
+        assert_eq!(
+            rate(tables(), &request, TODAY).unwrap_err().field(),
+            "zip_code"
+        );
 
         let mut request = ca_auto(100_000);
         request.effective_date = Some(date!(2026 - 11 - 27));
-        assert_eq!(rate(tables(), &request, TODAY).unwrap_err().field(), "effective_date");
+        assert_eq!(
+            rate(tables(), &request, TODAY).unwrap_err().field(),
+            "effective_date"
+        );
 
         let mut request = ca_auto(100_000);
-        request.deductibles.collision = Some(crate::rating::request::Deductible::try_from(1000).unwrap());
-        assert_eq!(rate(tables(), &request, TODAY).unwrap_err().field(), "deductibles.collision");
+        request.deductibles.collision = Some(Deductible::try_from(1000).unwrap());
+        assert_eq!(
+            rate(tables(), &request, TODAY).unwrap_err().field(),
+            "deductibles.collision"
+        );
     }
 
     #[test]
@@ -550,8 +828,15 @@ mod tests {
         let mut request = ca_auto(100_000);
         request.zip_code = Some(ZipCode::try_from("90012".to_owned()).unwrap());
         let quote = rate(tables(), &request, TODAY).unwrap();
-        let territory = quote.factors.iter().find(|f| f.name == FactorName::Territory).unwrap();
+        let territory = quote
+            .factors
+            .iter()
+            .find(|f| f.name == FactorName::Territory)
+            .unwrap();
         // Los Angeles files 1.45; as a secondary factor in California it counts half.
-        assert_eq!((territory.filed, territory.applied), (dec!(1.45), dec!(1.225)));
+        assert_eq!(
+            (territory.filed, territory.applied),
+            (dec!(1.45), dec!(1.225))
+        );
     }
 }

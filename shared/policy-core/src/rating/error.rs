@@ -91,7 +91,13 @@ impl RatingError {
         }
     }
 
-    pub(crate) fn invalid(field: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> RatingError {
-        RatingError::Invalid { field: field.into(), detail: detail.into() }
+    pub(crate) fn invalid(
+        field: impl Into<Cow<'static, str>>,
+        detail: impl Into<String>,
+    ) -> RatingError {
+        RatingError::Invalid {
+            field: field.into(),
+            detail: detail.into(),
+        }
     }
 }

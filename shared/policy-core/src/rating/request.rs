@@ -121,7 +121,9 @@ impl TryFrom<String> for ZipCode {
     type Error = &'static str;
     fn try_from(text: String) -> Result<Self, Self::Error> {
         if text.len() == 5 && text.bytes().all(|b| b.is_ascii_digit()) {
-            text.parse().map(ZipCode).map_err(|_| "a ZIP code must be five digits")
+            text.parse()
+                .map(ZipCode)
+                .map_err(|_| "a ZIP code must be five digits")
         } else {
             Err("a ZIP code must be five digits, e.g. \"90210\"")
         }
@@ -284,6 +286,10 @@ pub struct Property {
 }
 
 /// Discounts the applicant claims; eligibility is the engine's decision.
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent yes/no claims on the wire"
+)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DiscountClaims {
@@ -390,13 +396,17 @@ pub mod iso_date {
     pub const FORMAT: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]");
 
     /// Reads an optional `YYYY-MM-DD` date.
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Date>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Date>, D::Error> {
         let Some(text) = Option::<std::borrow::Cow<'de, str>>::deserialize(deserializer)? else {
             return Ok(None);
         };
-        Date::parse(&text, FORMAT)
-            .map(Some)
-            .map_err(|_| de::Error::custom(format_args!("\"{text}\" is not a date in the form YYYY-MM-DD")))
+        Date::parse(&text, FORMAT).map(Some).map_err(|_| {
+            de::Error::custom(format_args!(
+                "\"{text}\" is not a date in the form YYYY-MM-DD"
+            ))
+        })
     }
 
     /// Writes an optional date as `YYYY-MM-DD`.
@@ -422,7 +432,8 @@ mod tests {
 
     #[test]
     fn the_briefs_minimal_body_parses() {
-        let req = parse(r#"{"state":"CA","policy_type":"auto","coverage":{"liability":500000}}"#).unwrap();
+        let req = parse(r#"{"state":"CA","policy_type":"auto","coverage":{"liability":500000}}"#)
+            .unwrap();
         assert_eq!(req.state, State::CA);
         assert_eq!(req.coverage.liability.map(Limit::get), Some(500_000));
         assert_eq!(req.term, Term::Annual);
@@ -440,15 +451,25 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_rejected_with_their_name() {
-        let err = parse(r#"{"state":"CA","policy_type":"auto","coverage":{"liabilty":1}}"#).unwrap_err();
+        let err =
+            parse(r#"{"state":"CA","policy_type":"auto","coverage":{"liabilty":1}}"#).unwrap_err();
         assert!(err.contains("unknown field `liabilty`"), "{err}");
         assert!(err.starts_with("coverage"), "{err}");
     }
 
     #[test]
     fn negative_zero_and_fractional_limits_are_rejected() {
-        for bad in ["-1", "0", "1.5", "\"100\"", "1e400", "99999999999999999999999"] {
-            let json = format!(r#"{{"state":"CA","policy_type":"auto","coverage":{{"liability":{bad}}}}}"#);
+        for bad in [
+            "-1",
+            "0",
+            "1.5",
+            "\"100\"",
+            "1e400",
+            "99999999999999999999999",
+        ] {
+            let json = format!(
+                r#"{{"state":"CA","policy_type":"auto","coverage":{{"liability":{bad}}}}}"#
+            );
             let err = parse(&json).unwrap_err();
             assert!(err.starts_with("coverage.liability"), "{bad}: {err}");
         }
@@ -456,8 +477,14 @@ mod tests {
 
     #[test]
     fn zip_codes_must_be_five_digits() {
-        assert_eq!(ZipCode::try_from("90210".to_owned()).map(ZipCode::prefix), Ok(902));
-        assert_eq!(ZipCode::try_from("00501".to_owned()).map(ZipCode::prefix), Ok(5));
+        assert_eq!(
+            ZipCode::try_from("90210".to_owned()).map(ZipCode::prefix),
+            Ok(902)
+        );
+        assert_eq!(
+            ZipCode::try_from("00501".to_owned()).map(ZipCode::prefix),
+            Ok(5)
+        );
         for bad in ["9021", "902100", "9021a", "９０２１０", ""] {
             assert!(ZipCode::try_from(bad.to_owned()).is_err(), "{bad}");
         }
@@ -465,10 +492,14 @@ mod tests {
 
     #[test]
     fn dates_must_be_iso() {
-        let ok = parse(r#"{"state":"CA","policy_type":"auto","coverage":{},"effective_date":"2027-02-28"}"#);
+        let ok = parse(
+            r#"{"state":"CA","policy_type":"auto","coverage":{},"effective_date":"2027-02-28"}"#,
+        );
         assert!(ok.is_ok());
-        let err = parse(r#"{"state":"CA","policy_type":"auto","coverage":{},"effective_date":"2027-02-30"}"#)
-            .unwrap_err();
+        let err = parse(
+            r#"{"state":"CA","policy_type":"auto","coverage":{},"effective_date":"2027-02-30"}"#,
+        )
+        .unwrap_err();
         assert!(err.starts_with("effective_date :: "), "{err}");
     }
 }

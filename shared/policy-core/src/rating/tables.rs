@@ -11,8 +11,8 @@ use std::ops::RangeInclusive;
 use std::sync::OnceLock;
 
 use rust_decimal::Decimal;
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 
 use crate::domain::{CoverageKind, PolicyType, State};
 use crate::rating::request::Construction;
@@ -21,25 +21,46 @@ use crate::rating::request::Construction;
 const FILES: &[(&str, &str)] = &[
     ("ca/auto.toml", include_str!("../../rates/ca/auto.toml")),
     ("ca/home.toml", include_str!("../../rates/ca/home.toml")),
-    ("ca/renters.toml", include_str!("../../rates/ca/renters.toml")),
+    (
+        "ca/renters.toml",
+        include_str!("../../rates/ca/renters.toml"),
+    ),
     ("fl/auto.toml", include_str!("../../rates/fl/auto.toml")),
     ("fl/home.toml", include_str!("../../rates/fl/home.toml")),
-    ("fl/renters.toml", include_str!("../../rates/fl/renters.toml")),
+    (
+        "fl/renters.toml",
+        include_str!("../../rates/fl/renters.toml"),
+    ),
     ("il/auto.toml", include_str!("../../rates/il/auto.toml")),
     ("il/home.toml", include_str!("../../rates/il/home.toml")),
-    ("il/renters.toml", include_str!("../../rates/il/renters.toml")),
+    (
+        "il/renters.toml",
+        include_str!("../../rates/il/renters.toml"),
+    ),
     ("mi/auto.toml", include_str!("../../rates/mi/auto.toml")),
     ("mi/home.toml", include_str!("../../rates/mi/home.toml")),
-    ("mi/renters.toml", include_str!("../../rates/mi/renters.toml")),
+    (
+        "mi/renters.toml",
+        include_str!("../../rates/mi/renters.toml"),
+    ),
     ("ny/auto.toml", include_str!("../../rates/ny/auto.toml")),
     ("ny/home.toml", include_str!("../../rates/ny/home.toml")),
-    ("ny/renters.toml", include_str!("../../rates/ny/renters.toml")),
+    (
+        "ny/renters.toml",
+        include_str!("../../rates/ny/renters.toml"),
+    ),
     ("pa/auto.toml", include_str!("../../rates/pa/auto.toml")),
     ("pa/home.toml", include_str!("../../rates/pa/home.toml")),
-    ("pa/renters.toml", include_str!("../../rates/pa/renters.toml")),
+    (
+        "pa/renters.toml",
+        include_str!("../../rates/pa/renters.toml"),
+    ),
     ("tx/auto.toml", include_str!("../../rates/tx/auto.toml")),
     ("tx/home.toml", include_str!("../../rates/tx/home.toml")),
-    ("tx/renters.toml", include_str!("../../rates/tx/renters.toml")),
+    (
+        "tx/renters.toml",
+        include_str!("../../rates/tx/renters.toml"),
+    ),
 ];
 
 const COMMON: (&str, &str) = ("common.toml", include_str!("../../rates/common.toml"));
@@ -54,7 +75,10 @@ pub struct TableError {
 
 impl TableError {
     fn new(file: &str, detail: impl fmt::Display) -> TableError {
-        TableError { file: file.to_owned(), detail: detail.to_string() }
+        TableError {
+            file: file.to_owned(),
+            detail: detail.to_string(),
+        }
     }
 }
 
@@ -103,7 +127,10 @@ fn bands(file: &str, name: &str, raw: Vec<BandFile>) -> Result<Bands, TableError
         return Err(TableError::new(file, format_args!("{name} has no bands")));
     }
     if raw.windows(2).any(|w| w[0].from >= w[1].from) {
-        return Err(TableError::new(file, format_args!("{name} bands must rise strictly by `from`")));
+        return Err(TableError::new(
+            file,
+            format_args!("{name} bands must rise strictly by `from`"),
+        ));
     }
     let bands: Vec<_> = raw.into_iter().map(|b| (b.from, b.factor.0)).collect();
     for &(_, factor) in &bands {
@@ -133,7 +160,10 @@ fn by_count(file: &str, name: &str, raw: Vec<Exact>) -> Result<ByCount, TableErr
         positive(file, name, factor)?;
     }
     if steps.windows(2).any(|w| w[0] > w[1]) {
-        return Err(TableError::new(file, format_args!("{name} must not fall as the count rises")));
+        return Err(TableError::new(
+            file,
+            format_args!("{name} must not fall as the count rises"),
+        ));
     }
     Ok(ByCount(steps))
 }
@@ -142,7 +172,10 @@ fn positive(file: &str, name: &str, value: Decimal) -> Result<Decimal, TableErro
     if value > Decimal::ZERO {
         Ok(value)
     } else {
-        Err(TableError::new(file, format_args!("{name} must be positive, found {value}")))
+        Err(TableError::new(
+            file,
+            format_args!("{name} must be positive, found {value}"),
+        ))
     }
 }
 
@@ -150,12 +183,17 @@ fn fraction(file: &str, name: &str, value: Decimal) -> Result<Decimal, TableErro
     if (Decimal::ZERO..Decimal::ONE).contains(&value) {
         Ok(value)
     } else {
-        Err(TableError::new(file, format_args!("{name} must be at least 0 and below 1, found {value}")))
+        Err(TableError::new(
+            file,
+            format_args!("{name} must be at least 0 and below 1, found {value}"),
+        ))
     }
 }
 
 /// A discount that can be earned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]
 pub enum DiscountKind {
@@ -169,7 +207,9 @@ pub enum DiscountKind {
 }
 
 /// Rating tiers, best first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]
 pub enum Tier {
@@ -200,6 +240,7 @@ struct ClampFile {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(clippy::struct_field_names, reason = "the names are the TOML keys")]
 struct TiersFile {
     preferred_plus_below: Exact,
     preferred_below: Exact,
@@ -271,7 +312,10 @@ pub struct Factors {
 impl Factors {
     /// The factor for a construction type.
     pub fn construction(&self, construction: Construction) -> Decimal {
-        self.construction.get(&construction).copied().unwrap_or(Decimal::ONE)
+        self.construction
+            .get(&construction)
+            .copied()
+            .unwrap_or(Decimal::ONE)
     }
 }
 
@@ -345,7 +389,11 @@ impl Common {
             claims: by_count(file, "claims", f.claims)?,
             vehicle_age: bands(file, "vehicle_age", f.vehicle_age)?,
             annual_mileage: bands(file, "annual_mileage", f.annual_mileage)?,
-            safety_feature_credit: positive(file, "safety_feature_credit", f.safety_feature_credit.0)?,
+            safety_feature_credit: positive(
+                file,
+                "safety_feature_credit",
+                f.safety_feature_credit.0,
+            )?,
             safety_credit_floor: positive(file, "safety_credit_floor", f.safety_credit_floor.0)?,
             anti_theft: positive(file, "anti_theft", f.anti_theft.0)?,
             credit_score: bands(file, "credit_score", f.credit_score)?,
@@ -377,7 +425,10 @@ impl Common {
         let (factor_min, factor_max) = (raw.combined_factor.min.0, raw.combined_factor.max.0);
         positive(file, "combined_factor.min", factor_min)?;
         if factor_min >= factor_max {
-            return Err(TableError::new(file, "combined_factor.min must be below max"));
+            return Err(TableError::new(
+                file,
+                "combined_factor.min must be below max",
+            ));
         }
         Ok(Common {
             version: raw.version,
@@ -509,24 +560,39 @@ impl RateTable {
 
     /// Whether a ZIP prefix lies in this state.
     pub fn serves_zip_prefix(&self, prefix: u16) -> bool {
-        self.zip_prefixes.iter().any(|range| range.contains(&prefix))
+        self.zip_prefixes
+            .iter()
+            .any(|range| range.contains(&prefix))
     }
 
     /// Territory factor for a ZIP prefix in this state.
     pub fn territory(&self, prefix: u16) -> Decimal {
-        self.territories.get(&prefix).copied().unwrap_or(self.territory_default)
+        self.territories
+            .get(&prefix)
+            .copied()
+            .unwrap_or(self.territory_default)
     }
 
     fn parse(file: &str, text: &str, common_version: &str) -> Result<RateTable, TableError> {
         let raw: StateFile = toml::from_str(text).map_err(|e| TableError::new(file, e))?;
-        let expected = format!("{}/{}.toml", raw.state.code().to_ascii_lowercase(), raw.policy_type);
+        let expected = format!(
+            "{}/{}.toml",
+            raw.state.code().to_ascii_lowercase(),
+            raw.policy_type
+        );
         if expected != file {
-            return Err(TableError::new(file, format_args!("declares {} {}", raw.state, raw.policy_type)));
+            return Err(TableError::new(
+                file,
+                format_args!("declares {} {}", raw.state, raw.policy_type),
+            ));
         }
         let zip_prefixes: Vec<RangeInclusive<u16>> =
             raw.zip_prefixes.iter().map(|&[lo, hi]| lo..=hi).collect();
         if zip_prefixes.is_empty() || zip_prefixes.iter().any(|r| r.is_empty() || *r.end() > 999) {
-            return Err(TableError::new(file, "zip_prefixes must be non-empty [low, high] pairs below 1000"));
+            return Err(TableError::new(
+                file,
+                "zip_prefixes must be non-empty [low, high] pairs below 1000",
+            ));
         }
         let mut territory_default = None;
         let mut territories = HashMap::new();
@@ -540,16 +606,24 @@ impl RateTable {
                 .parse()
                 .ok()
                 .filter(|p| key.len() == 3 && zip_prefixes.iter().any(|r| r.contains(p)))
-                .ok_or_else(|| TableError::new(file, format_args!("territory {key:?} is not a ZIP prefix of the state")))?;
+                .ok_or_else(|| {
+                    TableError::new(
+                        file,
+                        format_args!("territory {key:?} is not a ZIP prefix of the state"),
+                    )
+                })?;
             territories.insert(prefix, factor);
         }
-        let territory_default =
-            territory_default.ok_or_else(|| TableError::new(file, "territories.default is missing"))?;
+        let territory_default = territory_default
+            .ok_or_else(|| TableError::new(file, "territories.default is missing"))?;
         let mut coverages = [None; CoverageKind::COUNT];
         for (kind, c) in raw.coverages {
             let rate = positive(file, "rate_per_thousand", c.rate_per_thousand.0)?;
             if c.min_limit == 0 || c.min_limit > c.max_limit {
-                return Err(TableError::new(file, format_args!("{kind}: need 0 < min_limit <= max_limit")));
+                return Err(TableError::new(
+                    file,
+                    format_args!("{kind}: need 0 < min_limit <= max_limit"),
+                ));
             }
             coverages[kind.index()] = Some(CoverageRate {
                 rate_per_thousand: rate,
@@ -564,11 +638,19 @@ impl RateTable {
         let fees = raw
             .fees
             .into_iter()
-            .map(|(name, amount)| Ok(NamedAmount { amount: positive(file, &name, amount.0)?, name }))
+            .map(|(name, amount)| {
+                Ok(NamedAmount {
+                    amount: positive(file, &name, amount.0)?,
+                    name,
+                })
+            })
             .collect::<Result<_, TableError>>()?;
         let weight = raw.secondary_factor_weight.map_or(Decimal::ONE, |w| w.0);
         if !(Decimal::ZERO..=Decimal::ONE).contains(&weight) {
-            return Err(TableError::new(file, "secondary_factor_weight must be within 0..=1"));
+            return Err(TableError::new(
+                file,
+                "secondary_factor_weight must be within 0..=1",
+            ));
         }
         Ok(RateTable {
             state: raw.state,
@@ -623,7 +705,10 @@ impl RateTables {
             let table = RateTable::parse(file, text, &common.version)?;
             let slot = &mut by_state[table.state.index()][table.policy_type.index()];
             if slot.is_some() {
-                return Err(TableError::new(file, "a second table for the same state and product"));
+                return Err(TableError::new(
+                    file,
+                    "a second table for the same state and product",
+                ));
             }
             *slot = Some(table);
         }
@@ -654,7 +739,15 @@ mod tests {
     fn every_builtin_table_parses_and_validates() {
         let tables = RateTables::builtin().unwrap();
         assert_eq!(tables.iter().count(), FILES.len());
-        for state in [State::CA, State::TX, State::NY, State::FL, State::PA, State::IL, State::MI] {
+        for state in [
+            State::CA,
+            State::TX,
+            State::NY,
+            State::FL,
+            State::PA,
+            State::IL,
+            State::MI,
+        ] {
             for product in PolicyType::ALL {
                 assert!(tables.get(state, product).is_some(), "{state} {product}");
             }
@@ -670,7 +763,10 @@ mod tests {
             if state.file_type().unwrap().is_dir() {
                 for file in std::fs::read_dir(state.path()).unwrap() {
                     let name = file.unwrap().file_name().into_string().unwrap();
-                    on_disk.push(format!("{}/{name}", state.file_name().into_string().unwrap()));
+                    on_disk.push(format!(
+                        "{}/{name}",
+                        state.file_name().into_string().unwrap()
+                    ));
                 }
             }
         }
@@ -687,17 +783,51 @@ mod tests {
             assert!(!auto(state).credit_allowed, "{state} forbids credit");
         }
         assert!(auto(State::TX).credit_allowed);
-        assert!(auto(State::NY).coverage(CoverageKind::Pip).unwrap().required);
-        assert!(auto(State::MI).coverage(CoverageKind::Pip).unwrap().required);
+        assert!(
+            auto(State::NY)
+                .coverage(CoverageKind::Pip)
+                .unwrap()
+                .required
+        );
+        assert!(
+            auto(State::MI)
+                .coverage(CoverageKind::Pip)
+                .unwrap()
+                .required
+        );
         // California raised its minimums from 15/30/5 on 2025-01-01 (SB 1107).
         assert_eq!(auto(State::CA).minimum_limits.as_deref(), Some("30/60/15"));
         assert_eq!(auto(State::TX).minimum_limits.as_deref(), Some("30/60/25"));
         assert_eq!(auto(State::NY).minimum_limits.as_deref(), Some("25/50/10"));
         // A combined single limit must cover the split limits' per-accident total.
-        assert_eq!(auto(State::CA).coverage(CoverageKind::Liability).unwrap().min_limit, 75_000);
-        assert_eq!(auto(State::PA).coverage(CoverageKind::Liability).unwrap().min_limit, 35_000);
-        assert_eq!(auto(State::TX).coverage(CoverageKind::Liability).unwrap().min_limit, 85_000);
-        assert_eq!(auto(State::NY).coverage(CoverageKind::Liability).unwrap().min_limit, 60_000);
+        assert_eq!(
+            auto(State::CA)
+                .coverage(CoverageKind::Liability)
+                .unwrap()
+                .min_limit,
+            75_000
+        );
+        assert_eq!(
+            auto(State::PA)
+                .coverage(CoverageKind::Liability)
+                .unwrap()
+                .min_limit,
+            35_000
+        );
+        assert_eq!(
+            auto(State::TX)
+                .coverage(CoverageKind::Liability)
+                .unwrap()
+                .min_limit,
+            85_000
+        );
+        assert_eq!(
+            auto(State::NY)
+                .coverage(CoverageKind::Liability)
+                .unwrap()
+                .min_limit,
+            60_000
+        );
     }
 
     #[test]
@@ -708,15 +838,28 @@ mod tests {
         assert!(err.to_string().contains("declares CA auto"), "{err}");
         let floats: Vec<&str> = ca
             .lines()
-            .map(|line| if line.starts_with("minimum_premium") { "minimum_premium = 500.0" } else { line })
+            .map(|line| {
+                if line.starts_with("minimum_premium") {
+                    "minimum_premium = 500.0"
+                } else {
+                    line
+                }
+            })
             .collect();
         let err = RateTables::parse(common, &[("ca/auto.toml", &floats.join("\n"))]).unwrap_err();
-        assert!(err.to_string().contains("a decimal written as a string"), "{err}");
+        assert!(
+            err.to_string().contains("a decimal written as a string"),
+            "{err}"
+        );
     }
 
     #[test]
     fn bands_take_the_last_band_not_above_the_value() {
-        let b = Bands(vec![(14, Decimal::TWO), (21, Decimal::ONE), (65, Decimal::TEN)]);
+        let b = Bands(vec![
+            (14, Decimal::TWO),
+            (21, Decimal::ONE),
+            (65, Decimal::TEN),
+        ]);
         assert_eq!(b.lookup(3), Decimal::TWO);
         assert_eq!(b.lookup(20), Decimal::TWO);
         assert_eq!(b.lookup(21), Decimal::ONE);

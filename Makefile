@@ -1,0 +1,57 @@
+# policy-decision: the two commands are `make dev` and `make test`; `make help` lists the rest.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+STACK := scripts/stack.sh
+DEV_DIR := .stack/dev
+TEST_DIR := .stack/test
+export CARGO_TERM_COLOR ?= always
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+.PHONY: tools
+tools: ## Install what is missing: cargo-lambda, redis-server, Java, DynamoDB Local, cargo-nextest, cfn-lint
+	@$(STACK) install
+	@command -v cfn-lint >/dev/null || pip install -q cfn-lint
+
+.PHONY: dev
+dev: ## Serve every function on http://localhost:9000 with DynamoDB Local and Redis (Ctrl-C stops all)
+	@WATCH_RELOAD=1 $(STACK) up $(DEV_DIR)
+	@trap '$(STACK) down $(DEV_DIR)' EXIT; tail -n +1 -f $(DEV_DIR)/watch.log
+
+.PHONY: dev-down
+dev-down: ## Stop a `make dev` stack left running
+	@$(STACK) down $(DEV_DIR)
+
+.PHONY: lint
+lint: ## rustfmt check and clippy with warnings as errors
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+.PHONY: validate
+validate: tools ## cfn-lint the SAM template
+	cfn-lint template.yaml
+
+.PHONY: test
+test: tools lint validate ## Everything CI runs: lint, template check, unit and property tests, end-to-end tests on a fresh local stack
+	cargo build --workspace --all-targets --locked
+	@API_PORT=auto DYNAMODB_PORT=auto REDIS_PORT=auto $(STACK) up $(TEST_DIR)
+	@trap '$(STACK) down $(TEST_DIR)' EXIT; set -a; source $(TEST_DIR)/env; set +a; \
+		cargo nextest run --workspace --locked --no-fail-fast
+
+.PHONY: bench
+bench: ## Criterion benchmarks of the rating engine and the calculate-rate handler
+	cargo bench --locked -p policy-core --bench rating
+
+.PHONY: build
+build: tools ## Release arm64 Lambda zips in target/lambda/<function>/bootstrap.zip
+	cargo lambda build --release --arm64 --output-format zip --locked
+
+.PHONY: clean
+clean: dev-down ## Stop local stacks and remove build output
+	@$(STACK) down $(TEST_DIR)
+	cargo clean
+	rm -rf .stack

