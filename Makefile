@@ -6,7 +6,6 @@ SHELL := /bin/bash
 STACK := scripts/stack.sh
 DEV_DIR := .stack/dev
 TEST_DIR := .stack/test
-export CARGO_TERM_COLOR ?= always
 
 .PHONY: help
 help: ## List the targets

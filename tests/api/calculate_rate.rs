@@ -69,13 +69,15 @@ fn a_batch_of_more_than_100_or_none_is_refused() {
 }
 
 #[test]
-fn malformed_truncated_and_non_utf8_bodies_are_400() {
+fn malformed_truncated_and_empty_bodies_are_400() {
+    // Invalid UTF-8 is covered in process (policy-core's calculate_rate tests): the local
+    // emulator answers 500 itself before the function sees such a body.
     for body in [
         &b"{\"state\":\"CA\","[..],
         b"{\"state\" \"CA\"}",
         b"",
-        b"{\"state\":\"C\xff\"}",
         b"NaN",
+        br#"{"state":"CA","policy_type":"auto","coverage":{"liability":500000}}}"#,
     ] {
         let reply = post_raw(PATH, body);
         assert_problem(&reply, 400, "body");

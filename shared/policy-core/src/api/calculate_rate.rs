@@ -123,3 +123,61 @@ fn rate_body<'t>(
         results,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use lambda_http::http::header::CONTENT_TYPE;
+    use time::macros::date;
+
+    use super::*;
+
+    fn request(method: Method, body: Body) -> Request {
+        let mut request = Request::new(body);
+        *request.method_mut() = method;
+        request
+            .headers_mut()
+            .insert(CONTENT_TYPE, "application/json".parse().unwrap());
+        request
+    }
+
+    fn answer(request: &Request) -> (StatusCode, serde_json::Value) {
+        let tables = RateTables::builtin().unwrap();
+        let response = respond_to(tables, request, date!(2026 - 11 - 28));
+        (
+            response.status(),
+            serde_json::from_slice(response.body()).unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_body_that_is_not_utf8_is_a_400_problem() {
+        let body = Body::Binary(b"{\"state\":\"C\xff\"}".to_vec());
+        let (status, problem) = answer(&request(Method::POST, body));
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(problem["errors"][0]["field"], "body");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("UTF-8"),
+            "{problem}"
+        );
+    }
+
+    #[test]
+    fn only_post_is_accepted() {
+        let (status, problem) = answer(&request(Method::GET, Body::Empty));
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(
+            problem["type"],
+            "urn:policy-decision:problem:method-not-allowed"
+        );
+    }
+
+    #[test]
+    fn a_base64_encoded_json_body_is_read_like_text() {
+        let body = Body::Binary(
+            br#"{"state":"CA","policy_type":"auto","coverage":{"liability":500000}}"#.to_vec(),
+        );
+        let (status, quote) = answer(&request(Method::POST, body));
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(quote["total_premium"], "946.15");
+    }
+}
