@@ -10,3 +10,4 @@ pub mod domain;
 pub mod money;
 pub mod rating;
 pub mod telemetry;
+pub mod underwriting;

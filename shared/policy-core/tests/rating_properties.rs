@@ -47,6 +47,7 @@ fn arb_driver() -> impl Strategy<Value = Driver> {
                 at_fault_accidents: Count::try_from(accidents).unwrap(),
                 dui: Count::try_from(dui).unwrap(),
                 good_student,
+                license_suspended: false,
             },
         )
 }

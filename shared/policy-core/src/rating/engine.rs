@@ -610,6 +610,7 @@ mod tests {
             at_fault_accidents: Count::zero(),
             dui: Count::zero(),
             good_student: false,
+            license_suspended: false,
         }
     }
 

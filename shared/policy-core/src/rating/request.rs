@@ -221,6 +221,9 @@ pub struct Driver {
     /// A full-time student with a B average or better.
     #[serde(default)]
     pub good_student: bool,
+    /// The licence is currently suspended or revoked.
+    #[serde(default)]
+    pub license_suspended: bool,
 }
 
 impl Count {
@@ -331,7 +334,9 @@ pub struct RatingRequest {
     pub state: State,
     /// The product.
     pub policy_type: PolicyType,
-    /// Requested limits per coverage line.
+    /// Requested limits per coverage line (`coverage_requested` is accepted too, as the quotes API
+    /// names it).
+    #[serde(alias = "coverage_requested")]
     pub coverage: Coverages,
     /// Deductibles.
     #[serde(default)]

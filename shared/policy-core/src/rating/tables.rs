@@ -471,6 +471,8 @@ struct StateFile {
     #[serde(default)]
     surcharges: SurchargesFile,
     territories: BTreeMap<String, Exact>,
+    #[serde(default)]
+    excluded_zip_prefixes: Vec<String>,
     coverages: BTreeMap<CoverageKind, CoverageFile>,
 }
 
@@ -541,6 +543,7 @@ pub struct RateTable {
     zip_prefixes: Vec<RangeInclusive<u16>>,
     territory_default: Decimal,
     territories: HashMap<u16, Decimal>,
+    excluded_zip_prefixes: Vec<u16>,
     coverages: [Option<CoverageRate>; CoverageKind::COUNT],
 }
 
@@ -563,6 +566,11 @@ impl RateTable {
         self.zip_prefixes
             .iter()
             .any(|range| range.contains(&prefix))
+    }
+
+    /// Whether new business is not written in a ZIP prefix (underwriting declines it).
+    pub fn excludes_zip_prefix(&self, prefix: u16) -> bool {
+        self.excluded_zip_prefixes.contains(&prefix)
     }
 
     /// Territory factor for a ZIP prefix in this state.
@@ -616,6 +624,23 @@ impl RateTable {
         }
         let territory_default = territory_default
             .ok_or_else(|| TableError::new(file, "territories.default is missing"))?;
+        let excluded_zip_prefixes = raw
+            .excluded_zip_prefixes
+            .iter()
+            .map(|key| {
+                key.parse()
+                    .ok()
+                    .filter(|p| key.len() == 3 && zip_prefixes.iter().any(|r| r.contains(p)))
+                    .ok_or_else(|| {
+                        TableError::new(
+                            file,
+                            format_args!(
+                                "excluded prefix {key:?} is not a ZIP prefix of the state"
+                            ),
+                        )
+                    })
+            })
+            .collect::<Result<Vec<u16>, _>>()?;
         let mut coverages = [None; CoverageKind::COUNT];
         for (kind, c) in raw.coverages {
             let rate = positive(file, "rate_per_thousand", c.rate_per_thousand.0)?;
@@ -670,6 +695,7 @@ impl RateTable {
             zip_prefixes,
             territory_default,
             territories,
+            excluded_zip_prefixes,
             coverages,
         })
     }
