@@ -17,9 +17,14 @@ tools: ## Install what is missing: cargo-lambda, redis-server, Java, DynamoDB Lo
 	@command -v cfn-lint >/dev/null || pip install -q cfn-lint
 
 .PHONY: dev
-dev: ## Serve every function on http://localhost:9000 with DynamoDB Local and Redis (Ctrl-C stops all)
+dev: ## Serve every function on http://localhost:9000 with DynamoDB Local, Redis, the tables and seed data (Ctrl-C stops all)
 	@WATCH_RELOAD=1 $(STACK) up $(DEV_DIR)
 	@trap '$(STACK) down $(DEV_DIR)' EXIT; tail -n +1 -f $(DEV_DIR)/watch.log
+
+.PHONY: seed
+seed: ## (Re)write the seed policies into the running `make dev` stack: SEED_COUNT=10000 by default
+	@test -f $(DEV_DIR)/env || { echo "start the stack with 'make dev' first"; exit 1; }
+	@set -a; source $(DEV_DIR)/env; set +a; cargo run --quiet --locked -p devtool -- seed --count $${SEED_COUNT} --stage local
 
 .PHONY: dev-down
 dev-down: ## Stop a `make dev` stack left running
@@ -37,7 +42,7 @@ validate: tools ## cfn-lint the SAM template
 .PHONY: test
 test: tools lint validate ## Everything CI runs: lint, template check, unit and property tests, end-to-end tests on a fresh local stack
 	cargo build --workspace --all-targets --locked
-	@API_PORT=auto DYNAMODB_PORT=auto REDIS_PORT=auto $(STACK) up $(TEST_DIR)
+	@API_PORT=auto DYNAMODB_PORT=auto REDIS_PORT=auto SEED_COUNT=2000 $(STACK) up $(TEST_DIR)
 	@trap '$(STACK) down $(TEST_DIR)' EXIT; set -a; source $(TEST_DIR)/env; set +a; \
 		cargo nextest run --workspace --locked --no-fail-fast
 
@@ -47,7 +52,8 @@ bench: ## Criterion benchmarks of the rating engine and the calculate-rate handl
 
 .PHONY: build
 build: tools ## Release arm64 Lambda zips in target/lambda/<function>/bootstrap.zip
-	cargo lambda build --release --arm64 --output-format zip --locked
+	cargo lambda build --release --arm64 --output-format zip --locked \
+		$(patsubst functions/%,--package %,$(wildcard functions/*))
 
 .PHONY: clean
 clean: dev-down ## Stop local stacks and remove build output

@@ -7,6 +7,7 @@
 #   scripts/stack.sh status DIR       say what is running
 #
 # Ports come from API_PORT, DYNAMODB_PORT and REDIS_PORT; `auto` picks free ones (the tests do).
+# SEED_COUNT policies are seeded (default 10000).
 # A port held by a process of an earlier run in the same DIR is reclaimed; a port held by anything
 # else stops `up` with a message that says which port and how to choose another.
 set -euo pipefail
@@ -148,7 +149,18 @@ REDIS_URL=redis://127.0.0.1:$redis_port
 AWS_REGION=us-east-1
 AWS_ACCESS_KEY_ID=local
 AWS_SECRET_ACCESS_KEY=local
+POLICIES_TABLE=policy-decision-local-policies
+QUOTES_TABLE=policy-decision-local-quotes
+IDEMPOTENCY_TABLE=policy-decision-local-idempotency
+CURSOR_SECRET=local-development-only-cursor-secret-do-not-deploy
+SEED_COUNT=${SEED_COUNT:-10000}
 EOF
+
+    # The tables as template.yaml declares them, then the seed policies.
+    (set -a && source "$dir/env" && cd "$ROOT" &&
+        cargo run --quiet --locked -p devtool -- create-tables --template template.yaml --stage local &&
+        cargo run --quiet --locked -p devtool -- seed --count "$SEED_COUNT" --stage local) ||
+        die "could not create or seed the tables; see the output above"
 
     local watch=(cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$api_port" --env-file "$dir/env")
     [ "${WATCH_RELOAD:-0}" = 1 ] || watch+=(--ignore-changes)
@@ -160,7 +172,7 @@ EOF
     say "waiting for the functions to build and answer (up to ${READY_TIMEOUT}s)"
     local base="http://127.0.0.1:$api_port"
     local routes=("POST /api/v1/rates/calculate" "GET /api/v1/policies" "POST /api/v1/quotes"
-        "POST /api/v1/quotes/Q-0/bind")
+        "POST /api/v1/quotes/Q-2026-0000000000/bind")
     for route in "${routes[@]}"; do
         local method=${route%% *} path=${route#* }
         wait_for "$path" "$READY_TIMEOUT" answers "$method" "$base$path" ||

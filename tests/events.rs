@@ -11,7 +11,10 @@ use std::fs;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_http::lambda_runtime::{Context, LambdaEvent};
-use policy_core::api::{calculate_rate, not_implemented, not_implemented_job};
+use policy_core::api::cursor::CursorKey;
+use policy_core::api::policies::Policies;
+use policy_core::api::{bind, calculate_rate, not_implemented_job, policies, quotes};
+use policy_core::quoting::Quoting;
 use policy_core::rating::RateTables;
 use serde_json::Value;
 
@@ -26,11 +29,11 @@ fn expectations() -> BTreeMap<&'static str, (u16, Option<Vec<u16>>)> {
             (200, Some(vec![200, 422, 200])),
         ),
         ("calculate-rate/invalid.json", (422, None)),
-        ("list-policies/list.json", (501, None)),
-        ("list-policies/get.json", (501, None)),
-        ("create-quote/create.json", (501, None)),
-        ("create-quote/get.json", (501, None)),
-        ("bind-quote/bind.json", (501, None)),
+        ("list-policies/list.json", (200, None)),
+        ("list-policies/get-unknown.json", (404, None)),
+        ("create-quote/create.json", (201, None)),
+        ("create-quote/get-unknown.json", (404, None)),
+        ("bind-quote/bind.json", (404, None)),
         ("warm-cache/scheduled.json", (501, None)),
     ])
 }
@@ -52,7 +55,7 @@ fn event_files() -> Vec<String> {
     files
 }
 
-fn invoke(file: &str, text: &str) -> (u16, Value, Option<String>) {
+async fn invoke(file: &str, text: &str) -> (u16, Value, Option<String>) {
     let tables = RateTables::builtin().unwrap();
     let today = time::OffsetDateTime::now_utc().date();
     let function = file.split('/').next().unwrap();
@@ -70,9 +73,15 @@ fn invoke(file: &str, text: &str) -> (u16, Value, Option<String>) {
     let request = lambda_http::request::from_str(text).unwrap_or_else(|e| panic!("{file}: {e}"));
     let response = match function {
         "calculate-rate" => calculate_rate::respond_to(tables, &request, today),
-        "list-policies" => not_implemented("list-policies", &request),
-        "create-quote" => not_implemented("create-quote", &request),
-        "bind-quote" => not_implemented("bind-quote", &request),
+        "list-policies" => {
+            let state = Policies {
+                quoting: quoting().await,
+                cursors: CursorKey::from_env().unwrap(),
+            };
+            policies::handle(&state, request).await.unwrap()
+        }
+        "create-quote" => quotes::handle(&quoting().await, request).await.unwrap(),
+        "bind-quote" => bind::handle(&quoting().await, request).await.unwrap(),
         other => panic!("no handler for {other}"),
     };
     let request_id = response
@@ -83,8 +92,15 @@ fn invoke(file: &str, text: &str) -> (u16, Value, Option<String>) {
     (response.status().as_u16(), body, request_id)
 }
 
-#[test]
-fn every_event_is_used_and_gets_its_expected_answer() {
+/// The service the functions build, over the local stack's tables (`make test` sets the environment).
+async fn quoting() -> Quoting {
+    Quoting::from_env()
+        .await
+        .expect("run with `make test`: the stack's environment names the tables")
+}
+
+#[tokio::test]
+async fn every_event_is_used_and_gets_its_expected_answer() {
     let expectations = expectations();
     let files = event_files();
     let expected: Vec<_> = expectations.keys().map(|k| (*k).to_owned()).collect();
@@ -96,7 +112,7 @@ fn every_event_is_used_and_gets_its_expected_answer() {
     for (file, (status, items)) in expectations {
         let text = fs::read_to_string(e2e::events_dir().join(file)).unwrap();
         let event: Value = serde_json::from_str(&text).unwrap();
-        let (got, body, request_id) = invoke(file, &text);
+        let (got, body, request_id) = invoke(file, &text).await;
         assert_eq!(got, status, "{file}: {body:#}");
         if let Some(id) = event["requestContext"]["requestId"].as_str() {
             assert_eq!(

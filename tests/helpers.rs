@@ -11,6 +11,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use policy_core::storage::{TableNames, client_from_env};
 use serde_json::Value;
 
 /// A response as the tests look at it.
@@ -22,6 +25,10 @@ pub struct Reply {
     pub content_type: String,
     /// `x-request-id` header, if any.
     pub request_id: Option<String>,
+    /// `location` header, if any.
+    pub location: Option<String>,
+    /// Whether `idempotent-replayed` was set.
+    pub replayed: bool,
     /// The body parsed as JSON (`Null` when it is not JSON).
     pub json: Value,
 }
@@ -43,11 +50,25 @@ fn agent() -> ureq::Agent {
 
 /// Sends `method path` with an optional body and content type to the local stack.
 pub fn send(method: &str, path: &str, content_type: Option<&str>, body: Option<Vec<u8>>) -> Reply {
+    send_with(method, path, content_type, &[], body)
+}
+
+/// As [`send`], with extra headers.
+pub fn send_with(
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> Reply {
     let mut request = ureq::http::Request::builder()
         .method(method)
         .uri(format!("{}{path}", api_url()));
     if let Some(content_type) = content_type {
         request = request.header("content-type", content_type);
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
     }
     let mut response = agent()
         .run(request.body(body.unwrap_or_default()).unwrap())
@@ -61,6 +82,8 @@ pub fn send(method: &str, path: &str, content_type: Option<&str>, body: Option<V
     };
     let content_type = header("content-type").unwrap_or_default();
     let request_id = header("x-request-id");
+    let location = header("location");
+    let replayed = header("idempotent-replayed").is_some();
     let text = response
         .body_mut()
         .with_config()
@@ -71,6 +94,8 @@ pub fn send(method: &str, path: &str, content_type: Option<&str>, body: Option<V
         status: response.status().as_u16(),
         content_type,
         request_id,
+        location,
+        replayed,
         json: serde_json::from_str(&text).unwrap_or(Value::Null),
     }
 }
@@ -83,6 +108,11 @@ pub fn post_json(path: &str, body: &Value) -> Reply {
         Some("application/json"),
         Some(serde_json::to_vec(body).unwrap()),
     )
+}
+
+/// GETs a path.
+pub fn get(path: &str) -> Reply {
+    send("GET", path, None, None)
 }
 
 /// POSTs raw bytes declared as JSON.
@@ -127,4 +157,71 @@ pub fn assert_problem(reply: &Reply, status: u16, field: &str) -> Value {
 /// The repository's `events/` directory.
 pub fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+/// Runs `f` with a DynamoDB client and the table names of the local stack, to check what the API
+/// wrote (or did not) by reading the tables themselves.
+pub fn with_dynamo<T>(f: impl AsyncFnOnce(&Client, &TableNames) -> T) -> T {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = client_from_env().await;
+        let tables = TableNames::from_env()
+            .expect("run with `make test`: the stack's environment names the tables");
+        f(&client, &tables).await
+    })
+}
+
+/// How many policies were bound from `quote_id` (a test-only scan).
+pub fn policies_from_quote(quote_id: &str) -> usize {
+    with_dynamo(async |client, tables| {
+        let mut count = 0;
+        let mut start = None;
+        loop {
+            let page = client
+                .scan()
+                .table_name(&tables.policies)
+                .filter_expression("quote_id = :q")
+                .expression_attribute_values(":q", AttributeValue::S(quote_id.to_owned()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            count += page.items().len();
+            match page.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return count,
+            }
+        }
+    })
+}
+
+/// Whether an idempotency record exists for `key` (as the API scopes it).
+pub fn idempotency_record_exists(key: &str) -> bool {
+    with_dynamo(async |client, tables| {
+        client
+            .get_item()
+            .table_name(&tables.idempotency)
+            .key(
+                "idempotency_key",
+                AttributeValue::S(format!("anonymous:{key}")),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .is_some()
+    })
+}
+
+/// A key no other test run uses.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}-{nanos}-{:?}", std::thread::current().id()).replace(['(', ')'], "")
 }

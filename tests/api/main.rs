@@ -11,4 +11,5 @@
 )]
 
 mod calculate_rate;
-mod not_implemented;
+mod policies;
+mod quotes;

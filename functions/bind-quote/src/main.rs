@@ -1,12 +1,12 @@
-//! `POST /api/v1/quotes/{quote_id}/bind`: answers 501 Not Implemented until the quotes and policies release.
+//! `POST /api/v1/quotes/{quote_id}/bind`.
 
-use lambda_http::{Error, Request, run, service_fn};
+use lambda_http::{Error, run, service_fn};
+use policy_core::api::bind;
+use policy_core::quoting::Quoting;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     policy_core::telemetry::init();
-    run(service_fn(|request: Request| async move {
-        Ok::<_, Error>(policy_core::api::not_implemented("bind-quote", &request))
-    }))
-    .await
+    let quoting = Quoting::from_env().await?;
+    run(service_fn(|request| bind::handle(&quoting, request))).await
 }

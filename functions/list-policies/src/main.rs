@@ -1,12 +1,16 @@
-//! `GET /api/v1/policies`: answers 501 Not Implemented until the quotes and policies release.
+//! `GET /api/v1/policies` and `GET /api/v1/policies/{policy_number}`.
 
-use lambda_http::{Error, Request, run, service_fn};
+use lambda_http::{Error, run, service_fn};
+use policy_core::api::cursor::CursorKey;
+use policy_core::api::policies::{self, Policies};
+use policy_core::quoting::Quoting;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     policy_core::telemetry::init();
-    run(service_fn(|request: Request| async move {
-        Ok::<_, Error>(policy_core::api::not_implemented("list-policies", &request))
-    }))
-    .await
+    let policies = Policies {
+        quoting: Quoting::from_env().await?,
+        cursors: CursorKey::from_env()?,
+    };
+    run(service_fn(|request| policies::handle(&policies, request))).await
 }

@@ -1,13 +1,17 @@
 //! The core of policy-decision: domain types, money, the rating engine and the Lambda glue that
 //! every function in `functions/` wires together.
 //!
-//! Dependency direction: [`domain`], [`money`] and [`rating`] are pure (no I/O, no AWS, no HTTP);
+//! Dependency direction: [`domain`], [`money`], [`rating`], [`underwriting`] and [`records`] are pure
+//! (no I/O, no AWS, no HTTP); [`quoting`] holds the use cases over [`storage`], the DynamoDB adapter;
 //! [`api`] turns HTTP requests into calls on them and errors into RFC 9457 problem responses.
 #![deny(missing_docs)]
 
 pub mod api;
 pub mod domain;
 pub mod money;
+pub mod quoting;
 pub mod rating;
+pub mod records;
+pub mod storage;
 pub mod telemetry;
 pub mod underwriting;

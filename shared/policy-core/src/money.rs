@@ -37,6 +37,20 @@ impl Money {
         Money(amount)
     }
 
+    /// Reads an amount written by [`Money`]'s `Display` (as stored in DynamoDB); `None` unless it is a
+    /// decimal with at most two decimal places.
+    pub fn parse(text: &str) -> Option<Money> {
+        // DynamoDB gives numbers back in plain notation, trailing zeros trimmed ("1234.5").
+        if !text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+        {
+            return None;
+        }
+        let amount: Decimal = text.parse().ok()?;
+        (amount.scale() <= 2).then(|| Money::round(amount))
+    }
+
     /// The amount as a decimal with two decimal places.
     pub fn amount(self) -> Decimal {
         self.0
@@ -122,6 +136,24 @@ mod tests {
         assert_eq!(each.to_string(), "83.33");
         assert_eq!(first.to_string(), "83.37");
         assert_eq!(first.amount() + each.amount() * dec!(11), total.amount());
+    }
+
+    #[test]
+    fn parse_reads_what_display_writes_and_nothing_finer() {
+        assert_eq!(
+            Money::parse("1234.50").map(|m| m.to_string()),
+            Some("1234.50".to_owned())
+        );
+        assert_eq!(
+            Money::parse("7").map(|m| m.to_string()),
+            Some("7.00".to_owned())
+        );
+        assert_eq!(
+            Money::parse("1234.5").map(|m| m.to_string()),
+            Some("1234.50".to_owned())
+        );
+        assert_eq!(Money::parse("0.125"), None);
+        assert_eq!(Money::parse("1e3"), None);
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub fn decide(request: &RatingRequest, quote: &RateQuote<'_>, table: &RateTable)
             code,
             declines,
             field,
-        })
+        });
     };
     for (i, driver) in request.drivers.iter().enumerate() {
         if driver.age.get() < MIN_DRIVER_AGE {

@@ -3,9 +3,14 @@
 //! Every response goes through [`respond`] or [`problem::ApiError::into_response`], so every
 //! answer carries `x-request-id`, and every error is an RFC 9457 `application/problem+json` body.
 
+pub mod bind;
 pub mod body;
 pub mod calculate_rate;
+pub mod cursor;
+pub mod policies;
 pub mod problem;
+pub mod quotes;
+pub mod views;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_http::http::header::{CONTENT_TYPE, HeaderValue};
@@ -60,15 +65,20 @@ pub(crate) fn with_headers(
     response
 }
 
+/// What follows `base` in `path`, without the separating slash: `""` for the collection itself.
+/// Matches wherever `base` occurs, so a stage prefix (`/dev/api/v1/...`) does not matter.
+pub fn path_tail<'p>(path: &'p str, base: &str) -> Option<&'p str> {
+    let rest = &path[path.find(base)? + base.len()..];
+    if rest.is_empty() || rest == "/" {
+        Some("")
+    } else {
+        rest.strip_prefix('/')
+    }
+}
+
 /// The answer of a scheduled job that a later release fills: a 501 problem document as the
 /// invocation's result, so a manual invoke shows plainly that nothing was done.
 pub fn not_implemented_job(job: &'static str, event: &LambdaEvent<EventBridgeEvent>) -> Problem {
     tracing::warn!(request_id = %event.context.request_id, job, "scheduled job is not implemented");
     ApiError::NotImplemented { endpoint: job }.problem(&event.context.request_id, None)
-}
-
-/// The answer of an endpoint that a later release fills: 501 with a problem body.
-pub fn not_implemented(endpoint: &'static str, request: &Request) -> Response<Body> {
-    let request_id = request_id(request);
-    ApiError::NotImplemented { endpoint }.into_response(&request_id, Some(request.uri().path()))
 }

@@ -7,11 +7,13 @@ use std::borrow::Cow;
 use std::error::Error as StdError;
 
 use lambda_http::http::StatusCode;
-use lambda_http::http::header::{ALLOW, HeaderValue};
+use lambda_http::http::header::{ALLOW, HeaderValue, RETRY_AFTER};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
+use crate::quoting::QuoteError;
 use crate::rating::RatingError;
+use crate::storage::StorageError;
 
 /// Prefix of every problem `type`.
 pub const PROBLEM_TYPE_PREFIX: &str = "urn:policy-decision:problem:";
@@ -59,6 +61,45 @@ pub enum ApiError {
     /// The engine cannot rate the request.
     #[error(transparent)]
     Rating(#[from] RatingError),
+    /// No such resource.
+    #[error("{detail}")]
+    NotFound {
+        /// What was not found.
+        detail: String,
+    },
+    /// The request conflicts with the resource's state or an earlier request.
+    #[error("{detail}")]
+    Conflict {
+        /// Problem type slug.
+        kind: &'static str,
+        /// Problem title.
+        title: &'static str,
+        /// The field (or header) at fault.
+        field: &'static str,
+        /// What conflicts.
+        detail: String,
+    },
+    /// Well-formed, but the resource cannot do what was asked.
+    #[error("{detail}")]
+    Unprocessable {
+        /// Problem type slug.
+        kind: &'static str,
+        /// Problem title.
+        title: &'static str,
+        /// The field at fault.
+        field: &'static str,
+        /// Why not.
+        detail: String,
+    },
+    /// A dependency is down or slow; the client may retry.
+    #[error("the service is temporarily unavailable; retry after {retry_after_secs} s")]
+    Unavailable {
+        /// Seconds to wait.
+        retry_after_secs: u32,
+        /// The cause, logged only.
+        #[source]
+        source: Box<dyn StdError + Send + Sync>,
+    },
     /// The endpoint exists but is not built yet.
     #[error("{endpoint} is not implemented yet")]
     NotImplemented {
@@ -114,8 +155,13 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::MalformedBody { .. } => StatusCode::BAD_REQUEST,
-            ApiError::InvalidField { .. } | ApiError::Rating(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::InvalidField { .. }
+            | ApiError::Rating(_)
+            | ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotImplemented { .. } => StatusCode::NOT_IMPLEMENTED,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -149,6 +195,10 @@ impl ApiError {
                 _ => ("invalid-field", "Invalid field"),
             },
             ApiError::NotImplemented { .. } => ("not-implemented", "Not implemented"),
+            ApiError::NotFound { .. } => ("not-found", "Not found"),
+            ApiError::Conflict { kind, title, .. }
+            | ApiError::Unprocessable { kind, title, .. } => (kind, title),
+            ApiError::Unavailable { .. } => ("service-unavailable", "Service unavailable"),
             ApiError::Internal(_) => ("internal", "Internal error"),
         }
     }
@@ -160,6 +210,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => Some(Cow::Borrowed("content-type")),
             ApiError::PayloadTooLarge { .. } | ApiError::MalformedBody { .. } => {
                 Some(Cow::Borrowed("body"))
+            }
+            ApiError::Conflict { field, .. } | ApiError::Unprocessable { field, .. } => {
+                Some(Cow::Borrowed(field))
             }
             _ => None,
         }
@@ -173,6 +226,10 @@ impl ApiError {
             ApiError::Internal(source) => {
                 tracing::error!(request_id, error = %source, "internal error");
                 format!("the request failed on our side; quote request id {request_id} to support")
+            }
+            ApiError::Unavailable { source, .. } => {
+                tracing::warn!(request_id, error = %source, "dependency unavailable");
+                self.to_string()
             }
             other => other.to_string(),
         };
@@ -202,12 +259,57 @@ impl ApiError {
         let body = serde_json::to_vec(&problem).unwrap_or_else(|_| b"{}".to_vec());
         let mut response =
             super::with_headers(self.status(), "application/problem+json", request_id, body);
-        if let ApiError::MethodNotAllowed { allow, .. } = self {
-            response
-                .headers_mut()
-                .insert(ALLOW, HeaderValue::from_static(allow));
+        match self {
+            ApiError::MethodNotAllowed { allow, .. } => {
+                response
+                    .headers_mut()
+                    .insert(ALLOW, HeaderValue::from_static(allow));
+            }
+            ApiError::Unavailable {
+                retry_after_secs, ..
+            } => {
+                response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            _ => {}
         }
         response
+    }
+}
+
+impl From<QuoteError> for ApiError {
+    fn from(err: QuoteError) -> ApiError {
+        let detail = err.to_string();
+        match err {
+            QuoteError::Rating(err) => ApiError::Rating(err),
+            QuoteError::IdempotencyKeyReused { .. } => ApiError::Conflict {
+                kind: "idempotency-key-reused",
+                title: "Idempotency key reused",
+                field: "Idempotency-Key",
+                detail,
+            },
+            QuoteError::AlreadyBound { .. } => ApiError::Conflict {
+                kind: "already-bound",
+                title: "Quote already bound",
+                field: "quote_id",
+                detail,
+            },
+            QuoteError::NotBindable { .. } => ApiError::Unprocessable {
+                kind: "quote-not-bindable",
+                title: "Quote cannot be bound",
+                field: "quote_id",
+                detail,
+            },
+            QuoteError::QuoteNotFound(_) | QuoteError::PolicyNotFound(_) => {
+                ApiError::NotFound { detail }
+            }
+            QuoteError::Storage(err @ StorageError::Dynamo { .. }) => ApiError::Unavailable {
+                retry_after_secs: 1,
+                source: Box::new(err),
+            },
+            QuoteError::Storage(err) => ApiError::internal(err),
+        }
     }
 }
 

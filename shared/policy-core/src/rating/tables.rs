@@ -610,36 +610,14 @@ impl RateTable {
                 territory_default = Some(factor);
                 continue;
             }
-            let prefix: u16 = key
-                .parse()
-                .ok()
-                .filter(|p| key.len() == 3 && zip_prefixes.iter().any(|r| r.contains(p)))
-                .ok_or_else(|| {
-                    TableError::new(
-                        file,
-                        format_args!("territory {key:?} is not a ZIP prefix of the state"),
-                    )
-                })?;
-            territories.insert(prefix, factor);
+            territories.insert(zip_prefix(file, &key, &zip_prefixes)?, factor);
         }
         let territory_default = territory_default
             .ok_or_else(|| TableError::new(file, "territories.default is missing"))?;
         let excluded_zip_prefixes = raw
             .excluded_zip_prefixes
             .iter()
-            .map(|key| {
-                key.parse()
-                    .ok()
-                    .filter(|p| key.len() == 3 && zip_prefixes.iter().any(|r| r.contains(p)))
-                    .ok_or_else(|| {
-                        TableError::new(
-                            file,
-                            format_args!(
-                                "excluded prefix {key:?} is not a ZIP prefix of the state"
-                            ),
-                        )
-                    })
-            })
+            .map(|key| zip_prefix(file, key, &zip_prefixes))
             .collect::<Result<Vec<u16>, _>>()?;
         let mut coverages = [None; CoverageKind::COUNT];
         for (kind, c) in raw.coverages {
@@ -699,6 +677,19 @@ impl RateTable {
             coverages,
         })
     }
+}
+
+/// A three-digit ZIP prefix written as a string key, which must lie in the state's ranges.
+fn zip_prefix(file: &str, key: &str, ranges: &[RangeInclusive<u16>]) -> Result<u16, TableError> {
+    key.parse()
+        .ok()
+        .filter(|p| key.len() == 3 && ranges.iter().any(|r| r.contains(p)))
+        .ok_or_else(|| {
+            TableError::new(
+                file,
+                format_args!("{key:?} is not a ZIP prefix of the state"),
+            )
+        })
 }
 
 /// Every rate table, indexed by state and product for O(1) lookup.

@@ -1,0 +1,341 @@
+//! Local tooling for the DynamoDB tables.
+//!
+//! ```text
+//! devtool create-tables [--template template.yaml] [--stage local]
+//! devtool seed [--count 10000] [--stage local]
+//! ```
+//!
+//! `create-tables` reads every `AWS::DynamoDB::Table` in the SAM template and creates it (keys,
+//! GSIs, TTL) in the DynamoDB that `DYNAMODB_ENDPOINT` points at, so local tables are the cloud's
+//! definitions, not a copy of them. Existing tables are left alone. `seed` writes a deterministic
+//! set of realistic policies rated by the real engine; rerunning it overwrites the same items.
+
+use std::error::Error;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::create_table::CreateTableError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, PutRequest, ScalarAttributeType, TimeToLiveSpecification, WriteRequest,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use policy_core::domain::{PolicyType, State, Term};
+use policy_core::rating::request::Limit;
+use policy_core::rating::{RateTables, RatingRequest, rate};
+use policy_core::records::{Policy, PolicyStatus, term_end};
+use policy_core::storage::policy_item;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use serde_yaml_ng::Value;
+use time::{Date, Month, OffsetDateTime};
+
+type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let option = |name: &str, default: &str| -> String {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+            .unwrap_or_else(|| default.to_owned())
+    };
+    let stage = option("--stage", "local");
+    let client = policy_core::storage::client_from_env().await;
+    match args.first().map(String::as_str) {
+        Some("create-tables") => {
+            let template = std::fs::read_to_string(option("--template", "template.yaml"))?;
+            for table in tables_in(&template, &stage)? {
+                create_table(&client, &table).await?;
+            }
+            Ok(())
+        }
+        Some("seed") => {
+            let count: usize = option("--count", "10000").parse()?;
+            seed(&client, &format!("policy-decision-{stage}-policies"), count).await
+        }
+        _ => Err("usage: devtool create-tables [--template FILE] [--stage NAME] | seed [--count N] [--stage NAME]".into()),
+    }
+}
+
+/// `(attribute name, type or key role)` pairs, as the template lists them.
+type Pairs = Vec<(String, String)>;
+
+/// A global secondary index as the template declares it.
+#[derive(Debug)]
+struct IndexDef {
+    name: String,
+    key: Pairs,
+    projection: String,
+    non_key: Vec<String>,
+}
+
+/// A table definition as the template declares it.
+#[derive(Debug)]
+struct TableDef {
+    name: String,
+    attributes: Pairs,
+    key: Pairs,
+    indexes: Vec<IndexDef>,
+    ttl: Option<String>,
+}
+
+fn text(value: &Value, stage: &str) -> Result<String> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        // `!Sub policy-decision-${Stage}-quotes`: the only substitution the tables use.
+        Value::Tagged(tagged) if tagged.tag == "Sub" => {
+            Ok(text(&tagged.value, stage)?.replace("${Stage}", stage))
+        }
+        other => Err(format!("expected a string, found {other:?}").into()),
+    }
+}
+
+fn pairs(list: &Value, a: &str, b: &str, stage: &str) -> Result<Pairs> {
+    list.as_sequence()
+        .ok_or("expected a list")?
+        .iter()
+        .map(|item| Ok((text(&item[a], stage)?, text(&item[b], stage)?)))
+        .collect()
+}
+
+/// Every DynamoDB table in the template, with `${Stage}` replaced by `stage`.
+fn tables_in(template: &str, stage: &str) -> Result<Vec<TableDef>> {
+    let doc: Value = serde_yaml_ng::from_str(template)?;
+    let resources = doc["Resources"]
+        .as_mapping()
+        .ok_or("the template has no Resources")?;
+    let mut tables = Vec::new();
+    for resource in resources.values() {
+        if resource["Type"].as_str() != Some("AWS::DynamoDB::Table") {
+            continue;
+        }
+        let p = &resource["Properties"];
+        let mut indexes = Vec::new();
+        if let Some(list) = p["GlobalSecondaryIndexes"].as_sequence() {
+            for index in list {
+                let projection = &index["Projection"];
+                let non_key = projection["NonKeyAttributes"]
+                    .as_sequence()
+                    .map(|names| {
+                        names
+                            .iter()
+                            .map(|n| text(n, stage))
+                            .collect::<Result<Vec<_>>>()
+                    })
+                    .transpose()?
+                    .unwrap_or_default();
+                indexes.push(IndexDef {
+                    name: text(&index["IndexName"], stage)?,
+                    key: pairs(&index["KeySchema"], "AttributeName", "KeyType", stage)?,
+                    projection: text(&projection["ProjectionType"], stage)?,
+                    non_key,
+                });
+            }
+        }
+        let ttl = match &p["TimeToLiveSpecification"] {
+            Value::Null => None,
+            spec => Some(text(&spec["AttributeName"], stage)?),
+        };
+        tables.push(TableDef {
+            name: text(&p["TableName"], stage)?,
+            attributes: pairs(
+                &p["AttributeDefinitions"],
+                "AttributeName",
+                "AttributeType",
+                stage,
+            )?,
+            key: pairs(&p["KeySchema"], "AttributeName", "KeyType", stage)?,
+            indexes,
+            ttl,
+        });
+    }
+    Ok(tables)
+}
+
+fn key_schema(key: &Pairs) -> Result<Vec<KeySchemaElement>> {
+    key.iter()
+        .map(|(name, kind)| {
+            Ok(KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(KeyType::from(kind.as_str()))
+                .build()?)
+        })
+        .collect()
+}
+
+async fn create_table(client: &Client, table: &TableDef) -> Result<()> {
+    let mut request = client
+        .create_table()
+        .table_name(&table.name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_key_schema(Some(key_schema(&table.key)?));
+    for (name, kind) in &table.attributes {
+        request = request.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::from(kind.as_str()))
+                .build()?,
+        );
+    }
+    for IndexDef {
+        name,
+        key,
+        projection,
+        non_key,
+    } in &table.indexes
+    {
+        let projection = Projection::builder()
+            .projection_type(ProjectionType::from(projection.as_str()))
+            .set_non_key_attributes((!non_key.is_empty()).then(|| non_key.clone()))
+            .build();
+        request = request.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(name)
+                .set_key_schema(Some(key_schema(key)?))
+                .projection(projection)
+                .build()?,
+        );
+    }
+    match request.send().await {
+        Ok(_) => println!("created table {}", table.name),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(CreateTableError::is_resource_in_use_exception) =>
+        {
+            println!("table {} exists", table.name);
+            return Ok(());
+        }
+        Err(err) => {
+            return Err(aws_sdk_dynamodb::error::DisplayErrorContext(err)
+                .to_string()
+                .into());
+        }
+    }
+    if let Some(attribute) = &table.ttl {
+        client
+            .update_time_to_live()
+            .table_name(&table.name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(attribute)
+                    .enabled(true)
+                    .build()?,
+            )
+            .send()
+            .await
+            .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())?;
+    }
+    Ok(())
+}
+
+const STATES: [State; 7] = [
+    State::CA,
+    State::TX,
+    State::NY,
+    State::FL,
+    State::PA,
+    State::IL,
+    State::MI,
+];
+
+/// Policy `index` of the seed set: the same every run, so reseeding overwrites rather than adds.
+fn seeded_policy(tables: &'static RateTables, rng: &mut StdRng, index: usize) -> Result<Policy> {
+    let state = STATES[rng.random_range(0..STATES.len())];
+    let policy_type = match rng.random_range(0..10) {
+        0..=5 => PolicyType::Auto,
+        6..=8 => PolicyType::Home,
+        _ => PolicyType::Renters,
+    };
+    let table = tables.get(state, policy_type).ok_or("no table")?;
+    let start = Date::from_calendar_date(2024, Month::January, 1)?;
+    let effective_date = start + time::Duration::days(rng.random_range(0..1035));
+    let term = if policy_type == PolicyType::Auto && rng.random_range(0..3) == 0 {
+        Term::SemiAnnual
+    } else {
+        Term::Annual
+    };
+    let mut request = RatingRequest::minimal(state, policy_type);
+    request.term = term;
+    for kind in table.required_coverages() {
+        let coverage = table.coverage(kind).ok_or("no coverage")?;
+        let limit = (coverage.min_limit * rng.random_range(1..=4)).min(coverage.max_limit);
+        request
+            .coverage
+            .set(kind, Some(Limit::try_from(i64::from(limit))?));
+    }
+    let rated = rate(tables, &request, effective_date)?;
+    let expiration_date = term_end(effective_date, term.months());
+    let today = OffsetDateTime::now_utc().date();
+    let status = if expiration_date < today {
+        PolicyStatus::Expired
+    } else if rng.random_range(0..10) == 0 {
+        PolicyStatus::Cancelled
+    } else {
+        PolicyStatus::Active
+    };
+    Ok(Policy {
+        policy_number: format!("POL-{}-{index:06}", effective_date.year()),
+        quote_id: format!("Q-{}-{index:06}", effective_date.year()),
+        state,
+        policy_type,
+        status,
+        term,
+        effective_date,
+        expiration_date,
+        total_premium: rated.total_premium,
+        breakdown: serde_json::to_string(&rated)?,
+        bound_at: effective_date.midnight().assume_utc()
+            - time::Duration::days(rng.random_range(1..30)),
+    })
+}
+
+async fn seed(client: &Client, table: &str, count: usize) -> Result<()> {
+    let tables = RateTables::builtin()?;
+    let mut rng = StdRng::seed_from_u64(20_261_128);
+    let bar = ProgressBar::new(u64::try_from(count)?);
+    bar.set_style(ProgressStyle::with_template(
+        "seeding {bar:40} {pos}/{len} policies ({per_sec}, eta {eta})",
+    )?);
+    let mut batch = Vec::with_capacity(25);
+    for index in 1..=count {
+        let policy = seeded_policy(tables, &mut rng, index)?;
+        let put = PutRequest::builder()
+            .set_item(Some(policy_item(&policy)?))
+            .build()?;
+        batch.push(WriteRequest::builder().put_request(put).build());
+        if batch.len() == 25 || index == count {
+            let written = u64::try_from(batch.len())?;
+            write_batch(client, table, std::mem::take(&mut batch)).await?;
+            bar.inc(written);
+        }
+    }
+    bar.finish();
+    println!("seeded {count} policies into {table}");
+    Ok(())
+}
+
+/// `BatchWriteItem`, retrying what DynamoDB leaves unprocessed with backoff.
+async fn write_batch(client: &Client, table: &str, mut requests: Vec<WriteRequest>) -> Result<()> {
+    for attempt in 0..8u32 {
+        let output = client
+            .batch_write_item()
+            .request_items(table, requests)
+            .send()
+            .await
+            .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())?;
+        match output
+            .unprocessed_items
+            .and_then(|mut left| left.remove(table))
+            .filter(|l| !l.is_empty())
+        {
+            None => return Ok(()),
+            Some(left) => requests = left,
+        }
+        tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+    }
+    Err("DynamoDB kept items unprocessed".into())
+}

@@ -1,0 +1,64 @@
+//! `POST /api/v1/quotes/{quote_id}/bind` (the bind-quote function).
+
+use lambda_http::http::header::{HeaderValue, LOCATION};
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::views::PolicyView;
+use super::{ApiError, body, path_tail, request_id, respond};
+use crate::quoting::{Quoting, is_number};
+
+/// A bind request carries no fields today; an empty body or `{}` is accepted, anything else named.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BindRequest {}
+
+/// The Lambda handler.
+pub async fn handle(
+    quoting: &Quoting,
+    request: Request,
+) -> Result<Response<Body>, lambda_http::Error> {
+    let request_id = request_id(&request);
+    let path = request.uri().path();
+    let result = bind(quoting, &request, &request_id).await;
+    let response = result.unwrap_or_else(|err| err.into_response(&request_id, Some(path)));
+    tracing::info!(
+        request_id,
+        status = response.status().as_u16(),
+        "bind-quote"
+    );
+    Ok(response)
+}
+
+async fn bind(
+    quoting: &Quoting,
+    request: &Request,
+    request_id: &str,
+) -> Result<Response<Body>, ApiError> {
+    if request.method() != Method::POST {
+        return Err(ApiError::MethodNotAllowed {
+            method: request.method().to_string(),
+            allow: "POST",
+        });
+    }
+    let quote_id = path_tail(request.uri().path(), "/api/v1/quotes")
+        .and_then(|rest| rest.strip_suffix("/bind"))
+        .filter(|id| is_number("Q", id))
+        .ok_or_else(|| ApiError::NotFound {
+            detail: "no quote has that id".to_owned(),
+        })?;
+    if !request.body().as_ref().iter().all(u8::is_ascii_whitespace) {
+        let json = body::json_bytes(request, 1024)?;
+        let BindRequest {} = body::parse(json)?;
+    }
+    let policy = quoting.bind(quote_id, OffsetDateTime::now_utc()).await?;
+    let mut response = respond(StatusCode::CREATED, request_id, &PolicyView::new(&policy)?);
+    if let Ok(location) =
+        HeaderValue::from_str(&format!("/api/v1/policies/{}", policy.policy_number))
+    {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    Ok(response)
+}

@@ -1,0 +1,327 @@
+//! `GET /api/v1/policies` and `GET /api/v1/policies/{policy_number}` (the list-policies function).
+
+use std::collections::HashMap;
+
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use time::Date;
+
+use super::cursor::CursorKey;
+use super::views::PolicyView;
+use super::{ApiError, path_tail, request_id, respond};
+use crate::domain::{PolicyType, State};
+use crate::quoting::{Quoting, is_number};
+use crate::rating::request::iso_date::FORMAT;
+use crate::records::{PolicyStatus, PolicySummary};
+use crate::storage::{ALL_POLICIES, ListQuery, state_product};
+
+/// Page size when `limit` is not given.
+pub const DEFAULT_LIMIT: usize = 20;
+/// Largest page.
+pub const MAX_LIMIT: usize = 100;
+const BASE: &str = "/api/v1/policies";
+const PARAMETERS: [&str; 7] = [
+    "state",
+    "policy_type",
+    "status",
+    "effective_from",
+    "effective_to",
+    "limit",
+    "cursor",
+];
+
+/// What the list-policies function needs.
+#[derive(Debug, Clone)]
+pub struct Policies {
+    /// Reads go through the quoting service's store.
+    pub quoting: Quoting,
+    /// Signs and checks cursors.
+    pub cursors: CursorKey,
+}
+
+/// A page of policies.
+#[derive(Debug, Serialize)]
+struct Page {
+    items: Vec<PolicySummary>,
+    limit: usize,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+/// The Lambda handler.
+pub async fn handle(
+    policies: &Policies,
+    request: Request,
+) -> Result<Response<Body>, lambda_http::Error> {
+    let request_id = request_id(&request);
+    let path = request.uri().path();
+    let result = match (request.method(), path_tail(path, BASE)) {
+        (&Method::GET, Some("")) => list(policies, &request, &request_id).await,
+        (&Method::GET, Some(number)) => get(policies, number, &request_id).await,
+        _ => Err(ApiError::MethodNotAllowed {
+            method: request.method().to_string(),
+            allow: "GET",
+        }),
+    };
+    let response = result.unwrap_or_else(|err| err.into_response(&request_id, Some(path)));
+    tracing::info!(
+        request_id,
+        status = response.status().as_u16(),
+        "list-policies"
+    );
+    Ok(response)
+}
+
+async fn get(
+    policies: &Policies,
+    policy_number: &str,
+    request_id: &str,
+) -> Result<Response<Body>, ApiError> {
+    if !is_number("POL", policy_number) {
+        return Err(ApiError::NotFound {
+            detail: "no policy has that number".to_owned(),
+        });
+    }
+    let policy = policies.quoting.policy(policy_number).await?;
+    Ok(respond(
+        StatusCode::OK,
+        request_id,
+        &PolicyView::new(&policy)?,
+    ))
+}
+
+async fn list(
+    policies: &Policies,
+    request: &Request,
+    request_id: &str,
+) -> Result<Response<Body>, ApiError> {
+    let params = single_params(request)?;
+    let (query, identity) = list_query(&params)?;
+    let query = match params.get("cursor") {
+        Some(cursor) => ListQuery {
+            start_after: Some(policies.cursors.open(&identity, cursor)?),
+            ..query
+        },
+        None => query,
+    };
+    let page = policies
+        .quoting
+        .store()
+        .list_policies(&query)
+        .await
+        .map_err(crate::quoting::QuoteError::from)?;
+    let next_cursor = page
+        .last_key
+        .map(|key| policies.cursors.seal(&identity, key));
+    Ok(respond(
+        StatusCode::OK,
+        request_id,
+        &Page {
+            items: page.items,
+            limit: query.limit,
+            next_cursor,
+        },
+    ))
+}
+
+/// The query parameters, each at most once and each one we know.
+fn single_params(request: &Request) -> Result<HashMap<String, String>, ApiError> {
+    let mut params = HashMap::new();
+    for (name, value) in request.query_string_parameters().iter() {
+        if !PARAMETERS.contains(&name) {
+            return Err(invalid(
+                name,
+                format!("unknown query parameter; use {}", PARAMETERS.join(", ")),
+            ));
+        }
+        if params.insert(name.to_owned(), value.to_owned()).is_some() {
+            return Err(invalid(name, "given more than once".to_owned()));
+        }
+    }
+    Ok(params)
+}
+
+fn invalid(field: &str, detail: String) -> ApiError {
+    ApiError::InvalidField {
+        field: field.to_owned(),
+        detail,
+    }
+}
+
+fn parse_with<T: serde::de::DeserializeOwned>(
+    params: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<T>, ApiError> {
+    params
+        .get(name)
+        .map(|value| {
+            serde_json::from_value(serde_json::Value::String(value.clone()))
+                .map_err(|e| invalid(name, e.to_string()))
+        })
+        .transpose()
+}
+
+fn date(params: &HashMap<String, String>, name: &str) -> Result<Option<Date>, ApiError> {
+    params
+        .get(name)
+        .map(|value| {
+            Date::parse(value, FORMAT).map_err(|_| {
+                invalid(
+                    name,
+                    format!("\"{value}\" is not a date in the form YYYY-MM-DD"),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// The DynamoDB query for the filters, and a string naming it that cursors are bound to.
+fn list_query(params: &HashMap<String, String>) -> Result<(ListQuery, String), ApiError> {
+    let state: Option<State> = parse_with(params, "state")?;
+    let policy_type: Option<PolicyType> = parse_with(params, "policy_type")?;
+    let status: Option<PolicyStatus> = parse_with(params, "status")?;
+    let from = date(params, "effective_from")?;
+    let to = date(params, "effective_to")?;
+    if let (Some(from), Some(to)) = (from, to) {
+        if from > to {
+            return Err(invalid(
+                "effective_from",
+                format!("{from} is after effective_to {to}"),
+            ));
+        }
+    }
+    let limit = match params.get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                invalid(
+                    "limit",
+                    format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                )
+            })?,
+    };
+    let (index, partition) = match (state, policy_type, status) {
+        (Some(state), Some(product), _) => (
+            "by_state_product",
+            ("state_product", state_product(state, product)),
+        ),
+        (Some(state), None, _) => ("by_state", ("state", state.code().to_owned())),
+        (None, Some(product), _) => (
+            "by_policy_type",
+            ("policy_type", product.as_str().to_owned()),
+        ),
+        (None, None, Some(status)) => ("by_status", ("status", status.as_str().to_owned())),
+        (None, None, None) => ("by_effective", ("all_policies", ALL_POLICIES.to_owned())),
+    };
+    let status_filter = status.filter(|_| index != "by_status");
+    // effective_key is "YYYY-MM-DD#POL-..."; '~' sorts after every character of a policy number.
+    let from_key = from.map(|d| format!("{d}#"));
+    let to_key = to.map(|d| format!("{d}#~"));
+    let identity = format!(
+        "{index}|{}|{from_key:?}|{to_key:?}|{status_filter:?}",
+        partition.1
+    );
+    let query = ListQuery {
+        index,
+        partition,
+        from_key,
+        to_key,
+        status_filter,
+        limit,
+        start_after: None,
+    };
+    Ok((query, identity))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn field_of(err: ApiError) -> String {
+        match err {
+            ApiError::InvalidField { field, .. } => field,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_filter_combination_picks_its_index() {
+        let cases = [
+            (
+                vec![
+                    ("state", "CA"),
+                    ("policy_type", "auto"),
+                    ("status", "active"),
+                ],
+                "by_state_product",
+                "CA#auto",
+                true,
+            ),
+            (vec![("state", "CA")], "by_state", "CA", false),
+            (
+                vec![("policy_type", "home"), ("status", "cancelled")],
+                "by_policy_type",
+                "home",
+                true,
+            ),
+            (vec![("status", "active")], "by_status", "active", false),
+            (vec![], "by_effective", "policy", false),
+        ];
+        for (pairs, index, partition, filtered) in cases {
+            let (query, _) = list_query(&params(&pairs)).unwrap();
+            assert_eq!(
+                (query.index, query.partition.1.as_str()),
+                (index, partition)
+            );
+            assert_eq!(query.status_filter.is_some(), filtered, "{pairs:?}");
+            assert_eq!(query.limit, DEFAULT_LIMIT);
+        }
+    }
+
+    #[test]
+    fn bad_filters_name_their_parameter() {
+        for (pairs, field) in [
+            (vec![("limit", "0")], "limit"),
+            (vec![("limit", "1000")], "limit"),
+            (vec![("limit", "ten")], "limit"),
+            (vec![("state", "ZZ")], "state"),
+            (vec![("policy_type", "boat")], "policy_type"),
+            (vec![("status", "open")], "status"),
+            (vec![("effective_from", "2026-02-30")], "effective_from"),
+            (
+                vec![
+                    ("effective_from", "2026-03-01"),
+                    ("effective_to", "2026-02-01"),
+                ],
+                "effective_from",
+            ),
+        ] {
+            assert_eq!(field_of(list_query(&params(&pairs)).unwrap_err()), field);
+        }
+    }
+
+    #[test]
+    fn date_bounds_cover_whole_days() {
+        let (query, identity) = list_query(&params(&[
+            ("effective_from", "2026-01-01"),
+            ("effective_to", "2026-01-31"),
+        ]))
+        .unwrap();
+        assert_eq!(query.from_key.as_deref(), Some("2026-01-01#"));
+        assert_eq!(query.to_key.as_deref(), Some("2026-01-31#~"));
+        let (_, other) = list_query(&params(&[("effective_from", "2026-01-02")])).unwrap();
+        assert_ne!(identity, other);
+    }
+}

@@ -1,0 +1,145 @@
+//! `POST /api/v1/quotes` and `GET /api/v1/quotes/{quote_id}` (the create-quote function).
+
+use std::fmt::Write as _;
+
+use lambda_http::http::header::{HeaderValue, LOCATION};
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use super::views::QuoteView;
+use super::{ApiError, body, path_tail, request_id, respond};
+use crate::quoting::{Idempotency, Quoting, is_number};
+use crate::rating::RatingRequest;
+
+/// Largest quote request accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The header that makes a create safe to retry.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+const BASE: &str = "/api/v1/quotes";
+
+/// The Lambda handler.
+pub async fn handle(
+    quoting: &Quoting,
+    request: Request,
+) -> Result<Response<Body>, lambda_http::Error> {
+    let request_id = request_id(&request);
+    let path = request.uri().path();
+    // Whole seconds: the timestamps a client sees are the ones stored.
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc());
+    let result = match (request.method(), path_tail(path, BASE)) {
+        (&Method::POST, Some("")) => create(quoting, &request, &request_id, now).await,
+        (&Method::GET, Some(id)) if !id.is_empty() => get(quoting, id, &request_id, now).await,
+        (_, Some("")) => Err(ApiError::MethodNotAllowed {
+            method: request.method().to_string(),
+            allow: "POST",
+        }),
+        _ => Err(ApiError::MethodNotAllowed {
+            method: request.method().to_string(),
+            allow: "GET",
+        }),
+    };
+    let response = result.unwrap_or_else(|err| err.into_response(&request_id, Some(path)));
+    tracing::info!(
+        request_id,
+        status = response.status().as_u16(),
+        "create-quote"
+    );
+    Ok(response)
+}
+
+async fn create(
+    quoting: &Quoting,
+    request: &Request,
+    request_id: &str,
+    now: OffsetDateTime,
+) -> Result<Response<Body>, ApiError> {
+    let key = idempotency_key(request)?;
+    let json = body::json_bytes(request, MAX_BODY_BYTES)?;
+    let input: RatingRequest = body::parse(json)?;
+    let idempotency = key.map(|key| Idempotency {
+        key: format!("anonymous:{key}"),
+        fingerprint: fingerprint(json),
+    });
+    let made = quoting.create(input, idempotency, now).await?;
+    let mut response = respond(
+        StatusCode::CREATED,
+        request_id,
+        &QuoteView::new(&made.quote, now)?,
+    );
+    let location = format!("{BASE}/{}", made.quote.quote_id);
+    let headers = response.headers_mut();
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        headers.insert(LOCATION, location);
+    }
+    if made.replayed {
+        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+async fn get(
+    quoting: &Quoting,
+    quote_id: &str,
+    request_id: &str,
+    now: OffsetDateTime,
+) -> Result<Response<Body>, ApiError> {
+    if !is_number("Q", quote_id) {
+        return Err(ApiError::NotFound {
+            detail: "no quote has that id".to_owned(),
+        });
+    }
+    let quote = quoting.get(quote_id).await?;
+    Ok(respond(
+        StatusCode::OK,
+        request_id,
+        &QuoteView::new(&quote, now)?,
+    ))
+}
+
+/// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.
+fn idempotency_key(request: &Request) -> Result<Option<&str>, ApiError> {
+    let Some(value) = request.headers().get(IDEMPOTENCY_HEADER) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .filter(|key| (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()))
+        .map(Some)
+        .ok_or_else(|| ApiError::InvalidField {
+            field: "Idempotency-Key".to_owned(),
+            detail: "must be 1 to 255 visible ASCII characters".to_owned(),
+        })
+}
+
+/// A digest of the request's meaning, not its spelling: key order and whitespace do not count.
+fn fingerprint(json: &[u8]) -> String {
+    let canonical = serde_json::from_slice::<serde_json::Value>(json)
+        .and_then(|value| serde_json::to_vec(&value))
+        .unwrap_or_else(|_| json.to_vec());
+    let digest = Sha256::digest(&canonical);
+    digest.iter().fold(String::with_capacity(64), |mut hex, b| {
+        // Writing to a String cannot fail.
+        let _ = write!(hex, "{b:02x}");
+        hex
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_ignore_key_order_and_whitespace_but_not_values() {
+        let a = fingerprint(br#"{"state":"CA","policy_type":"auto"}"#);
+        let b = fingerprint(b"{ \"policy_type\" : \"auto\",\n \"state\":\"CA\" }");
+        let c = fingerprint(br#"{"state":"TX","policy_type":"auto"}"#);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(a.len(), 64);
+    }
+}

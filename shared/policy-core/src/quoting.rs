@@ -1,0 +1,359 @@
+//! Use cases: make a quote (rate, decide, store, idempotently), read it, bind it into a policy,
+//! read and list policies.
+
+use time::{Duration, OffsetDateTime};
+
+use crate::domain::CoverageKind;
+use crate::rating::request::Limit;
+use crate::rating::{RateTables, RatingError, RatingRequest, rate};
+use crate::records::{Policy, PolicyStatus, Quote, QuoteStatus, term_end};
+use crate::storage::{
+    Bound, DynamoStore, IDEMPOTENCY_TTL_SECS, IdempotencyRecord, Inserted, StorageError,
+};
+use crate::underwriting::{Outcome, decide};
+
+/// How long a quote can be bound, unless configured otherwise.
+pub const DEFAULT_QUOTE_VALIDITY_DAYS: i64 = 30;
+
+/// Why a quote or bind request was not carried out.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QuoteError {
+    /// The request cannot be rated.
+    #[error(transparent)]
+    Rating(#[from] RatingError),
+    /// The idempotency key was first used with a different request.
+    #[error("this Idempotency-Key was used for a different request (quote {quote_id})")]
+    IdempotencyKeyReused {
+        /// The quote the key made.
+        quote_id: String,
+    },
+    /// No such quote.
+    #[error("quote {0} does not exist")]
+    QuoteNotFound(String),
+    /// No such policy.
+    #[error("policy {0} does not exist")]
+    PolicyNotFound(String),
+    /// The quote is already a policy.
+    #[error("quote {quote_id} is already bound to policy {policy_number}")]
+    AlreadyBound {
+        /// The quote.
+        quote_id: String,
+        /// Its policy.
+        policy_number: String,
+    },
+    /// The quote cannot be bound: referred, declined or expired.
+    #[error("quote {quote_id} cannot be bound: it is {why}")]
+    NotBindable {
+        /// The quote.
+        quote_id: String,
+        /// `referred`, `declined` or `expired`.
+        why: &'static str,
+    },
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// A quote made, or found again through its idempotency key.
+#[derive(Debug)]
+pub struct Made {
+    /// The quote.
+    pub quote: Quote,
+    /// True when an earlier request with the same key made it.
+    pub replayed: bool,
+}
+
+/// An idempotency key with the fingerprint of the request it came with.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    /// The key, scoped to the caller.
+    pub key: String,
+    /// A digest of the request body.
+    pub fingerprint: String,
+}
+
+/// The quoting and binding service over the rate tables and the store.
+#[derive(Debug, Clone)]
+pub struct Quoting {
+    tables: &'static RateTables,
+    store: DynamoStore,
+    validity: Duration,
+}
+
+impl Quoting {
+    /// A service over `tables` and `store`, quotes valid for `validity`.
+    pub fn new(tables: &'static RateTables, store: DynamoStore, validity: Duration) -> Quoting {
+        Quoting {
+            tables,
+            store,
+            validity,
+        }
+    }
+
+    /// The service as the functions run it: built-in rate tables, the DynamoDB client and table
+    /// names from the environment, and `QUOTE_VALIDITY_DAYS` (default 30). Call once per cold start.
+    pub async fn from_env() -> Result<Quoting, Box<dyn std::error::Error + Send + Sync>> {
+        let tables = RateTables::builtin()?;
+        let names = crate::storage::TableNames::from_env()?;
+        let days = match std::env::var("QUOTE_VALIDITY_DAYS") {
+            Ok(text) => text
+                .parse::<i64>()
+                .ok()
+                .filter(|d| (1..=365).contains(d))
+                .ok_or("QUOTE_VALIDITY_DAYS must be 1 to 365")?,
+            Err(_) => DEFAULT_QUOTE_VALIDITY_DAYS,
+        };
+        let store = DynamoStore::new(crate::storage::client_from_env().await, names);
+        Ok(Quoting::new(tables, store, Duration::days(days)))
+    }
+
+    /// The store, for reads that need no use-case logic.
+    pub fn store(&self) -> &DynamoStore {
+        &self.store
+    }
+
+    /// Rates `request`, decides on it and stores the quote. Coverages the state requires but the
+    /// request leaves out are added at the state minimum and listed on the quote.
+    pub async fn create(
+        &self,
+        mut request: RatingRequest,
+        idempotency: Option<Idempotency>,
+        now: OffsetDateTime,
+    ) -> Result<Made, QuoteError> {
+        let added_coverages = self.add_required_coverages(&mut request);
+        let rated = rate(self.tables, &request, now.date())?;
+        let table = self.tables.get(request.state, request.policy_type).ok_or(
+            RatingError::UnsupportedState {
+                state: request.state,
+            },
+        )?;
+        let decision = decide(&request, &rated, table);
+        let breakdown =
+            serde_json::to_string(&rated).map_err(|e| StorageError::Mapping(e.to_string()))?;
+        let record = idempotency.map(|i| IdempotencyRecord {
+            idempotency_key: i.key,
+            fingerprint: i.fingerprint,
+            quote_id: String::new(),
+            ttl: now.unix_timestamp() + IDEMPOTENCY_TTL_SECS,
+        });
+        for _ in 0..5 {
+            let quote = Quote {
+                quote_id: new_number("Q", now)?,
+                status: QuoteStatus::Quoted,
+                decision: decision.clone(),
+                state: request.state,
+                policy_type: request.policy_type,
+                term: request.term,
+                effective_date: rated.effective_date.unwrap_or(now.date()),
+                total_premium: rated.total_premium,
+                breakdown: breakdown.clone(),
+                added_coverages: added_coverages.clone(),
+                created_at: now,
+                expires_at: now + self.validity,
+                policy_number: None,
+            };
+            let record = record.clone().map(|r| IdempotencyRecord {
+                quote_id: quote.quote_id.clone(),
+                ..r
+            });
+            match self.store.insert_quote(&quote, record.as_ref()).await? {
+                Inserted::Created => {
+                    return Ok(Made {
+                        quote,
+                        replayed: false,
+                    });
+                }
+                Inserted::IdTaken => {}
+                Inserted::KeyUsed(existing) => {
+                    let ours = record.as_ref().map(|r| r.fingerprint.as_str());
+                    if ours != Some(existing.fingerprint.as_str()) {
+                        return Err(QuoteError::IdempotencyKeyReused {
+                            quote_id: existing.quote_id,
+                        });
+                    }
+                    let quote =
+                        self.store
+                            .get_quote(&existing.quote_id)
+                            .await?
+                            .ok_or_else(|| {
+                                StorageError::Mapping(format!(
+                                    "idempotency record points at missing quote {}",
+                                    existing.quote_id
+                                ))
+                            })?;
+                    return Ok(Made {
+                        quote,
+                        replayed: true,
+                    });
+                }
+            }
+        }
+        Err(StorageError::Mapping("no free quote number after 5 tries".into()).into())
+    }
+
+    fn add_required_coverages(&self, request: &mut RatingRequest) -> Vec<CoverageKind> {
+        let Some(table) = self.tables.get(request.state, request.policy_type) else {
+            return Vec::new();
+        };
+        let mut added = Vec::new();
+        for kind in table.required_coverages() {
+            if request.coverage.get(kind).is_none() {
+                let minimum = table.coverage(kind).map_or(1, |c| c.min_limit);
+                request
+                    .coverage
+                    .set(kind, Limit::try_from(i64::from(minimum)).ok());
+                added.push(kind);
+            }
+        }
+        added
+    }
+
+    /// Reads a quote.
+    pub async fn get(&self, quote_id: &str) -> Result<Quote, QuoteError> {
+        self.store
+            .get_quote(quote_id)
+            .await?
+            .ok_or_else(|| QuoteError::QuoteNotFound(quote_id.to_owned()))
+    }
+
+    /// Turns an accepted, unexpired, unbound quote into an active policy, in one transaction.
+    pub async fn bind(&self, quote_id: &str, now: OffsetDateTime) -> Result<Policy, QuoteError> {
+        let quote = self.get(quote_id).await?;
+        bindable(&quote, now)?;
+        for _ in 0..5 {
+            let effective_date = quote.effective_date.max(now.date());
+            let policy = Policy {
+                policy_number: new_number("POL", now)?,
+                quote_id: quote.quote_id.clone(),
+                state: quote.state,
+                policy_type: quote.policy_type,
+                status: PolicyStatus::Active,
+                term: quote.term,
+                effective_date,
+                expiration_date: term_end(effective_date, quote.term.months()),
+                total_premium: quote.total_premium,
+                breakdown: quote.breakdown.clone(),
+                bound_at: now,
+            };
+            match self.store.bind(&policy, now).await? {
+                Bound::Created => return Ok(policy),
+                Bound::NumberTaken => {}
+                Bound::Refused(Some(current)) => {
+                    bindable(&current, now)?;
+                    // The conditions failed but the quote looks bindable: it changed under us.
+                    return Err(QuoteError::NotBindable {
+                        quote_id: quote_id.to_owned(),
+                        why: "changing",
+                    });
+                }
+                Bound::Refused(None) => return Err(QuoteError::QuoteNotFound(quote_id.to_owned())),
+            }
+        }
+        Err(StorageError::Mapping("no free policy number after 5 tries".into()).into())
+    }
+
+    /// Reads a policy.
+    pub async fn policy(&self, policy_number: &str) -> Result<Policy, QuoteError> {
+        self.store
+            .get_policy(policy_number)
+            .await?
+            .ok_or_else(|| QuoteError::PolicyNotFound(policy_number.to_owned()))
+    }
+}
+
+fn bindable(quote: &Quote, now: OffsetDateTime) -> Result<(), QuoteError> {
+    let quote_id = quote.quote_id.clone();
+    if let Some(policy_number) = &quote.policy_number {
+        return Err(QuoteError::AlreadyBound {
+            quote_id,
+            policy_number: policy_number.clone(),
+        });
+    }
+    match quote.decision.outcome {
+        Outcome::Referred => {
+            return Err(QuoteError::NotBindable {
+                quote_id,
+                why: "referred",
+            });
+        }
+        Outcome::Declined => {
+            return Err(QuoteError::NotBindable {
+                quote_id,
+                why: "declined",
+            });
+        }
+        Outcome::Accepted => {}
+    }
+    if quote.status_at(now) == QuoteStatus::Expired {
+        return Err(QuoteError::NotBindable {
+            quote_id,
+            why: "expired",
+        });
+    }
+    Ok(())
+}
+
+/// Crockford base32: no I, L, O or U, so numbers read aloud and typed back survive.
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+/// Random characters after `PREFIX-YYYY-`: 50 bits, collisions are retried by conditional writes.
+pub const NUMBER_SUFFIX_LEN: usize = 10;
+
+/// A new quote or policy number, `PREFIX-YYYY-` and ten random Crockford base32 characters.
+pub fn new_number(prefix: &str, now: OffsetDateTime) -> Result<String, StorageError> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StorageError::Mapping(format!("no randomness: {e}")))?;
+    let mut bits = u64::from_le_bytes(bytes);
+    let mut number = format!("{prefix}-{}-", now.year());
+    for _ in 0..NUMBER_SUFFIX_LEN {
+        number.push(char::from(
+            CROCKFORD[usize::try_from(bits & 31).unwrap_or(0)],
+        ));
+        bits >>= 5;
+    }
+    Ok(number)
+}
+
+/// Whether `text` has the shape of a number made by [`new_number`] with `prefix` (or a seeded one:
+/// any 6 to 12 Crockford characters), so malformed ids never reach the database.
+pub fn is_number(prefix: &str, text: &str) -> bool {
+    let Some(rest) = text.strip_prefix(prefix).and_then(|r| r.strip_prefix('-')) else {
+        return false;
+    };
+    let Some((year, suffix)) = rest.split_once('-') else {
+        return false;
+    };
+    year.len() == 4
+        && year.bytes().all(|b| b.is_ascii_digit())
+        && (6..=12).contains(&suffix.len())
+        && suffix.bytes().all(|b| CROCKFORD.contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn numbers_have_the_documented_shape_and_differ() {
+        let now = datetime!(2026-11-28 10:00 UTC);
+        let a = new_number("Q", now).unwrap();
+        let b = new_number("Q", now).unwrap();
+        assert!(a.starts_with("Q-2026-") && a.len() == 17, "{a}");
+        assert!(is_number("Q", &a) && is_number("Q", &b));
+        assert_ne!(a, b);
+        assert!(is_number("POL", "POL-2025-000123"));
+        for bad in [
+            "Q-2026-",
+            "Q-26-ABCDEFGHJK",
+            "Q-2026-../../etc",
+            "POL-2026-ABCDEFGHJK",
+            "Q-2026-abcdefghjk",
+            "Q-2026-ILOU000000",
+        ] {
+            assert!(!is_number("Q", bad), "{bad}");
+        }
+    }
+}
