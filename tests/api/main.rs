@@ -11,5 +11,6 @@
 )]
 
 mod calculate_rate;
+mod openapi;
 mod policies;
 mod quotes;
