@@ -40,11 +40,17 @@ validate: tools ## cfn-lint the SAM template
 	cfn-lint template.yaml
 
 .PHONY: test
-test: tools lint validate ## Everything CI runs: lint, template check, unit and property tests, end-to-end tests on a fresh local stack
+test: tools lint validate ## Everything CI runs: lint, template check, unit and property tests, smoke and end-to-end tests on a fresh local stack
 	cargo build --workspace --all-targets --locked
 	@API_PORT=auto DYNAMODB_PORT=auto REDIS_PORT=auto SEED_COUNT=2000 $(STACK) up $(TEST_DIR)
 	@trap '$(STACK) down $(TEST_DIR)' EXIT; set -a; source $(TEST_DIR)/env; set +a; \
+		cargo run --quiet --locked -p devtool -- smoke --base-url "$$API_URL" && \
 		cargo nextest run --workspace --locked --no-fail-fast
+
+.PHONY: smoke
+smoke: ## Black-box check of a running deployment: make smoke BASE_URL=https://... [TOKEN=...]
+	@test -n "$(BASE_URL)" || { echo "usage: make smoke BASE_URL=http://localhost:9000 [TOKEN=bearer-token]"; exit 2; }
+	@cargo run --quiet --locked -p devtool -- smoke --base-url "$(BASE_URL)" $(if $(TOKEN),--token "$(TOKEN)")
 
 .PHONY: bench
 bench: ## Criterion benchmarks of the rating engine and the calculate-rate handler

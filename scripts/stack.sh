@@ -171,7 +171,7 @@ EOF
     # Functions compile on their first invocation; pay that here, not in the first test.
     say "waiting for the functions to build and answer (up to ${READY_TIMEOUT}s)"
     local base="http://127.0.0.1:$api_port"
-    local routes=("POST /api/v1/rates/calculate" "GET /api/v1/policies" "POST /api/v1/quotes"
+    local routes=("GET /api/v1/health" "POST /api/v1/rates/calculate" "GET /api/v1/policies" "POST /api/v1/quotes"
         "POST /api/v1/quotes/Q-2026-0000000000/bind")
     for route in "${routes[@]}"; do
         local method=${route%% *} path=${route#* }

@@ -12,6 +12,7 @@ use std::fs;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_http::lambda_runtime::{Context, LambdaEvent};
 use policy_core::api::cursor::CursorKey;
+use policy_core::api::health::{self, Health};
 use policy_core::api::policies::Policies;
 use policy_core::api::{bind, calculate_rate, not_implemented_job, policies, quotes};
 use policy_core::quoting::Quoting;
@@ -35,6 +36,8 @@ fn expectations() -> BTreeMap<&'static str, (u16, Option<Vec<u16>>)> {
         ("create-quote/get-unknown.json", (404, None)),
         ("bind-quote/bind.json", (404, None)),
         ("warm-cache/scheduled.json", (501, None)),
+        ("health/shallow.json", (200, None)),
+        ("health/deep.json", (200, None)),
     ])
 }
 
@@ -82,6 +85,9 @@ async fn invoke(file: &str, text: &str) -> (u16, Value, Option<String>) {
         }
         "create-quote" => quotes::handle(&quoting().await, request).await.unwrap(),
         "bind-quote" => bind::handle(&quoting().await, request).await.unwrap(),
+        "health" => health::handle(&Health::from_env("test").await.unwrap(), request)
+            .await
+            .unwrap(),
         other => panic!("no handler for {other}"),
     };
     let request_id = response
@@ -123,6 +129,14 @@ async fn every_event_is_used_and_gets_its_expected_answer() {
         }
         if status >= 400 {
             assert_eq!(body["status"], status, "{file}: a problem document");
+        }
+        if file.starts_with("health/") {
+            assert_eq!(body["status"], "ok", "{file}: {body:#}");
+            assert_eq!(
+                body["checks"].is_object(),
+                file.ends_with("deep.json"),
+                "{file}: {body:#}"
+            );
         }
         if let Some(items) = items {
             let statuses: Vec<_> = body["results"]

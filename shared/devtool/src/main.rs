@@ -3,12 +3,14 @@
 //! ```text
 //! devtool create-tables [--template template.yaml] [--stage local]
 //! devtool seed [--count 10000] [--stage local]
+//! devtool smoke --base-url URL [--token TOKEN]
 //! ```
 //!
 //! `create-tables` reads every `AWS::DynamoDB::Table` in the SAM template and creates it (keys,
 //! GSIs, TTL) in the DynamoDB that `DYNAMODB_ENDPOINT` points at, so local tables are the cloud's
 //! definitions, not a copy of them. Existing tables are left alone. `seed` writes a deterministic
-//! set of realistic policies rated by the real engine; rerunning it overwrites the same items.
+//! set of realistic policies rated by the real engine; rerunning it overwrites the same items. `smoke` is a bounded black-box check of any running
+//! deployment (see `smoke.rs`).
 
 use std::error::Error;
 use std::time::Duration;
@@ -30,6 +32,8 @@ use rand::{RngExt, SeedableRng};
 use serde_yaml_ng::Value;
 use time::{Date, Month, OffsetDateTime};
 
+mod smoke;
+
 type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 
 #[tokio::main]
@@ -42,6 +46,18 @@ async fn main() -> Result<()> {
             .cloned()
             .unwrap_or_else(|| default.to_owned())
     };
+    if args.first().map(String::as_str) == Some("smoke") {
+        let base = option("--base-url", "");
+        if base.is_empty() {
+            return Err("smoke needs --base-url, e.g. http://localhost:9000".into());
+        }
+        let token = Some(option("--token", "")).filter(|t| !t.is_empty());
+        return if smoke::run(base.trim_end_matches('/'), token.as_deref()) {
+            Ok(())
+        } else {
+            std::process::exit(1)
+        };
+    }
     let stage = option("--stage", "local");
     let client = policy_core::storage::client_from_env().await;
     match args.first().map(String::as_str) {
@@ -56,7 +72,9 @@ async fn main() -> Result<()> {
             let count: usize = option("--count", "10000").parse()?;
             seed(&client, &format!("policy-decision-{stage}-policies"), count).await
         }
-        _ => Err("usage: devtool create-tables [--template FILE] [--stage NAME] | seed [--count N] [--stage NAME]".into()),
+        _ => Err("usage: devtool create-tables [--template FILE] [--stage NAME] | seed [--count N] [--stage NAME] \
+                  | smoke --base-url URL [--token TOKEN]"
+            .into()),
     }
 }
 

@@ -81,6 +81,11 @@ fn dynamo<E: std::error::Error + 'static, R: std::fmt::Debug>(
 /// function's own timeout, the SDK's standard retries with backoff, and `DYNAMODB_ENDPOINT` to
 /// point at DynamoDB Local.
 pub async fn client_from_env() -> Client {
+    client_for(std::env::var("DYNAMODB_ENDPOINT").ok().as_deref()).await
+}
+
+/// As [`client_from_env`], with the endpoint given (`None`: the region's AWS endpoint).
+pub async fn client_for(endpoint: Option<&str>) -> Client {
     let timeouts = aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
         .operation_attempt_timeout(Duration::from_secs(2))
@@ -89,7 +94,7 @@ pub async fn client_from_env() -> Client {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .timeout_config(timeouts)
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3));
-    if let Ok(endpoint) = std::env::var("DYNAMODB_ENDPOINT") {
+    if let Some(endpoint) = endpoint {
         loader = loader.endpoint_url(endpoint);
     }
     Client::new(&loader.load().await)

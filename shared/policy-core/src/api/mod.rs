@@ -7,6 +7,7 @@ pub mod bind;
 pub mod body;
 pub mod calculate_rate;
 pub mod cursor;
+pub mod health;
 pub mod policies;
 pub mod problem;
 pub mod quotes;
@@ -20,7 +21,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 
-pub use problem::{ApiError, Problem};
+pub use problem::{ApiError, PROBLEM_TYPE_PREFIX, Problem};
 
 /// The response header that echoes the request id.
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");

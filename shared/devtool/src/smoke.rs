@@ -1,0 +1,180 @@
+//! A bounded, read-mostly black-box check of a running deployment: one line per check, and a
+//! failure if any check fails. It writes one quote and nothing else.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// One check: a detail line on success, the reason on failure.
+type Check = fn(&Client) -> Result<String, String>;
+
+struct Client {
+    base: String,
+    token: Option<String>,
+    agent: ureq::Agent,
+}
+
+struct Answer {
+    status: u16,
+    content_type: String,
+    location: Option<String>,
+    json: Value,
+}
+
+impl Client {
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Answer, String> {
+        let mut request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let bytes = match body {
+            Some(body) => {
+                request = request.header("content-type", "application/json");
+                serde_json::to_vec(body).map_err(|e| e.to_string())?
+            }
+            None => Vec::new(),
+        };
+        let request = request.body(bytes).map_err(|e| e.to_string())?;
+        let mut response = self
+            .agent
+            .run(request)
+            .map_err(|e| format!("no answer: {e}"))?;
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = header("content-type").unwrap_or_default();
+        let location = header("location");
+        let text = response
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| e.to_string())?;
+        Ok(Answer {
+            status: response.status().as_u16(),
+            content_type,
+            location,
+            json: serde_json::from_str(&text).unwrap_or(Value::Null),
+        })
+    }
+}
+
+fn expect(answer: &Answer, status: u16) -> Result<(), String> {
+    if answer.status == status {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected {status}, got {}: {}",
+            answer.status, answer.json
+        ))
+    }
+}
+
+fn health(c: &Client) -> Result<String, String> {
+    let answer = c.call("GET", "/api/v1/health?deep=true", None)?;
+    expect(&answer, 200)?;
+    match answer.json["status"].as_str() {
+        Some(status @ ("ok" | "degraded")) => Ok(format!(
+            "{status}, tables {}",
+            answer.json["rate_table_version"]
+        )),
+        other => Err(format!("status {other:?}")),
+    }
+}
+
+fn rate(c: &Client) -> Result<String, String> {
+    let body = json!({"state": "CA", "policy_type": "auto", "coverage": {"liability": 500_000}});
+    let answer = c.call("POST", "/api/v1/rates/calculate", Some(&body))?;
+    expect(&answer, 200)?;
+    answer.json["total_premium"]
+        .as_str()
+        .map(|p| format!("total {p}"))
+        .ok_or_else(|| "no total_premium".to_owned())
+}
+
+fn quote(c: &Client) -> Result<String, String> {
+    let body = json!({"policy_type": "auto", "state": "CA", "coverage_requested": {"liability": 500_000, "collision": 50_000}});
+    let created = c.call("POST", "/api/v1/quotes", Some(&body))?;
+    expect(&created, 201)?;
+    let location = created.location.ok_or("no Location header")?;
+    let read = c.call("GET", &location, None)?;
+    expect(&read, 200)?;
+    if read.json["quote_id"] != created.json["quote_id"] {
+        return Err("the quote read back is not the one created".to_owned());
+    }
+    Ok(format!(
+        "{} {}",
+        created.json["quote_id"], created.json["decision"]["outcome"]
+    ))
+}
+
+fn list(c: &Client) -> Result<String, String> {
+    let answer = c.call("GET", "/api/v1/policies?state=CA&limit=5", None)?;
+    expect(&answer, 200)?;
+    let items = answer.json["items"].as_array().ok_or("no items")?;
+    if items.iter().all(|p| p["state"] == "CA") {
+        Ok(format!("{} policies", items.len()))
+    } else {
+        Err("a policy outside the filter".to_owned())
+    }
+}
+
+fn bad_input(c: &Client) -> Result<String, String> {
+    let body = json!({"state": "CA", "policy_type": "auto", "coverage": {"liability": -1}});
+    let answer = c.call("POST", "/api/v1/rates/calculate", Some(&body))?;
+    expect(&answer, 422)?;
+    if answer.content_type != "application/problem+json" {
+        return Err(format!("content type {}", answer.content_type));
+    }
+    answer.json["errors"][0]["field"]
+        .as_str()
+        .map(|f| format!("names {f}"))
+        .ok_or_else(|| "no field named".to_owned())
+}
+
+/// Runs every check against `base`; true when all pass.
+pub fn run(base: &str, token: Option<&str>) -> bool {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+    let client = Client {
+        base: base.to_owned(),
+        token: token.map(str::to_owned),
+        agent,
+    };
+    let checks: [(&str, Check); 5] = [
+        ("health", health),
+        ("rate a request", rate),
+        ("create and read a quote", quote),
+        ("list policies by state", list),
+        ("bad input is a problem", bad_input),
+    ];
+    let mut failed = 0;
+    for (name, check) in checks {
+        let started = Instant::now();
+        let outcome = check(&client);
+        let ms = started.elapsed().as_millis();
+        match outcome {
+            Ok(detail) => println!("ok    {name:<26} {ms:>5} ms  {detail}"),
+            Err(why) => {
+                failed += 1;
+                println!("FAIL  {name:<26} {ms:>5} ms  {why}");
+            }
+        }
+    }
+    if failed == 0 {
+        println!("smoke: all {} checks passed against {base}", checks.len());
+    } else {
+        println!(
+            "smoke: {failed} of {} checks FAILED against {base}",
+            checks.len()
+        );
+    }
+    failed == 0
+}

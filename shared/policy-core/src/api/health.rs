@@ -1,0 +1,275 @@
+//! `GET /api/v1/health` (the health function).
+//!
+//! Shallow by default (`?deep=false`): build, rate tables, uptime and cold start, no network, so it
+//! can take a load test. `?deep=true` also checks DynamoDB and the cache, concurrently, each bounded
+//! by [`CHECK_TIMEOUT`]: a cache outage is `degraded` (200), DynamoDB unreachable is `down` (503,
+//! problem+json). The body names no host, table or AWS error: only status and latency.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use redis::AsyncConnectionConfig;
+use serde::Serialize;
+
+use super::{ApiError, PROBLEM_TYPE_PREFIX, request_id, respond, with_headers};
+use crate::rating::RateTables;
+
+/// How long each dependency check may take.
+pub const CHECK_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Overall health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Everything answered.
+    Ok,
+    /// The cache is unreachable; requests still succeed, slower.
+    Degraded,
+    /// DynamoDB is unreachable; quotes and policies fail.
+    Down,
+}
+
+/// One dependency's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// `ok`, `down` (for the cache: `degraded` overall), or `not_configured`.
+    pub status: &'static str,
+    /// How long the check took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
+}
+
+/// Per-dependency checks of a deep health call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Checks {
+    /// The policies table answered a read.
+    pub dynamodb: Check,
+    /// The cache answered PING.
+    pub cache: Check,
+}
+
+/// The health document.
+#[derive(Debug, Serialize)]
+pub struct Report<'a> {
+    /// Overall status.
+    pub status: Status,
+    /// Crate version.
+    pub version: &'a str,
+    /// Git revision the binary was built from.
+    pub revision: &'a str,
+    /// Rate tables compiled in.
+    pub rate_table_version: &'a str,
+    /// Seconds since this execution environment started.
+    pub uptime_seconds: u64,
+    /// Whether this invocation is the environment's first.
+    pub cold_start: bool,
+    /// Dependency checks (deep calls only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checks: Option<Checks>,
+}
+
+/// The 503 answer: a problem document carrying the checks.
+#[derive(Debug, Serialize)]
+struct DownProblem<'a> {
+    #[serde(rename = "type")]
+    type_uri: String,
+    title: &'static str,
+    status: u16,
+    detail: &'static str,
+    request_id: &'a str,
+    health: Report<'a>,
+}
+
+/// What the health function holds for the life of the execution environment.
+#[derive(Debug)]
+pub struct Health {
+    dynamodb: Client,
+    policies_table: String,
+    cache: Option<redis::Client>,
+    revision: &'static str,
+    rate_table_version: String,
+    started: Instant,
+    cold: AtomicBool,
+}
+
+impl Health {
+    /// Health over `dynamodb` (reading `policies_table`) and the cache at `cache_url` (`redis://` or,
+    /// with TLS as ElastiCache Serverless needs, `rediss://`), if one is configured.
+    pub fn new(
+        tables: &RateTables,
+        dynamodb: Client,
+        policies_table: String,
+        cache_url: Option<&str>,
+        revision: &'static str,
+    ) -> Result<Health, redis::RedisError> {
+        Ok(Health {
+            dynamodb,
+            policies_table,
+            cache: cache_url.map(redis::Client::open).transpose()?,
+            revision,
+            rate_table_version: format!("common-{}", tables.common.version),
+            started: Instant::now(),
+            cold: AtomicBool::new(true),
+        })
+    }
+
+    /// From the environment: `POLICIES_TABLE`, `DYNAMODB_ENDPOINT` and `REDIS_URL` (optional).
+    pub async fn from_env(
+        revision: &'static str,
+    ) -> Result<Health, Box<dyn std::error::Error + Send + Sync>> {
+        let tables = RateTables::builtin()?;
+        let table = std::env::var("POLICIES_TABLE").map_err(|_| "POLICIES_TABLE is not set")?;
+        let client = crate::storage::client_from_env().await;
+        let cache = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty());
+        Ok(Health::new(
+            tables,
+            client,
+            table,
+            cache.as_deref(),
+            revision,
+        )?)
+    }
+
+    /// Runs both checks concurrently.
+    pub async fn checks(&self) -> Checks {
+        let (dynamodb, cache) = tokio::join!(self.check_dynamodb(), self.check_cache());
+        Checks { dynamodb, cache }
+    }
+
+    async fn check_dynamodb(&self) -> Check {
+        let started = Instant::now();
+        let read = self
+            .dynamodb
+            .get_item()
+            .table_name(&self.policies_table)
+            .key(
+                "policy_number",
+                AttributeValue::S("HEALTH-CHECK".to_owned()),
+            )
+            .send();
+        let ok = matches!(tokio::time::timeout(CHECK_TIMEOUT, read).await, Ok(Ok(_)));
+        timed(ok, started)
+    }
+
+    async fn check_cache(&self) -> Check {
+        let Some(client) = &self.cache else {
+            return Check {
+                status: "not_configured",
+                latency_ms: None,
+            };
+        };
+        let started = Instant::now();
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(CHECK_TIMEOUT))
+            .set_response_timeout(Some(CHECK_TIMEOUT));
+        let ping = async {
+            let mut connection = client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await?;
+            redis::cmd("PING")
+                .query_async::<String>(&mut connection)
+                .await
+        };
+        let ok = matches!(tokio::time::timeout(CHECK_TIMEOUT, ping).await, Ok(Ok(reply)) if reply == "PONG");
+        timed(ok, started)
+    }
+
+    /// The report for one invocation; `deep` runs the dependency checks.
+    pub async fn report(&self, deep: bool) -> Report<'_> {
+        let checks = if deep {
+            Some(self.checks().await)
+        } else {
+            None
+        };
+        let status = match checks {
+            Some(c) if c.dynamodb.status != "ok" => Status::Down,
+            Some(c) if c.cache.status == "down" => Status::Degraded,
+            _ => Status::Ok,
+        };
+        Report {
+            status,
+            version: env!("CARGO_PKG_VERSION"),
+            revision: self.revision,
+            rate_table_version: &self.rate_table_version,
+            uptime_seconds: self.started.elapsed().as_secs(),
+            cold_start: self.cold.swap(false, Ordering::Relaxed),
+            checks,
+        }
+    }
+}
+
+fn timed(ok: bool, started: Instant) -> Check {
+    let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Check {
+        status: if ok { "ok" } else { "down" },
+        latency_ms: Some(latency),
+    }
+}
+
+/// The Lambda handler.
+pub async fn handle(
+    health: &Health,
+    request: Request,
+) -> Result<Response<Body>, lambda_http::Error> {
+    let request_id = request_id(&request);
+    let path = request.uri().path();
+    let response = match answer(health, &request, &request_id).await {
+        Ok(response) => response,
+        Err(err) => err.into_response(&request_id, Some(path)),
+    };
+    tracing::info!(request_id, status = response.status().as_u16(), "health");
+    Ok(response)
+}
+
+async fn answer(
+    health: &Health,
+    request: &Request,
+    request_id: &str,
+) -> Result<Response<Body>, ApiError> {
+    if request.method() != Method::GET {
+        return Err(ApiError::MethodNotAllowed {
+            method: request.method().to_string(),
+            allow: "GET",
+        });
+    }
+    let params = request.query_string_parameters();
+    if let Some((name, _)) = params.iter().find(|(name, _)| *name != "deep") {
+        return Err(ApiError::InvalidField {
+            field: name.to_owned(),
+            detail: "unknown query parameter; use deep".to_owned(),
+        });
+    }
+    let deep = match params.all("deep").as_deref() {
+        Some(["true"]) => true,
+        None | Some(["false"]) => false,
+        Some(_) => {
+            return Err(ApiError::InvalidField {
+                field: "deep".to_owned(),
+                detail: "must be true or false, once".to_owned(),
+            });
+        }
+    };
+    let report = health.report(deep).await;
+    if report.status != Status::Down {
+        return Ok(respond(StatusCode::OK, request_id, &report));
+    }
+    let problem = DownProblem {
+        type_uri: format!("{PROBLEM_TYPE_PREFIX}dependency-down"),
+        title: "Dependency down",
+        status: StatusCode::SERVICE_UNAVAILABLE.as_u16(),
+        detail: "DynamoDB is unreachable; quotes and policies cannot be served",
+        request_id,
+        health: report,
+    };
+    let body = serde_json::to_vec(&problem).map_err(ApiError::internal)?;
+    Ok(with_headers(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "application/problem+json",
+        request_id,
+        body,
+    ))
+}

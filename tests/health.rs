@@ -1,0 +1,185 @@
+//! The health endpoint: shallow and deep over HTTP, and the degraded and down states against
+//! dependencies that really stop answering.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code"
+)]
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use e2e::{assert_problem, get};
+use lambda_http::{Body, Request};
+use policy_core::api::health::{self, Health, Status};
+use policy_core::rating::RateTables;
+use policy_core::storage::client_for;
+use serde_json::Value;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A redis-server of this test's own, on a free port.
+struct Redis(Child, u16);
+
+impl Redis {
+    fn start() -> Redis {
+        let port = free_port();
+        let mut child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed by make test");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Redis(child, port);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("redis-server did not start");
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.1)
+    }
+
+    fn stop(&mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+    }
+}
+
+async fn health_with(dynamodb: Option<&str>, cache: Option<&str>) -> Health {
+    let endpoint = dynamodb
+        .map(str::to_owned)
+        .or_else(|| std::env::var("DYNAMODB_ENDPOINT").ok());
+    let client = client_for(endpoint.as_deref()).await;
+    let table = std::env::var("POLICIES_TABLE").expect("run with `make test`");
+    Health::new(RateTables::builtin().unwrap(), client, table, cache, "test").unwrap()
+}
+
+async fn call(health: &Health, query: &str) -> (u16, String, Value) {
+    let mut request = Request::new(Body::Empty);
+    *request.uri_mut() = format!("/api/v1/health{query}").parse().unwrap();
+    let request = lambda_http::RequestExt::with_query_string_parameters(
+        request,
+        query
+            .trim_start_matches('?')
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect::<std::collections::HashMap<_, _>>(),
+    );
+    let response = health::handle(health, request).await.unwrap();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (
+        response.status().as_u16(),
+        content_type,
+        serde_json::from_slice(response.body()).unwrap(),
+    )
+}
+
+#[test]
+fn shallow_health_answers_without_checks_and_deep_checks_both() {
+    let shallow = get("/api/v1/health");
+    assert_eq!(shallow.status, 200, "{:#}", shallow.json);
+    assert_eq!(shallow.json["status"], "ok");
+    assert!(
+        shallow.json.get("checks").is_none(),
+        "shallow touches no dependency"
+    );
+    assert_eq!(shallow.json["rate_table_version"], "common-2026.11.0");
+    assert!(
+        shallow.json["revision"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty())
+    );
+    assert_eq!(
+        get("/api/v1/health").json["cold_start"],
+        false,
+        "only the first call is a cold start"
+    );
+
+    let deep = get("/api/v1/health?deep=true");
+    assert_eq!(deep.status, 200, "{:#}", deep.json);
+    assert_eq!(deep.json["status"], "ok");
+    assert_eq!(deep.json["checks"]["dynamodb"]["status"], "ok");
+    assert_eq!(deep.json["checks"]["cache"]["status"], "ok");
+    assert!(deep.json["checks"]["dynamodb"]["latency_ms"].is_u64());
+    assert_problem(&get("/api/v1/health?deep=maybe"), 422, "deep");
+    assert_problem(&get("/api/v1/health?verbose=1"), 422, "verbose");
+}
+
+#[tokio::test]
+async fn a_stopped_cache_is_degraded_with_200() {
+    // Given a cache that answers
+    let mut redis = Redis::start();
+    let health = health_with(None, Some(&redis.url())).await;
+    assert_eq!(health.report(true).await.status, Status::Ok);
+
+    // When it stops
+    redis.stop();
+
+    // Then health is degraded but still 200, naming the cache and nothing internal
+    let (status, _, body) = call(&health, "?deep=true").await;
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["status"], "degraded");
+    assert_eq!(body["checks"]["cache"]["status"], "down");
+    assert_eq!(body["checks"]["dynamodb"]["status"], "ok");
+    assert!(
+        !body.to_string().contains("127.0.0.1"),
+        "no hostnames in the body: {body}"
+    );
+}
+
+#[tokio::test]
+async fn unreachable_dynamodb_is_down_with_a_503_problem() {
+    // Given DynamoDB at an address where nothing listens
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let redis = Redis::start();
+    let health = health_with(Some(&closed), Some(&redis.url())).await;
+
+    let (status, content_type, body) = call(&health, "?deep=true").await;
+
+    assert_eq!(status, 503, "{body:#}");
+    assert_eq!(content_type, "application/problem+json");
+    assert_eq!(body["type"], "urn:policy-decision:problem:dependency-down");
+    assert_eq!(body["health"]["status"], "down");
+    assert_eq!(body["health"]["checks"]["dynamodb"]["status"], "down");
+    assert_eq!(body["health"]["checks"]["cache"]["status"], "ok");
+    assert!(
+        !body.to_string().contains("127.0.0.1") && !body.to_string().contains("arn:"),
+        "{body}"
+    );
+
+    // And the shallow check still answers 200: it touches no dependency
+    let (status, _, body) = call(&health, "").await;
+    assert_eq!((status, body["status"].clone()), (200, Value::from("ok")));
+}
