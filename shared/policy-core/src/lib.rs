@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod cache;
 pub mod domain;
 pub mod money;
 pub mod quoting;

@@ -1,0 +1,451 @@
+//! The two-level read cache: a bounded in-process L1 (moka) in front of Redis / Valkey (L2, as
+//! ElastiCache serves it), cache-aside.
+//!
+//! It makes reads faster and can never fail one: every Redis error or timeout (tens of
+//! milliseconds) counts as a miss, a breaker skips Redis for a few seconds after a failure, Redis
+//! absent at cold start is fine, and an entry that does not decode (corrupt, or written by an older
+//! format) is a miss that the caller overwrites. Keys carry a format version, so a deploy with a new
+//! format never reads old entries.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use redis::AsyncCommands;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::OnceCell;
+
+/// Version of the key and value format; bump it when a cached type changes shape.
+pub const FORMAT_VERSION: u8 = 1;
+const KEY_PREFIX: &str = "pd:v1:";
+
+/// What is cached, each with its own TTL in Redis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CacheName {
+    /// `GET /api/v1/quotes/{id}`: a stored quote.
+    Quote,
+    /// `GET /api/v1/policies/{number}`: a full policy.
+    Policy,
+    /// `GET /api/v1/policies?...`: one page of a list.
+    List,
+}
+
+impl CacheName {
+    const ALL: [CacheName; 3] = [CacheName::Quote, CacheName::Policy, CacheName::List];
+
+    /// Name in keys and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheName::Quote => "quote",
+            CacheName::Policy => "policy",
+            CacheName::List => "list",
+        }
+    }
+
+    /// How long Redis keeps an entry: what bounds staleness in other execution environments.
+    pub fn ttl(self) -> Duration {
+        match self {
+            // Invalidated on bind; expiry is computed on read, so the entry cannot go stale by time.
+            CacheName::Quote => Duration::from_secs(300),
+            // A policy does not change after it is bound.
+            CacheName::Policy => Duration::from_secs(3600),
+            // A new policy can join any page: keep pages short-lived.
+            CacheName::List => Duration::from_secs(60),
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Cache settings, from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheConfig {
+    /// L1 size bound in bytes (`CACHE_L1_MAX_BYTES`, default 32 MiB).
+    pub l1_max_bytes: u64,
+    /// L1 time to live (`CACHE_L1_TTL_SECS`, default 5 s): bounds staleness within one environment.
+    pub l1_ttl: Duration,
+    /// Redis URL (`REDIS_URL`; `rediss://` for TLS, `redis://:password@host` for AUTH); none: L1 only.
+    pub redis_url: Option<String>,
+    /// Connect and command timeout (`CACHE_TIMEOUT_MS`, default 25 ms).
+    pub timeout: Duration,
+    /// How long Redis is skipped after a failure (`CACHE_BREAKER_SECS`, default 5 s).
+    pub breaker: Duration,
+}
+
+impl Default for CacheConfig {
+    fn default() -> CacheConfig {
+        CacheConfig {
+            l1_max_bytes: 32 << 20,
+            l1_ttl: Duration::from_secs(5),
+            redis_url: None,
+            timeout: Duration::from_millis(25),
+            breaker: Duration::from_secs(5),
+        }
+    }
+}
+
+impl CacheConfig {
+    /// Reads the settings; unset or unparsable values take the defaults.
+    pub fn from_env() -> CacheConfig {
+        let number = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+        let defaults = CacheConfig::default();
+        CacheConfig {
+            l1_max_bytes: number("CACHE_L1_MAX_BYTES").unwrap_or(defaults.l1_max_bytes),
+            l1_ttl: number("CACHE_L1_TTL_SECS").map_or(defaults.l1_ttl, Duration::from_secs),
+            redis_url: std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()),
+            timeout: number("CACHE_TIMEOUT_MS").map_or(defaults.timeout, Duration::from_millis),
+            breaker: number("CACHE_BREAKER_SECS").map_or(defaults.breaker, Duration::from_secs),
+        }
+    }
+}
+
+/// Where a read was answered from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// In-process.
+    L1,
+    /// Redis.
+    L2,
+}
+
+const LEVELS: usize = 2;
+
+#[derive(Debug, Default)]
+struct Counters {
+    // [name][level] hits and misses.
+    hits: [[AtomicU64; LEVELS]; 3],
+    misses: [[AtomicU64; LEVELS]; 3],
+    errors: AtomicU64,
+}
+
+struct L2 {
+    client: redis::Client,
+    connection: OnceCell<ConnectionManager>,
+    /// Milliseconds since the cache was made until which Redis is skipped.
+    open_until_ms: AtomicU64,
+}
+
+/// The two-level cache. Cheap to share by reference; build one per execution environment.
+pub struct Cache {
+    l1: moka::future::Cache<String, Arc<[u8]>>,
+    l2: Option<L2>,
+    config: CacheConfig,
+    born: Instant,
+    counters: Counters,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("l1_entries", &self.l1.entry_count())
+            .field("l2", &self.l2.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn full_key(name: CacheName, key: &str) -> String {
+    format!("{KEY_PREFIX}{}:{key}", name.as_str())
+}
+
+impl Cache {
+    /// A cache with `config`. Redis is connected lazily, so a cold start never waits for it.
+    pub fn new(config: CacheConfig) -> Result<Cache, redis::RedisError> {
+        let l2 = match &config.redis_url {
+            Some(url) => Some(L2 {
+                client: redis::Client::open(url.as_str())?,
+                connection: OnceCell::new(),
+                open_until_ms: AtomicU64::new(0),
+            }),
+            None => None,
+        };
+        let l1 = moka::future::Cache::builder()
+            .max_capacity(config.l1_max_bytes)
+            .weigher(|key: &String, value: &Arc<[u8]>| {
+                u32::try_from(key.len() + value.len()).unwrap_or(u32::MAX)
+            })
+            .time_to_live(config.l1_ttl)
+            .support_invalidation_closures()
+            .build();
+        Ok(Cache {
+            l1,
+            l2,
+            config,
+            born: Instant::now(),
+            counters: Counters::default(),
+        })
+    }
+
+    /// Connects to Redis now, within the timeout, so the first request does not pay for it.
+    /// Failure is logged and left to the breaker.
+    pub async fn connect(&self) {
+        if self.connection().await.is_none() {
+            tracing::warn!(
+                "cache: Redis not reachable at start; serving from DynamoDB until it is"
+            );
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    async fn connection(&self) -> Option<ConnectionManager> {
+        let l2 = self.l2.as_ref()?;
+        if self.now_ms() < l2.open_until_ms.load(Ordering::Relaxed) {
+            return None;
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.config.timeout))
+            .set_response_timeout(Some(self.config.timeout))
+            .set_number_of_retries(0);
+        let connect = l2.connection.get_or_try_init(|| async {
+            tokio::time::timeout(
+                self.config.timeout * 2,
+                ConnectionManager::new_with_config(l2.client.clone(), config),
+            )
+            .await
+            .map_err(|_| redis::RedisError::from((redis::ErrorKind::Io, "connect timed out")))?
+        });
+        match connect.await {
+            Ok(connection) => Some(connection.clone()),
+            Err(err) => {
+                self.trip(&err.to_string());
+                None
+            }
+        }
+    }
+
+    fn trip(&self, why: &str) {
+        self.counters.errors.fetch_add(1, Ordering::Relaxed);
+        if let Some(l2) = &self.l2 {
+            let until =
+                self.now_ms() + u64::try_from(self.config.breaker.as_millis()).unwrap_or(u64::MAX);
+            l2.open_until_ms.store(until, Ordering::Relaxed);
+        }
+        tracing::warn!(error = why, "cache: Redis failed; skipping it for a while");
+    }
+
+    /// Runs a Redis command within the timeout; any failure trips the breaker and yields `None`.
+    async fn redis<T, F>(&self, command: impl FnOnce(ConnectionManager) -> F) -> Option<T>
+    where
+        F: Future<Output = redis::RedisResult<T>>,
+    {
+        let connection = self.connection().await?;
+        match tokio::time::timeout(self.config.timeout, command(connection)).await {
+            Ok(Ok(value)) => Some(value),
+            Ok(Err(err)) => {
+                self.trip(&err.to_string());
+                None
+            }
+            Err(_) => {
+                self.trip("command timed out");
+                None
+            }
+        }
+    }
+
+    fn count(&self, name: CacheName, level: Level, hit: bool) {
+        let table = if hit {
+            &self.counters.hits
+        } else {
+            &self.counters.misses
+        };
+        table[name.index()][level as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The raw entry for `key`, from L1 or else L2 (which then fills L1).
+    pub async fn get_raw(&self, name: CacheName, key: &str) -> Option<(Arc<[u8]>, Level)> {
+        let key = full_key(name, key);
+        if let Some(value) = self.l1.get(&key).await {
+            self.count(name, Level::L1, true);
+            return Some((value, Level::L1));
+        }
+        self.count(name, Level::L1, false);
+        self.l2.as_ref()?;
+        let found: Option<Vec<u8>> = self
+            .redis(|mut c| {
+                let key = key.clone();
+                async move { c.get(key).await }
+            })
+            .await
+            .flatten();
+        self.count(name, Level::L2, found.is_some());
+        let value: Arc<[u8]> = found?.into();
+        self.l1.insert(key, value.clone()).await;
+        Some((value, Level::L2))
+    }
+
+    /// The decoded entry for `key`. An entry that does not decode is a miss (and is dropped from L1,
+    /// so the caller's fresh value overwrites it everywhere).
+    pub async fn get<T: DeserializeOwned>(&self, name: CacheName, key: &str) -> Option<T> {
+        let (raw, _) = self.get_raw(name, key).await?;
+        if let Some((&FORMAT_VERSION, json)) = raw.split_first() {
+            match serde_json::from_slice(json) {
+                Ok(value) => return Some(value),
+                Err(err) => {
+                    tracing::warn!(cache = name.as_str(), error = %err, "cache: undecodable entry");
+                }
+            }
+        } else {
+            tracing::warn!(cache = name.as_str(), "cache: entry of another format");
+        }
+        self.l1.invalidate(&full_key(name, key)).await;
+        None
+    }
+
+    /// Stores `value` in both levels (Redis with the name's TTL).
+    pub async fn put<T: Serialize>(&self, name: CacheName, key: &str, value: &T) {
+        let mut bytes = vec![FORMAT_VERSION];
+        if serde_json::to_writer(&mut bytes, value).is_err() {
+            return;
+        }
+        self.put_raw(name, key, bytes).await;
+    }
+
+    /// Stores encoded bytes in both levels.
+    pub async fn put_raw(&self, name: CacheName, key: &str, bytes: Vec<u8>) -> bool {
+        let key = full_key(name, key);
+        let value: Arc<[u8]> = bytes.into();
+        self.l1.insert(key.clone(), value.clone()).await;
+        let ttl = name.ttl().as_secs();
+        self.redis(|mut c| async move { c.set_ex::<_, _, ()>(key, value.as_ref(), ttl).await })
+            .await
+            .is_some()
+    }
+
+    /// Removes `key` from both levels.
+    pub async fn invalidate(&self, name: CacheName, key: &str) {
+        let key = full_key(name, key);
+        self.l1.invalidate(&key).await;
+        self.redis(|mut c| async move { c.del::<_, ()>(key).await })
+            .await;
+    }
+
+    /// Removes every entry of `name` from both levels: L1 at once, Redis by SCAN and DEL.
+    pub async fn invalidate_all(&self, name: CacheName) {
+        let prefix = full_key(name, "");
+        let l1_prefix = prefix.clone();
+        if let Err(err) = self
+            .l1
+            .invalidate_entries_if(move |key, _| key.starts_with(&l1_prefix))
+        {
+            tracing::warn!(error = %err, "cache: L1 invalidation not supported");
+        }
+        let pattern = format!("{prefix}*");
+        self.redis(|mut c| async move {
+            let keys: Vec<String> = {
+                let mut iter = c.scan_match::<_, String>(pattern).await?;
+                let mut keys = Vec::new();
+                while let Some(key) = iter.next_item().await {
+                    keys.push(key?);
+                }
+                keys
+            };
+            if !keys.is_empty() {
+                c.del::<_, ()>(keys).await?;
+            }
+            Ok(())
+        })
+        .await;
+    }
+
+    /// The hit and miss counts since the last call, as CloudWatch Embedded Metric Format lines (one
+    /// per cache and level with any traffic), and resets them. Print them to stdout.
+    pub fn take_metrics(&self, function: &str) -> Vec<String> {
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let mut lines = Vec::new();
+        for name in CacheName::ALL {
+            for (level, label) in [(Level::L1, "l1"), (Level::L2, "l2")] {
+                let hits =
+                    self.counters.hits[name.index()][level as usize].swap(0, Ordering::Relaxed);
+                let misses =
+                    self.counters.misses[name.index()][level as usize].swap(0, Ordering::Relaxed);
+                if hits + misses == 0 {
+                    continue;
+                }
+                let mut line = String::with_capacity(320);
+                let _ = write!(
+                    line,
+                    r#"{{"_aws":{{"Timestamp":{timestamp},"CloudWatchMetrics":[{{"Namespace":"policy-decision","Dimensions":[["function","cache","level"]],"Metrics":[{{"Name":"CacheHit","Unit":"Count"}},{{"Name":"CacheMiss","Unit":"Count"}}]}}]}},"function":"{function}","cache":"{}","level":"{label}","CacheHit":{hits},"CacheMiss":{misses}}}"#,
+                    name.as_str()
+                );
+                lines.push(line);
+            }
+        }
+        lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_carry_the_format_version_and_the_cache_name() {
+        assert_eq!(
+            full_key(CacheName::Policy, "POL-2026-000001"),
+            "pd:v1:policy:POL-2026-000001"
+        );
+    }
+
+    #[tokio::test]
+    async fn l1_alone_hits_misses_and_counts_them_as_emf() {
+        let cache = Cache::new(CacheConfig::default()).unwrap();
+        assert_eq!(cache.get::<String>(CacheName::Quote, "a").await, None);
+        cache.put(CacheName::Quote, "a", &"hello").await;
+        assert_eq!(
+            cache.get::<String>(CacheName::Quote, "a").await.as_deref(),
+            Some("hello")
+        );
+        let lines = cache.take_metrics("create-quote");
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        let emf: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(
+            (emf["CacheHit"].as_u64(), emf["CacheMiss"].as_u64()),
+            (Some(1), Some(1))
+        );
+        assert_eq!(
+            emf["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "policy-decision"
+        );
+        assert!(
+            cache.take_metrics("create-quote").is_empty(),
+            "counters reset"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_undecodable_entry_is_a_miss_and_is_dropped() {
+        let cache = Cache::new(CacheConfig::default()).unwrap();
+        cache
+            .put_raw(CacheName::Policy, "p", b"\x01{not json".to_vec())
+            .await;
+        assert_eq!(cache.get::<String>(CacheName::Policy, "p").await, None);
+        cache
+            .put_raw(CacheName::Policy, "old", b"\x00\"v0\"".to_vec())
+            .await;
+        assert_eq!(cache.get::<String>(CacheName::Policy, "old").await, None);
+        assert!(
+            cache.get_raw(CacheName::Policy, "p").await.is_none(),
+            "dropped from L1"
+        );
+    }
+
+    #[tokio::test]
+    async fn invalidate_all_clears_one_cache_only() {
+        let cache = Cache::new(CacheConfig::default()).unwrap();
+        cache.put(CacheName::List, "a", &1).await;
+        cache.put(CacheName::Policy, "a", &2).await;
+        cache.invalidate_all(CacheName::List).await;
+        cache.l1.run_pending_tasks().await;
+        assert_eq!(cache.get::<i32>(CacheName::List, "a").await, None);
+        assert_eq!(cache.get::<i32>(CacheName::Policy, "a").await, Some(2));
+    }
+}
