@@ -154,6 +154,7 @@ QUOTES_TABLE=policy-decision-local-quotes
 IDEMPOTENCY_TABLE=policy-decision-local-idempotency
 CURSOR_SECRET=local-development-only-cursor-secret-do-not-deploy
 SEED_COUNT=${SEED_COUNT:-10000}
+CACHE_TIMEOUT_MS=${CACHE_TIMEOUT_MS:-100}
 EOF
 
     # The tables as template.yaml declares them, then the seed policies.

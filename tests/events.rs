@@ -14,7 +14,7 @@ use lambda_http::lambda_runtime::{Context, LambdaEvent};
 use policy_core::api::cursor::CursorKey;
 use policy_core::api::health::{self, Health};
 use policy_core::api::policies::Policies;
-use policy_core::api::{bind, calculate_rate, not_implemented_job, policies, quotes};
+use policy_core::api::{bind, calculate_rate, policies, quotes, warm};
 use policy_core::quoting::Quoting;
 use policy_core::rating::RateTables;
 use serde_json::Value;
@@ -35,7 +35,7 @@ fn expectations() -> BTreeMap<&'static str, (u16, Option<Vec<u16>>)> {
         ("create-quote/create.json", (201, None)),
         ("create-quote/get-unknown.json", (404, None)),
         ("bind-quote/bind.json", (404, None)),
-        ("warm-cache/scheduled.json", (501, None)),
+        ("warm-cache/scheduled.json", (200, None)),
         ("health/shallow.json", (200, None)),
         ("health/deep.json", (200, None)),
     ])
@@ -66,10 +66,17 @@ async fn invoke(file: &str, text: &str) -> (u16, Value, Option<String>) {
         let event: EventBridgeEvent = serde_json::from_str(text).unwrap();
         let mut context = Context::default();
         "invoke-1".clone_into(&mut context.request_id);
-        let problem = not_implemented_job("warm-cache", &LambdaEvent::new(event, context));
+        let state = Policies {
+            quoting: quoting().await,
+            cursors: CursorKey::from_env().unwrap(),
+        };
+        let report = warm::handle(&state, LambdaEvent::new(event, context))
+            .await
+            .unwrap();
+        assert!(report.warmed >= 33 && report.failed == 0, "{report:?}");
         return (
-            problem.status,
-            serde_json::to_value(problem).unwrap(),
+            200,
+            serde_json::to_value(report).unwrap(),
             Some("invoke-1".to_owned()),
         );
     }

@@ -1,15 +1,17 @@
-//! Scheduled cache warming: reports 501 Not Implemented until the cache release.
+//! Scheduled cache warming (EventBridge, every 5 minutes); also invocable by hand.
 
-use aws_lambda_events::eventbridge::EventBridgeEvent;
-use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use lambda_runtime::{Error, run, service_fn};
+use policy_core::api::cursor::CursorKey;
+use policy_core::api::policies::Policies;
+use policy_core::api::warm;
+use policy_core::quoting::Quoting;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     policy_core::telemetry::init();
-    run(service_fn(
-        |event: LambdaEvent<EventBridgeEvent>| async move {
-            Ok::<_, Error>(policy_core::api::not_implemented_job("warm-cache", &event))
-        },
-    ))
-    .await
+    let policies = Policies {
+        quoting: Quoting::from_env().await?,
+        cursors: CursorKey::from_env()?,
+    };
+    run(service_fn(|event| warm::handle(&policies, event))).await
 }

@@ -57,6 +57,13 @@ impl CacheName {
         }
     }
 
+    /// Whether entries are also kept in-process. Quotes are not: binding changes a quote in another
+    /// function, which can clear Redis but not this environment's memory, and a client that binds
+    /// then reads its quote must see it bound.
+    pub fn uses_l1(self) -> bool {
+        self != CacheName::Quote
+    }
+
     fn index(self) -> usize {
         self as usize
     }
@@ -101,6 +108,17 @@ impl CacheConfig {
             timeout: number("CACHE_TIMEOUT_MS").map_or(defaults.timeout, Duration::from_millis),
             breaker: number("CACHE_BREAKER_SECS").map_or(defaults.breaker, Duration::from_secs),
         }
+    }
+}
+
+/// A cached JSON response body.
+#[derive(Debug, Clone)]
+pub struct Body(Arc<[u8]>);
+
+impl Body {
+    /// The JSON bytes.
+    pub fn json(&self) -> &[u8] {
+        &self.0[1..]
     }
 }
 
@@ -261,11 +279,13 @@ impl Cache {
     /// The raw entry for `key`, from L1 or else L2 (which then fills L1).
     pub async fn get_raw(&self, name: CacheName, key: &str) -> Option<(Arc<[u8]>, Level)> {
         let key = full_key(name, key);
-        if let Some(value) = self.l1.get(&key).await {
-            self.count(name, Level::L1, true);
-            return Some((value, Level::L1));
+        if name.uses_l1() {
+            if let Some(value) = self.l1.get(&key).await {
+                self.count(name, Level::L1, true);
+                return Some((value, Level::L1));
+            }
+            self.count(name, Level::L1, false);
         }
-        self.count(name, Level::L1, false);
         self.l2.as_ref()?;
         let found: Option<Vec<u8>> = self
             .redis(|mut c| {
@@ -276,7 +296,9 @@ impl Cache {
             .flatten();
         self.count(name, Level::L2, found.is_some());
         let value: Arc<[u8]> = found?.into();
-        self.l1.insert(key, value.clone()).await;
+        if name.uses_l1() {
+            self.l1.insert(key, value.clone()).await;
+        }
         Some((value, Level::L2))
     }
 
@@ -298,6 +320,28 @@ impl Cache {
         None
     }
 
+    /// A cached JSON response body: the entry is of this format and well-formed JSON, or it is a
+    /// miss (dropped from L1, to be overwritten by the caller).
+    pub async fn get_body(&self, name: CacheName, key: &str) -> Option<Body> {
+        let (raw, _) = self.get_raw(name, key).await?;
+        let ok = matches!(raw.split_first(), Some((&FORMAT_VERSION, json))
+            if serde_json::from_slice::<serde::de::IgnoredAny>(json).is_ok());
+        if ok {
+            return Some(Body(raw));
+        }
+        tracing::warn!(cache = name.as_str(), "cache: corrupt or old-format body");
+        self.l1.invalidate(&full_key(name, key)).await;
+        None
+    }
+
+    /// Stores a JSON response body in both levels; true if Redis took it.
+    pub async fn put_body(&self, name: CacheName, key: &str, json: &[u8]) -> bool {
+        let mut bytes = Vec::with_capacity(json.len() + 1);
+        bytes.push(FORMAT_VERSION);
+        bytes.extend_from_slice(json);
+        self.put_raw(name, key, bytes).await
+    }
+
     /// Stores `value` in both levels (Redis with the name's TTL).
     pub async fn put<T: Serialize>(&self, name: CacheName, key: &str, value: &T) {
         let mut bytes = vec![FORMAT_VERSION];
@@ -311,7 +355,9 @@ impl Cache {
     pub async fn put_raw(&self, name: CacheName, key: &str, bytes: Vec<u8>) -> bool {
         let key = full_key(name, key);
         let value: Arc<[u8]> = bytes.into();
-        self.l1.insert(key.clone(), value.clone()).await;
+        if name.uses_l1() {
+            self.l1.insert(key.clone(), value.clone()).await;
+        }
         let ttl = name.ttl().as_secs();
         self.redis(|mut c| async move { c.set_ex::<_, _, ()>(key, value.as_ref(), ttl).await })
             .await
@@ -398,13 +444,13 @@ mod tests {
     #[tokio::test]
     async fn l1_alone_hits_misses_and_counts_them_as_emf() {
         let cache = Cache::new(CacheConfig::default()).unwrap();
-        assert_eq!(cache.get::<String>(CacheName::Quote, "a").await, None);
-        cache.put(CacheName::Quote, "a", &"hello").await;
+        assert_eq!(cache.get::<String>(CacheName::Policy, "a").await, None);
+        cache.put(CacheName::Policy, "a", &"hello").await;
         assert_eq!(
-            cache.get::<String>(CacheName::Quote, "a").await.as_deref(),
+            cache.get::<String>(CacheName::Policy, "a").await.as_deref(),
             Some("hello")
         );
-        let lines = cache.take_metrics("create-quote");
+        let lines = cache.take_metrics("list-policies");
         assert_eq!(lines.len(), 1, "{lines:?}");
         let emf: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
         assert_eq!(
@@ -416,7 +462,7 @@ mod tests {
             "policy-decision"
         );
         assert!(
-            cache.take_metrics("create-quote").is_empty(),
+            cache.take_metrics("list-policies").is_empty(),
             "counters reset"
         );
     }

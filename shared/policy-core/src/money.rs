@@ -100,6 +100,16 @@ impl fmt::Display for Money {
     }
 }
 
+/// Money is read back from the decimal strings [`Money`] writes (as in the cache).
+impl<'de> serde::Deserialize<'de> for Money {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Money::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format_args!("{text:?} is not an amount in cents"))
+        })
+    }
+}
+
 /// Money goes on the wire as a decimal string (`"1234.50"`), never as a JSON number.
 impl Serialize for Money {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

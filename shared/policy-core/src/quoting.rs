@@ -1,7 +1,11 @@
 //! Use cases: make a quote (rate, decide, store, idempotently), read it, bind it into a policy,
 //! read and list policies.
 
+use std::sync::Arc;
+
 use time::{Duration, OffsetDateTime};
+
+use crate::cache::{Cache, CacheConfig, CacheName};
 
 use crate::domain::CoverageKind;
 use crate::rating::request::Limit;
@@ -79,16 +83,28 @@ pub struct Quoting {
     tables: &'static RateTables,
     store: DynamoStore,
     validity: Duration,
+    cache: Arc<Cache>,
 }
 
 impl Quoting {
-    /// A service over `tables` and `store`, quotes valid for `validity`.
-    pub fn new(tables: &'static RateTables, store: DynamoStore, validity: Duration) -> Quoting {
+    /// A service over `tables`, `store` and `cache`, quotes valid for `validity`.
+    pub fn new(
+        tables: &'static RateTables,
+        store: DynamoStore,
+        validity: Duration,
+        cache: Arc<Cache>,
+    ) -> Quoting {
         Quoting {
             tables,
             store,
             validity,
+            cache,
         }
+    }
+
+    /// The read cache.
+    pub fn cache(&self) -> &Cache {
+        &self.cache
     }
 
     /// The service as the functions run it: built-in rate tables, the DynamoDB client and table
@@ -105,7 +121,14 @@ impl Quoting {
             Err(_) => DEFAULT_QUOTE_VALIDITY_DAYS,
         };
         let store = DynamoStore::new(crate::storage::client_from_env().await, names);
-        Ok(Quoting::new(tables, store, Duration::days(days)))
+        let cache = Cache::new(CacheConfig::from_env())?;
+        cache.connect().await;
+        Ok(Quoting::new(
+            tables,
+            store,
+            Duration::days(days),
+            Arc::new(cache),
+        ))
     }
 
     /// The store, for reads that need no use-case logic.
@@ -209,8 +232,17 @@ impl Quoting {
         added
     }
 
-    /// Reads a quote.
+    /// Reads a quote, through the cache.
     pub async fn get(&self, quote_id: &str) -> Result<Quote, QuoteError> {
+        if let Some(quote) = self.cache.get(CacheName::Quote, quote_id).await {
+            return Ok(quote);
+        }
+        let quote = self.read_quote(quote_id).await?;
+        self.cache.put(CacheName::Quote, quote_id, &quote).await;
+        Ok(quote)
+    }
+
+    async fn read_quote(&self, quote_id: &str) -> Result<Quote, QuoteError> {
         self.store
             .get_quote(quote_id)
             .await?
@@ -219,7 +251,8 @@ impl Quoting {
 
     /// Turns an accepted, unexpired, unbound quote into an active policy, in one transaction.
     pub async fn bind(&self, quote_id: &str, now: OffsetDateTime) -> Result<Policy, QuoteError> {
-        let quote = self.get(quote_id).await?;
+        // Decide on the stored quote, never a cached copy.
+        let quote = self.read_quote(quote_id).await?;
         bindable(&quote, now)?;
         for _ in 0..5 {
             let effective_date = quote.effective_date.max(now.date());
@@ -237,7 +270,12 @@ impl Quoting {
                 bound_at: now,
             };
             match self.store.bind(&policy, now).await? {
-                Bound::Created => return Ok(policy),
+                Bound::Created => {
+                    // The quote changed, and the policy may join any list page.
+                    self.cache.invalidate(CacheName::Quote, quote_id).await;
+                    self.cache.invalidate_all(CacheName::List).await;
+                    return Ok(policy);
+                }
                 Bound::NumberTaken => {}
                 Bound::Refused(Some(current)) => {
                     bindable(&current, now)?;

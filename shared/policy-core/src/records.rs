@@ -20,7 +20,7 @@ pub enum QuoteStatus {
 }
 
 /// A stored quote.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Quote {
     /// `Q-YYYY-XXXXXXXXXX`.
     pub quote_id: String,
@@ -35,6 +35,7 @@ pub struct Quote {
     /// The term rated.
     pub term: Term,
     /// First day of cover.
+    #[serde(with = "date_format")]
     pub effective_date: Date,
     /// What the policyholder pays for the term.
     pub total_premium: Money,
@@ -43,8 +44,10 @@ pub struct Quote {
     /// Coverages the state requires that the request left out, added at the minimum limit.
     pub added_coverages: Vec<CoverageKind>,
     /// When the quote was made.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// When it stops being bindable.
+    #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
     /// The policy it became, once bound.
     pub policy_number: Option<String>,

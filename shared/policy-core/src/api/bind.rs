@@ -29,6 +29,7 @@ pub async fn handle(
         status = response.status().as_u16(),
         "bind-quote"
     );
+    super::emit_cache_metrics(quoting.cache(), "bind-quote");
     Ok(response)
 }
 

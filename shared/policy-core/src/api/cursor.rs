@@ -2,7 +2,7 @@
 //! HMAC-SHA256. A client can carry a cursor but cannot forge one, edit it, or replay it against a
 //! different filter.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -34,8 +34,8 @@ pub struct WeakSecret;
 struct Payload {
     /// The query the cursor belongs to.
     q: String,
-    /// Where to resume.
-    k: HashMap<String, String>,
+    /// Where to resume; ordered, so the same page always gets the same cursor (and cache key).
+    k: BTreeMap<String, String>,
 }
 
 impl CursorKey {
@@ -65,7 +65,7 @@ impl CursorKey {
     pub fn seal(&self, query: &str, key: HashMap<String, String>) -> String {
         let payload = serde_json::to_vec(&Payload {
             q: query.to_owned(),
-            k: key,
+            k: key.into_iter().collect(),
         })
         .unwrap_or_default();
         let mut mac = self.mac();
@@ -104,7 +104,7 @@ impl CursorKey {
                 "the cursor belongs to a different filter; start again without it",
             ));
         }
-        Ok(payload.k)
+        Ok(payload.k.into_iter().collect())
     }
 }
 

@@ -12,13 +12,12 @@ pub mod policies;
 pub mod problem;
 pub mod quotes;
 pub mod views;
+pub mod warm;
 
-use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_http::http::header::{CONTENT_TYPE, HeaderValue};
 use lambda_http::http::{HeaderName, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 
 pub use problem::{ApiError, PROBLEM_TYPE_PREFIX, Problem};
@@ -50,6 +49,19 @@ pub fn respond<T: Serialize>(status: StatusCode, request_id: &str, body: &T) -> 
     }
 }
 
+/// A response whose JSON body is already encoded (e.g. from the cache).
+pub fn respond_json(status: StatusCode, request_id: &str, json: &[u8]) -> Response<Body> {
+    with_headers(status, "application/json", request_id, json.to_vec())
+}
+
+/// Prints the cache's hit and miss counts as CloudWatch Embedded Metric Format lines on stdout,
+/// where Lambda sends them to CloudWatch Logs and the metrics are extracted.
+pub fn emit_cache_metrics(cache: &crate::cache::Cache, function: &str) {
+    for line in cache.take_metrics(function) {
+        println!("{line}");
+    }
+}
+
 pub(crate) fn with_headers(
     status: StatusCode,
     content_type: &'static str,
@@ -75,11 +87,4 @@ pub fn path_tail<'p>(path: &'p str, base: &str) -> Option<&'p str> {
     } else {
         rest.strip_prefix('/')
     }
-}
-
-/// The answer of a scheduled job that a later release fills: a 501 problem document as the
-/// invocation's result, so a manual invoke shows plainly that nothing was done.
-pub fn not_implemented_job(job: &'static str, event: &LambdaEvent<EventBridgeEvent>) -> Problem {
-    tracing::warn!(request_id = %event.context.request_id, job, "scheduled job is not implemented");
-    ApiError::NotImplemented { endpoint: job }.problem(&event.context.request_id, None)
 }

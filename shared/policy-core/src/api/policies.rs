@@ -1,17 +1,20 @@
 //! `GET /api/v1/policies` and `GET /api/v1/policies/{policy_number}` (the list-policies function).
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use time::Date;
 
 use super::cursor::CursorKey;
 use super::views::PolicyView;
-use super::{ApiError, path_tail, request_id, respond};
+use super::{ApiError, path_tail, request_id, respond_json};
+use crate::cache::CacheName;
 use crate::domain::{PolicyType, State};
-use crate::quoting::{Quoting, is_number};
+use crate::quoting::{QuoteError, Quoting, is_number};
 use crate::rating::request::iso_date::FORMAT;
 use crate::records::{PolicyStatus, PolicySummary};
 use crate::storage::{ALL_POLICIES, ListQuery, state_product};
@@ -71,6 +74,7 @@ pub async fn handle(
         status = response.status().as_u16(),
         "list-policies"
     );
+    super::emit_cache_metrics(policies.quoting.cache(), "list-policies");
     Ok(response)
 }
 
@@ -84,12 +88,21 @@ async fn get(
             detail: "no policy has that number".to_owned(),
         });
     }
+    let cache = policies.quoting.cache();
+    if let Some(body) = cache.get_body(CacheName::Policy, policy_number).await {
+        return Ok(respond_json(StatusCode::OK, request_id, body.json()));
+    }
+    let body = policy_body(policies, policy_number).await?;
+    cache
+        .put_body(CacheName::Policy, policy_number, &body)
+        .await;
+    Ok(respond_json(StatusCode::OK, request_id, &body))
+}
+
+/// The response body for one policy, read from DynamoDB.
+pub async fn policy_body(policies: &Policies, policy_number: &str) -> Result<Vec<u8>, ApiError> {
     let policy = policies.quoting.policy(policy_number).await?;
-    Ok(respond(
-        StatusCode::OK,
-        request_id,
-        &PolicyView::new(&policy)?,
-    ))
+    serde_json::to_vec(&PolicyView::new(&policy)?).map_err(ApiError::internal)
 }
 
 async fn list(
@@ -99,9 +112,40 @@ async fn list(
 ) -> Result<Response<Body>, ApiError> {
     let params = single_params(request)?;
     let (query, identity) = list_query(&params)?;
-    let query = match params.get("cursor") {
+    let cursor = params.get("cursor").map(String::as_str);
+    // A forged or foreign cursor can only miss: entries are stored under genuine cursors only.
+    let key = list_cache_key(&identity, query.limit, cursor);
+    let cache = policies.quoting.cache();
+    if let Some(body) = cache.get_body(CacheName::List, &key).await {
+        return Ok(respond_json(StatusCode::OK, request_id, body.json()));
+    }
+    let body = list_body(policies, query, &identity, cursor).await?;
+    cache.put_body(CacheName::List, &key, &body).await;
+    Ok(respond_json(StatusCode::OK, request_id, &body))
+}
+
+/// The cache key of a list page: the query, the page size and the cursor, digested.
+fn list_cache_key(identity: &str, limit: usize, cursor: Option<&str>) -> String {
+    let digest = Sha256::digest(format!("{identity}|{limit}|{}", cursor.unwrap_or("")));
+    digest
+        .iter()
+        .take(16)
+        .fold(String::with_capacity(32), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
+}
+
+/// The response body for one page, read from DynamoDB.
+async fn list_body(
+    policies: &Policies,
+    query: ListQuery,
+    identity: &str,
+    cursor: Option<&str>,
+) -> Result<Vec<u8>, ApiError> {
+    let query = match cursor {
         Some(cursor) => ListQuery {
-            start_after: Some(policies.cursors.open(&identity, cursor)?),
+            start_after: Some(policies.cursors.open(identity, cursor)?),
             ..query
         },
         None => query,
@@ -111,19 +155,58 @@ async fn list(
         .store()
         .list_policies(&query)
         .await
-        .map_err(crate::quoting::QuoteError::from)?;
+        .map_err(QuoteError::from)?;
     let next_cursor = page
         .last_key
-        .map(|key| policies.cursors.seal(&identity, key));
-    Ok(respond(
-        StatusCode::OK,
-        request_id,
-        &Page {
-            items: page.items,
-            limit: query.limit,
-            next_cursor,
-        },
-    ))
+        .map(|key| policies.cursors.seal(identity, key));
+    let page = Page {
+        items: page.items,
+        limit: query.limit,
+        next_cursor,
+    };
+    serde_json::to_vec(&page).map_err(ApiError::internal)
+}
+
+/// Writes the first page of each of `filters` and each policy on the newest page into the cache,
+/// fresh from DynamoDB. Returns (entries warmed, entries that failed or that Redis did not take).
+#[allow(
+    clippy::implicit_hasher,
+    reason = "the filters come from hot_filters, with the default hasher"
+)]
+pub async fn warm(policies: &Policies, filters: &[HashMap<String, String>]) -> (usize, usize) {
+    let cache = policies.quoting.cache();
+    let (mut warmed, mut failed) = (0, 0);
+    let mut tally = |stored: bool| if stored { warmed += 1 } else { failed += 1 };
+    let mut newest = Vec::new();
+    for params in filters {
+        let Ok((query, identity)) = list_query(params) else {
+            tally(false);
+            continue;
+        };
+        let key = list_cache_key(&identity, query.limit, None);
+        match list_body(policies, query, &identity, None).await {
+            Ok(body) => {
+                if params.is_empty() {
+                    newest = serde_json::from_slice::<serde_json::Value>(&body)
+                        .ok()
+                        .and_then(|page| page["items"].as_array().cloned())
+                        .unwrap_or_default();
+                }
+                tally(cache.put_body(CacheName::List, &key, &body).await);
+            }
+            Err(_) => tally(false),
+        }
+    }
+    for item in newest {
+        let Some(number) = item["policy_number"].as_str() else {
+            continue;
+        };
+        match policy_body(policies, number).await {
+            Ok(body) => tally(cache.put_body(CacheName::Policy, number, &body).await),
+            Err(_) => tally(false),
+        }
+    }
+    (warmed, failed)
 }
 
 /// The query parameters, each at most once and each one we know.

@@ -48,6 +48,7 @@ pub async fn handle(
         status = response.status().as_u16(),
         "create-quote"
     );
+    super::emit_cache_metrics(quoting.cache(), "create-quote");
     Ok(response)
 }
 

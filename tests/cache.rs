@@ -1,0 +1,363 @@
+//! The two-level cache against real Redis servers: hits, misses, expiry, invalidation on bind,
+//! warm-cache, corrupt entries, and Redis stopped, blackholed and restarted mid-run.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code"
+)]
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use e2e::{Redis, get, post_json};
+use lambda_http::lambda_runtime::{Context, LambdaEvent};
+use lambda_http::{Body, Request, RequestExt};
+use policy_core::api::cursor::CursorKey;
+use policy_core::api::policies::{self, Policies};
+use policy_core::api::warm::{self, hot_filters};
+use policy_core::cache::{Cache, CacheConfig, CacheName, Level};
+use policy_core::quoting::Quoting;
+use policy_core::rating::RateTables;
+use policy_core::storage::{DynamoStore, TableNames, client_from_env};
+use redis::AsyncCommands;
+use serde_json::{Value, json};
+
+fn config(url: &str) -> CacheConfig {
+    // Tests share two cores with the whole stack: allow Redis more than the production 25 ms.
+    CacheConfig {
+        redis_url: Some(url.to_owned()),
+        timeout: Duration::from_millis(200),
+        breaker: Duration::from_millis(300),
+        ..CacheConfig::default()
+    }
+}
+
+async fn redis_keys(url: &str, pattern: &str) -> Vec<String> {
+    let mut c = redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let mut keys: Vec<String> = c.keys(pattern).await.unwrap();
+    keys.sort();
+    keys
+}
+
+async fn redis_raw(url: &str, key: &str) -> Option<Vec<u8>> {
+    let mut c = redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    c.get(key).await.unwrap()
+}
+
+/// The list-policies service over the stack's tables, with `cache` in front.
+async fn policies_with(cache: Cache) -> Policies {
+    let store = DynamoStore::new(client_from_env().await, TableNames::from_env().unwrap());
+    let quoting = Quoting::new(
+        RateTables::builtin().unwrap(),
+        store,
+        time::Duration::days(30),
+        Arc::new(cache),
+    );
+    Policies {
+        quoting,
+        cursors: CursorKey::from_env().unwrap(),
+    }
+}
+
+async fn list(policies: &Policies, query: &str) -> (u16, Value) {
+    let params: HashMap<String, String> = query
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let mut request = Request::new(Body::Empty).with_query_string_parameters(params);
+    *request.uri_mut() = format!("/api/v1/policies?{query}").parse().unwrap();
+    let response = policies::handle(policies, request).await.unwrap();
+    (
+        response.status().as_u16(),
+        serde_json::from_slice(response.body()).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_miss_then_hits_from_memory_and_from_redis_and_entries_expire() {
+    let redis = Redis::start();
+    // Given a value put by one execution environment
+    let writer = Cache::new(config(&redis.url())).unwrap();
+    assert_eq!(
+        writer
+            .get_raw(CacheName::Policy, "p1")
+            .await
+            .map(|(_, l)| l),
+        None,
+        "a miss first"
+    );
+    writer.put(CacheName::Policy, "p1", &"value").await;
+
+    // Then it hits in memory there, and from Redis in another environment (which then holds it)
+    assert_eq!(
+        writer
+            .get_raw(CacheName::Policy, "p1")
+            .await
+            .map(|(_, l)| l),
+        Some(Level::L1)
+    );
+    let reader = Cache::new(CacheConfig {
+        l1_ttl: Duration::from_millis(300),
+        ..config(&redis.url())
+    })
+    .unwrap();
+    assert_eq!(
+        reader
+            .get_raw(CacheName::Policy, "p1")
+            .await
+            .map(|(_, l)| l),
+        Some(Level::L2)
+    );
+    assert_eq!(
+        reader
+            .get_raw(CacheName::Policy, "p1")
+            .await
+            .map(|(_, l)| l),
+        Some(Level::L1)
+    );
+
+    // And the in-process copy expires on its TTL, while Redis holds the entry for the name's TTL
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        reader
+            .get_raw(CacheName::Policy, "p1")
+            .await
+            .map(|(_, l)| l),
+        Some(Level::L2)
+    );
+    let mut c = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let ttl: i64 = c.ttl("pd:v1:policy:p1").await.unwrap();
+    assert!(ttl > 0 && ttl <= 3600, "TTL {ttl}");
+    let ttl: i64 = {
+        writer.put(CacheName::List, "page", &1).await;
+        c.ttl("pd:v1:list:page").await.unwrap()
+    };
+    assert!(ttl > 0 && ttl <= 60, "list TTL {ttl}");
+}
+
+#[tokio::test]
+async fn a_corrupt_or_old_format_entry_is_a_miss_and_is_overwritten() {
+    let redis = Redis::start();
+    let policies = policies_with(Cache::new(config(&redis.url())).unwrap()).await;
+    let (_, page) = list(&policies, "state=PA&limit=1").await;
+    let number = page["items"][0]["policy_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key = format!("pd:v1:policy:{number}");
+    let mut c = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    for garbage in [
+        &b"\x01{truncated"[..],
+        b"\x00{\"an\":\"older format\"}",
+        b"",
+    ] {
+        c.set::<_, _, ()>(&key, garbage).await.unwrap();
+        let fresh = Policies {
+            quoting: policies_with(Cache::new(config(&redis.url())).unwrap())
+                .await
+                .quoting,
+            ..policies.clone()
+        };
+        let mut request = Request::new(Body::Empty);
+        *request.uri_mut() = format!("/api/v1/policies/{number}").parse().unwrap();
+        let response = policies::handle(&fresh, request).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let body: Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(body["policy_number"], number.as_str());
+        let stored = redis_raw(&redis.url(), &key).await.unwrap();
+        assert_eq!(stored[0], 1, "overwritten with the current format");
+        assert_eq!(serde_json::from_slice::<Value>(&stored[1..]).unwrap(), body);
+    }
+}
+
+#[tokio::test]
+async fn warm_cache_fills_the_keys_it_reports() {
+    let redis = Redis::start();
+    let policies = policies_with(Cache::new(config(&redis.url())).unwrap()).await;
+    let event = serde_json::from_str(
+        &std::fs::read_to_string(e2e::events_dir().join("warm-cache/scheduled.json")).unwrap(),
+    )
+    .unwrap();
+    let report = warm::handle(&policies, LambdaEvent::new(event, Context::default()))
+        .await
+        .unwrap();
+    let lists = redis_keys(&redis.url(), "pd:v1:list:*").await;
+    let singles = redis_keys(&redis.url(), "pd:v1:policy:*").await;
+    assert_eq!(report.failed, 0);
+    assert_eq!(
+        lists.len(),
+        hot_filters().len(),
+        "one first page per hot filter"
+    );
+    assert_eq!(singles.len(), 20, "every policy on the newest page");
+    assert_eq!(report.warmed, lists.len() + singles.len());
+
+    // And a cold environment then answers those reads from Redis
+    let cold = Cache::new(config(&redis.url())).unwrap();
+    for key in lists {
+        let name = key.strip_prefix("pd:v1:list:").unwrap();
+        assert_eq!(
+            cold.get_raw(CacheName::List, name)
+                .await
+                .map(|(_, level)| level),
+            Some(Level::L2)
+        );
+    }
+}
+
+#[tokio::test]
+async fn warm_cache_succeeds_when_redis_is_down_and_says_what_failed() {
+    let closed = format!("redis://127.0.0.1:{}", e2e::free_port());
+    let policies = policies_with(Cache::new(config(&closed)).unwrap()).await;
+    let event = serde_json::from_str(
+        &std::fs::read_to_string(e2e::events_dir().join("warm-cache/scheduled.json")).unwrap(),
+    )
+    .unwrap();
+    let report = warm::handle(&policies, LambdaEvent::new(event, Context::default()))
+        .await
+        .unwrap();
+    assert_eq!(report.warmed, 0);
+    assert_eq!(report.failed, hot_filters().len() + 20);
+}
+
+#[tokio::test]
+async fn requests_answer_correctly_while_redis_stops_and_restarts() {
+    // Given a warm cache
+    let mut redis = Redis::start();
+    let port: u16 = redis.url().rsplit(':').next().unwrap().parse().unwrap();
+    let cache = CacheConfig {
+        l1_ttl: Duration::from_millis(1),
+        ..config(&redis.url())
+    };
+    let policies = policies_with(Cache::new(cache).unwrap()).await;
+    let (_, expected) = list(&policies, "state=IL&limit=5").await;
+
+    // When Redis stops mid-run, every request still answers the same (from DynamoDB)
+    redis.stop();
+    let started = Instant::now();
+    for _ in 0..5 {
+        assert_eq!(
+            list(&policies, "state=IL&limit=5").await,
+            (200, expected.clone())
+        );
+    }
+    println!("5 list reads with Redis stopped: {:?}", started.elapsed());
+
+    // And after it restarts (empty) and the breaker closes, the cache fills and hits again
+    let redis = Redis::on(port);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let mut refilled = false;
+    for _ in 0..20 {
+        assert_eq!(
+            list(&policies, "state=IL&limit=5").await,
+            (200, expected.clone())
+        );
+        if !redis_keys(&redis.url(), "pd:v1:list:*").await.is_empty() {
+            refilled = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(refilled, "the cache is used again after Redis restarts");
+}
+
+#[tokio::test]
+async fn a_blackholed_redis_costs_a_timeout_not_a_failure() {
+    // Given a "Redis" that accepts connections and never answers
+    let blackhole = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("redis://{}", blackhole.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in blackhole.incoming() {
+            held.push(stream);
+        }
+    });
+    let policies = policies_with(
+        Cache::new(CacheConfig {
+            l1_ttl: Duration::from_millis(1),
+            ..config(&url)
+        })
+        .unwrap(),
+    )
+    .await;
+
+    // Then reads answer correctly
+    let started = Instant::now();
+    let (status, first) = list(&policies, "state=MI&limit=3").await;
+    assert_eq!(status, 200);
+    println!(
+        "first list read with Redis blackholed: {:?}",
+        started.elapsed()
+    );
+    let started = Instant::now();
+    for _ in 0..5 {
+        assert_eq!(
+            list(&policies, "state=MI&limit=3").await,
+            (200, first.clone())
+        );
+    }
+    println!("5 more with the breaker open: {:?}", started.elapsed());
+}
+
+#[test]
+fn binding_invalidates_the_quote_and_list_pages_in_redis() {
+    // Given a quote read once (so Redis holds it) and a list page cached
+    let redis_url = std::env::var("REDIS_URL").expect("make test sets REDIS_URL");
+    let created = post_json(
+        "/api/v1/quotes",
+        &json!({"policy_type": "auto", "state": "CA", "coverage": {"liability": 300_000}}),
+    );
+    let quote_id = created.json["quote_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        get(&format!("/api/v1/quotes/{quote_id}")).json["status"],
+        "quoted"
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let key = format!("pd:v1:quote:{quote_id}");
+    assert!(
+        runtime.block_on(redis_raw(&redis_url, &key)).is_some(),
+        "the read filled Redis"
+    );
+    assert_eq!(get("/api/v1/policies?state=CA&limit=3").status, 200);
+    assert!(
+        !runtime
+            .block_on(redis_keys(&redis_url, "pd:v1:list:*"))
+            .is_empty()
+    );
+
+    // When it is bound
+    assert_eq!(
+        post_json(&format!("/api/v1/quotes/{quote_id}/bind"), &json!({})).status,
+        201
+    );
+
+    // Then its entry is gone from Redis and the next read sees it bound
+    assert!(runtime.block_on(redis_raw(&redis_url, &key)).is_none());
+    assert_eq!(
+        get(&format!("/api/v1/quotes/{quote_id}")).json["status"],
+        "bound"
+    );
+}
