@@ -361,3 +361,15 @@ fn binding_invalidates_the_quote_and_list_pages_in_redis() {
         "bound"
     );
 }
+
+#[tokio::test]
+async fn a_tls_url_against_a_plain_server_is_a_miss_not_a_panic() {
+    // rediss:// (ElastiCache Serverless needs TLS) must find a TLS provider at run time; a
+    // handshake with a server that does not speak TLS fails as a miss.
+    let redis = Redis::start();
+    let url = redis.url().replacen("redis://", "rediss://", 1);
+    let cache = Cache::new(config(&url)).unwrap();
+    cache.put(CacheName::Policy, "tls", &1).await;
+    let fresh = Cache::new(config(&url)).unwrap();
+    assert_eq!(fresh.get::<i32>(CacheName::Policy, "tls").await, None);
+}
