@@ -206,7 +206,7 @@ async fn warm_cache_fills_the_keys_it_reports() {
     assert_eq!(report.failed, 0);
     assert_eq!(
         lists.len(),
-        hot_filters().len(),
+        hot_filters(RateTables::builtin().unwrap()).len(),
         "one first page per hot filter"
     );
     assert_eq!(singles.len(), 20, "every policy on the newest page");
@@ -237,7 +237,10 @@ async fn warm_cache_succeeds_when_redis_is_down_and_says_what_failed() {
         .await
         .unwrap();
     assert_eq!(report.warmed, 0);
-    assert_eq!(report.failed, hot_filters().len() + 20);
+    assert_eq!(
+        report.failed,
+        hot_filters(RateTables::builtin().unwrap()).len() + 20
+    );
 }
 
 #[tokio::test]

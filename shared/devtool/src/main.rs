@@ -22,7 +22,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, PutRequest, ScalarAttributeType, TimeToLiveSpecification, WriteRequest,
 };
 use indicatif::{ProgressBar, ProgressStyle};
-use policy_core::domain::{PolicyType, State, Term};
+use policy_core::domain::{PolicyType, Term};
 use policy_core::rating::request::Limit;
 use policy_core::rating::{RateTables, RatingRequest, rate};
 use policy_core::records::{Policy, PolicyStatus, term_end};
@@ -250,19 +250,10 @@ async fn create_table(client: &Client, table: &TableDef) -> Result<()> {
     Ok(())
 }
 
-const STATES: [State; 7] = [
-    State::CA,
-    State::TX,
-    State::NY,
-    State::FL,
-    State::PA,
-    State::IL,
-    State::MI,
-];
-
 /// Policy `index` of the seed set: the same every run, so reseeding overwrites rather than adds.
 fn seeded_policy(tables: &'static RateTables, rng: &mut StdRng, index: usize) -> Result<Policy> {
-    let state = STATES[rng.random_range(0..STATES.len())];
+    let written = tables.states();
+    let state = written[rng.random_range(0..written.len())];
     let policy_type = match rng.random_range(0..10) {
         0..=5 => PolicyType::Auto,
         6..=8 => PolicyType::Home,

@@ -102,6 +102,11 @@ impl Quoting {
         }
     }
 
+    /// The rate tables.
+    pub fn tables(&self) -> &'static RateTables {
+        self.tables
+    }
+
     /// The read cache.
     pub fn cache(&self) -> &Cache {
         &self.cache

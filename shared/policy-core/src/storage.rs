@@ -410,38 +410,53 @@ impl DynamoStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(|e| StorageError::Mapping(e.to_string()))?;
-        // Concurrent transactions on one key conflict rather than wait; retry until one of them
-        // has committed and the others see its record.
-        for attempt in 0..8u32 {
-            let result = self
-                .client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().put(put_key.clone()).build())
-                .transact_items(TransactWriteItem::builder().put(put_quote.clone()).build())
-                .send()
-                .await;
-            let Err(err) = result else {
-                return Ok(Inserted::Created);
-            };
-            let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) =
-                err.as_service_error()
-            else {
-                return Err(dynamo("TransactWriteItems")(err));
-            };
-            let codes: Vec<&str> = cancel
-                .cancellation_reasons()
-                .iter()
-                .map(|r| r.code().unwrap_or("None"))
-                .collect();
-            match codes.as_slice() {
-                ["ConditionalCheckFailed", ..] => {
+        let items = [
+            TransactWriteItem::builder().put(put_key).build(),
+            TransactWriteItem::builder().put(put_quote).build(),
+        ];
+        for _ in 0..3 {
+            match self.transact(&items).await? {
+                None => return Ok(Inserted::Created),
+                Some(0) => {
+                    // The key is taken: by a committed transaction, whose record we can read (a
+                    // record that expired in between is simply retried).
                     if let Some(existing) = self.idempotency_record(&record.idempotency_key).await?
                     {
                         return Ok(Inserted::KeyUsed(existing));
                     }
                 }
-                [_, "ConditionalCheckFailed"] => return Ok(Inserted::IdTaken),
-                _ => {}
+                Some(_) => return Ok(Inserted::IdTaken),
+            }
+        }
+        Err(StorageError::Dynamo {
+            operation: "TransactWriteItems",
+            message: "idempotency record vanished".into(),
+        })
+    }
+
+    /// Runs a transaction: `None` when it committed, `Some(i)` when the condition on item `i`
+    /// failed. Concurrent transactions on the same items conflict rather than wait, so conflicts
+    /// are retried with backoff until one of them has committed and the others see its result.
+    async fn transact(&self, items: &[TransactWriteItem]) -> Result<Option<usize>, StorageError> {
+        for attempt in 0..8u32 {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.to_vec()))
+                .send()
+                .await;
+            let Err(err) = result else { return Ok(None) };
+            let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) =
+                err.as_service_error()
+            else {
+                return Err(dynamo("TransactWriteItems")(err));
+            };
+            let failed = cancel
+                .cancellation_reasons()
+                .iter()
+                .position(|reason| reason.code() == Some("ConditionalCheckFailed"));
+            if failed.is_some() {
+                return Ok(failed);
             }
             tokio::time::sleep(Duration::from_millis(10 << attempt.min(5))).await;
         }
@@ -507,39 +522,15 @@ impl DynamoStore {
             .condition_expression("attribute_not_exists(policy_number)")
             .build()
             .map_err(|e| StorageError::Mapping(e.to_string()))?;
-        for attempt in 0..8u32 {
-            let result = self
-                .client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().update(update.clone()).build())
-                .transact_items(TransactWriteItem::builder().put(put.clone()).build())
-                .send()
-                .await;
-            let Err(err) = result else {
-                return Ok(Bound::Created);
-            };
-            let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) =
-                err.as_service_error()
-            else {
-                return Err(dynamo("TransactWriteItems")(err));
-            };
-            let codes: Vec<&str> = cancel
-                .cancellation_reasons()
-                .iter()
-                .map(|r| r.code().unwrap_or("None"))
-                .collect();
-            match codes.as_slice() {
-                ["ConditionalCheckFailed", ..] => {
-                    return Ok(Bound::Refused(self.get_quote(&policy.quote_id).await?));
-                }
-                [_, "ConditionalCheckFailed"] => return Ok(Bound::NumberTaken),
-                _ => tokio::time::sleep(Duration::from_millis(10 << attempt.min(5))).await,
-            }
+        let items = [
+            TransactWriteItem::builder().update(update).build(),
+            TransactWriteItem::builder().put(put).build(),
+        ];
+        match self.transact(&items).await? {
+            None => Ok(Bound::Created),
+            Some(0) => Ok(Bound::Refused(self.get_quote(&policy.quote_id).await?)),
+            Some(_) => Ok(Bound::NumberTaken),
         }
-        Err(StorageError::Dynamo {
-            operation: "TransactWriteItems",
-            message: "conflicts did not settle".into(),
-        })
     }
 
     /// Reads a policy.

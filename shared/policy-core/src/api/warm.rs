@@ -10,18 +10,8 @@ use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 
 use super::policies::{Policies, warm};
-use crate::domain::{PolicyType, State};
-
-/// The states and products written, whose list pages are warmed.
-const STATES: [State; 7] = [
-    State::CA,
-    State::TX,
-    State::NY,
-    State::FL,
-    State::PA,
-    State::IL,
-    State::MI,
-];
+use crate::domain::PolicyType;
+use crate::rating::RateTables;
 
 /// What a run did.
 #[derive(Debug, Serialize)]
@@ -38,7 +28,7 @@ pub struct WarmReport {
 
 /// The list filters whose first pages are warmed: no filter (the default page and the brief's
 /// `limit=10`), each state, each product, and each state with each product.
-pub fn hot_filters() -> Vec<HashMap<String, String>> {
+pub fn hot_filters(tables: &RateTables) -> Vec<HashMap<String, String>> {
     let one = |pairs: &[(&str, &str)]| {
         pairs
             .iter()
@@ -49,7 +39,7 @@ pub fn hot_filters() -> Vec<HashMap<String, String>> {
     for product in PolicyType::ALL {
         filters.push(one(&[("policy_type", product.as_str())]));
     }
-    for state in STATES {
+    for state in tables.states() {
         filters.push(one(&[("state", state.code())]));
         for product in PolicyType::ALL {
             filters.push(one(&[
@@ -67,7 +57,7 @@ pub async fn handle(
     event: LambdaEvent<EventBridgeEvent>,
 ) -> Result<WarmReport, lambda_runtime::Error> {
     let started = Instant::now();
-    let (warmed, failed) = warm(policies, &hot_filters()).await;
+    let (warmed, failed) = warm(policies, &hot_filters(policies.quoting.tables())).await;
     let report = WarmReport {
         job: "warm-cache",
         warmed,

@@ -742,6 +742,15 @@ impl RateTables {
         self.by_state[state.index()].iter().any(Option::is_some)
     }
 
+    /// The states with at least one table, in [`State::ALL`] order.
+    pub fn states(&self) -> Vec<State> {
+        State::ALL
+            .iter()
+            .copied()
+            .filter(|&state| self.writes_in(state))
+            .collect()
+    }
+
     /// Every table, by state then product.
     pub fn iter(&self) -> impl Iterator<Item = &RateTable> {
         self.by_state.iter().flatten().flatten()
