@@ -61,6 +61,12 @@ build: tools ## Release arm64 Lambda zips in target/lambda/<function>/bootstrap.
 	cargo lambda build --release --arm64 --output-format zip --locked \
 		$(patsubst functions/%,--package %,$(wildcard functions/*))
 
+.PHONY: deploy
+deploy: ## Build with AWS SAM and deploy (needs the SAM CLI and AWS credentials); asks for the parameters the first time
+	@command -v sam >/dev/null || { echo "install the AWS SAM CLI first: pip install aws-sam-cli"; exit 1; }
+	sam build --beta-features
+	sam deploy --guided
+
 .PHONY: clean
 clean: dev-down ## Stop local stacks and remove build output
 	@$(STACK) down $(TEST_DIR)

@@ -1,0 +1,151 @@
+//! `template.yaml` agrees with the code: one function per `functions/*` folder, built the same way,
+//! given exactly the environment the code reads.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code"
+)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde_yaml_ng::Value;
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn template() -> Value {
+    serde_yaml_ng::from_str(&std::fs::read_to_string(root().join("template.yaml")).unwrap())
+        .unwrap()
+}
+
+/// Template functions by binary name.
+fn functions(template: &Value) -> BTreeMap<String, Value> {
+    template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::Serverless::Function")
+        .map(|r| {
+            (
+                r["Metadata"]["BuildProperties"]["Binary"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                r.clone(),
+            )
+        })
+        .collect()
+}
+
+fn env_names(environment: &Value) -> BTreeSet<String> {
+    environment["Variables"]
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Environment variable names the code reads: the literal passed to `var(..)` or `number(..)`.
+fn read_by_code() -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut stack = vec![root().join("shared/policy-core/src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for lead in ["var(\"", "number(\""] {
+                for (at, _) in text.match_indices(lead) {
+                    let rest = &text[at + lead.len()..];
+                    let name = &rest[..rest.find('"').unwrap()];
+                    if name.len() >= 4
+                        && name
+                            .bytes()
+                            .all(|b| b.is_ascii_uppercase() || b == b'_' || b.is_ascii_digit())
+                    {
+                        names.insert(name.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn every_function_folder_has_a_template_function_and_back() {
+    let mut folders: Vec<String> = std::fs::read_dir(root().join("functions"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    folders.sort();
+    let declared: Vec<String> = functions(&template()).into_keys().collect();
+    assert_eq!(folders, declared);
+}
+
+#[test]
+fn functions_are_arm64_al2023_cargo_lambda_builds() {
+    let template = template();
+    let globals = &template["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(globals["Architectures"][0], "arm64");
+    assert_eq!(globals["Handler"], "bootstrap");
+    assert_eq!(globals["Tracing"], "Active");
+    assert_eq!(globals["LoggingConfig"]["LogFormat"], "JSON");
+    for (name, function) in functions(&template) {
+        assert_eq!(
+            function["Metadata"]["BuildMethod"], "rust-cargolambda",
+            "{name}"
+        );
+        assert!(
+            function["Properties"]["Events"]
+                .as_mapping()
+                .is_some_and(|e| !e.is_empty()),
+            "{name} has a trigger"
+        );
+    }
+}
+
+#[test]
+fn the_template_sets_exactly_the_environment_the_code_reads() {
+    let template = template();
+    let code = read_by_code();
+    let globals = env_names(&template["Globals"]["Function"]["Environment"]);
+    let mut set_anywhere = globals.clone();
+    for (name, function) in functions(&template) {
+        let own = env_names(&function["Properties"]["Environment"]);
+        for variable in globals.union(&own) {
+            assert!(
+                code.contains(variable),
+                "{name}: {variable} is set but no code reads it"
+            );
+        }
+        set_anywhere.extend(own);
+    }
+    // Local-only and tuning knobs have defaults; everything else must be configured.
+    let optional: BTreeSet<&str> = [
+        "DYNAMODB_ENDPOINT",
+        "CACHE_L1_MAX_BYTES",
+        "CACHE_L1_TTL_SECS",
+        "CACHE_TIMEOUT_MS",
+        "CACHE_BREAKER_SECS",
+    ]
+    .into();
+    for variable in &code {
+        assert!(
+            set_anywhere.contains(variable) || optional.contains(variable.as_str()),
+            "{variable} is read but never set"
+        );
+    }
+    assert!(
+        code.contains("CURSOR_SECRET") && code.contains("POLICIES_TABLE"),
+        "the scan finds the readers: {code:?}"
+    );
+}
