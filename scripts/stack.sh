@@ -155,6 +155,8 @@ IDEMPOTENCY_TABLE=policy-decision-local-idempotency
 CURSOR_SECRET=local-development-only-cursor-secret-do-not-deploy
 SEED_COUNT=${SEED_COUNT:-10000}
 CACHE_TIMEOUT_MS=${CACHE_TIMEOUT_MS:-100}
+AWS_LAMBDA_LOG_FORMAT=JSON
+STACK_LOG=$dir/watch.log
 EOF
 
     # The tables as template.yaml declares them, then the seed policies.

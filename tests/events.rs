@@ -125,7 +125,7 @@ async fn every_event_is_used_and_gets_its_expected_answer() {
     for (file, (status, items)) in expectations {
         let text = fs::read_to_string(e2e::events_dir().join(file)).unwrap();
         let event: Value = serde_json::from_str(&text).unwrap();
-        let (got, body, request_id) = invoke(file, &text).await;
+        let (got, body, request_id) = Box::pin(invoke(file, &text)).await;
         assert_eq!(got, status, "{file}: {body:#}");
         if let Some(id) = event["requestContext"]["requestId"].as_str() {
             assert_eq!(

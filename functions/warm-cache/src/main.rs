@@ -13,5 +13,5 @@ async fn main() -> Result<(), Error> {
         quoting: Quoting::from_env().await?,
         cursors: CursorKey::from_env()?,
     };
-    run(service_fn(|event| warm::handle(&policies, event))).await
+    Box::pin(run(service_fn(|event| warm::handle(&policies, event)))).await
 }

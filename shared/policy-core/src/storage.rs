@@ -100,6 +100,14 @@ pub async fn client_for(endpoint: Option<&str>) -> Client {
     Client::new(&loader.load().await)
 }
 
+/// Awaits one DynamoDB call, recording its latency for the request's metrics.
+async fn timed<T>(operation: &'static str, call: impl Future<Output = T>) -> T {
+    let started = std::time::Instant::now();
+    let output = call.await;
+    crate::telemetry::record_dynamodb(operation, started.elapsed());
+    output
+}
+
 fn money_attr(money: Money) -> AttributeValue {
     AttributeValue::N(money.to_string())
 }
@@ -377,14 +385,16 @@ impl DynamoStore {
     ) -> Result<Inserted, StorageError> {
         let item = quote_item(quote)?;
         let Some(record) = idempotency else {
-            let result = self
-                .client
-                .put_item()
-                .table_name(&self.tables.quotes)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(quote_id)")
-                .send()
-                .await;
+            let result = timed(
+                "PutItem",
+                self.client
+                    .put_item()
+                    .table_name(&self.tables.quotes)
+                    .set_item(Some(item))
+                    .condition_expression("attribute_not_exists(quote_id)")
+                    .send(),
+            )
+            .await;
             return match result {
                 Ok(_) => Ok(Inserted::Created),
                 Err(err)
@@ -439,12 +449,14 @@ impl DynamoStore {
     /// are retried with backoff until one of them has committed and the others see its result.
     async fn transact(&self, items: &[TransactWriteItem]) -> Result<Option<usize>, StorageError> {
         for attempt in 0..8u32 {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.to_vec()))
-                .send()
-                .await;
+            let result = timed(
+                "TransactWriteItems",
+                self.client
+                    .transact_write_items()
+                    .set_transact_items(Some(items.to_vec()))
+                    .send(),
+            )
+            .await;
             let Err(err) = result else { return Ok(None) };
             let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) =
                 err.as_service_error()
@@ -470,29 +482,33 @@ impl DynamoStore {
         &self,
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, StorageError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.tables.idempotency)
-            .key("idempotency_key", AttributeValue::S(key.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(dynamo("GetItem"))?;
+        let output = timed(
+            "GetItem",
+            self.client
+                .get_item()
+                .table_name(&self.tables.idempotency)
+                .key("idempotency_key", AttributeValue::S(key.to_owned()))
+                .consistent_read(true)
+                .send(),
+        )
+        .await
+        .map_err(dynamo("GetItem"))?;
         output.item.map(from_item).transpose()
     }
 
     /// Reads a quote (strongly consistent).
     pub async fn get_quote(&self, quote_id: &str) -> Result<Option<Quote>, StorageError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.tables.quotes)
-            .key("quote_id", AttributeValue::S(quote_id.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(dynamo("GetItem"))?;
+        let output = timed(
+            "GetItem",
+            self.client
+                .get_item()
+                .table_name(&self.tables.quotes)
+                .key("quote_id", AttributeValue::S(quote_id.to_owned()))
+                .consistent_read(true)
+                .send(),
+        )
+        .await
+        .map_err(dynamo("GetItem"))?;
         output.item.map(quote_from_item).transpose()
     }
 
@@ -535,14 +551,16 @@ impl DynamoStore {
 
     /// Reads a policy.
     pub async fn get_policy(&self, policy_number: &str) -> Result<Option<Policy>, StorageError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.tables.policies)
-            .key("policy_number", AttributeValue::S(policy_number.to_owned()))
-            .send()
-            .await
-            .map_err(dynamo("GetItem"))?;
+        let output = timed(
+            "GetItem",
+            self.client
+                .get_item()
+                .table_name(&self.tables.policies)
+                .key("policy_number", AttributeValue::S(policy_number.to_owned()))
+                .send(),
+        )
+        .await
+        .map_err(dynamo("GetItem"))?;
         output.item.map(policy_from_item).transpose()
     }
 
@@ -589,21 +607,23 @@ impl DynamoStore {
             } else {
                 wanted
             };
-            let output = self
-                .client
-                .query()
-                .table_name(&self.tables.policies)
-                .index_name(query.index)
-                .key_condition_expression(&condition)
-                .set_filter_expression(filter.map(str::to_owned))
-                .set_expression_attribute_names(Some(names.clone()))
-                .set_expression_attribute_values(Some(values.clone()))
-                .scan_index_forward(false)
-                .limit(i32::try_from(read).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(dynamo("Query"))?;
+            let output = timed(
+                "Query",
+                self.client
+                    .query()
+                    .table_name(&self.tables.policies)
+                    .index_name(query.index)
+                    .key_condition_expression(&condition)
+                    .set_filter_expression(filter.map(str::to_owned))
+                    .set_expression_attribute_names(Some(names.clone()))
+                    .set_expression_attribute_values(Some(values.clone()))
+                    .scan_index_forward(false)
+                    .limit(i32::try_from(read).unwrap_or(i32::MAX))
+                    .set_exclusive_start_key(start.take())
+                    .send(),
+            )
+            .await
+            .map_err(dynamo("Query"))?;
             let page: Vec<Item> = output.items.unwrap_or_default();
             let more_in_dynamo = output.last_evaluated_key.is_some();
             let count = page.len();

@@ -20,14 +20,17 @@ pub async fn handle(
     quoting: &Quoting,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
+    let started = std::time::Instant::now();
     let request_id = request_id(&request);
     let path = request.uri().path();
     let result = bind(quoting, &request, &request_id).await;
     let response = result.unwrap_or_else(|err| err.into_response(&request_id, Some(path)));
-    tracing::info!(
-        request_id,
-        status = response.status().as_u16(),
-        "bind-quote"
+    crate::telemetry::request_done(
+        "bind-quote",
+        "POST /api/v1/quotes/{quote_id}/bind",
+        &request_id,
+        response.status().as_u16(),
+        started,
     );
     super::emit_cache_metrics(quoting.cache(), "bind-quote");
     Ok(response)

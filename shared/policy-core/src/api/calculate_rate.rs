@@ -24,27 +24,28 @@ pub async fn handle(
     tables: &RateTables,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
-    Ok(respond_to(
-        tables,
-        &request,
-        OffsetDateTime::now_utc().date(),
-    ))
+    let started = std::time::Instant::now();
+    let response = respond_to(tables, &request, OffsetDateTime::now_utc().date());
+    let request_id = request_id(&request);
+    let status = response.status().as_u16();
+    crate::telemetry::request_done(
+        "calculate-rate",
+        "POST /api/v1/rates/calculate",
+        &request_id,
+        status,
+        started,
+    );
+    Ok(response)
 }
 
 /// Answers `request` as of `today`; synchronous, so tests and benchmarks can call it directly.
 pub fn respond_to(tables: &RateTables, request: &Request, today: Date) -> Response<Body> {
     let request_id = request_id(request);
-    let response = match rate_body(tables, request, today, &request_id) {
+    match rate_body(tables, request, today, &request_id) {
         Ok(Rated::One(quote)) => respond(StatusCode::OK, &request_id, &*quote),
         Ok(Rated::Batch(batch)) => respond(StatusCode::OK, &request_id, &batch),
         Err(err) => err.into_response(&request_id, Some(request.uri().path())),
-    };
-    tracing::info!(
-        request_id,
-        status = response.status().as_u16(),
-        "calculate-rate"
-    );
-    response
+    }
 }
 
 enum Rated<'t> {

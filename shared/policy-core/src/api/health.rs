@@ -215,13 +215,20 @@ pub async fn handle(
     health: &Health,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
+    let started = Instant::now();
     let request_id = request_id(&request);
     let path = request.uri().path();
     let response = match answer(health, &request, &request_id).await {
         Ok(response) => response,
         Err(err) => err.into_response(&request_id, Some(path)),
     };
-    tracing::info!(request_id, status = response.status().as_u16(), "health");
+    crate::telemetry::request_done(
+        "health",
+        "GET /api/v1/health",
+        &request_id,
+        response.status().as_u16(),
+        started,
+    );
     Ok(response)
 }
 

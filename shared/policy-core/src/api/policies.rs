@@ -58,6 +58,7 @@ pub async fn handle(
     policies: &Policies,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
+    let started = std::time::Instant::now();
     let request_id = request_id(&request);
     let path = request.uri().path();
     let result = match (request.method(), path_tail(path, BASE)) {
@@ -69,10 +70,16 @@ pub async fn handle(
         }),
     };
     let response = result.unwrap_or_else(|err| err.into_response(&request_id, Some(path)));
-    tracing::info!(
-        request_id,
-        status = response.status().as_u16(),
-        "list-policies"
+    crate::telemetry::request_done(
+        "list-policies",
+        if path_tail(path, BASE) == Some("") {
+            "GET /api/v1/policies"
+        } else {
+            "GET /api/v1/policies/{policy_number}"
+        },
+        &request_id,
+        response.status().as_u16(),
+        started,
     );
     super::emit_cache_metrics(policies.quoting.cache(), "list-policies");
     Ok(response)

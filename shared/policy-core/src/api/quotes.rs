@@ -24,6 +24,7 @@ pub async fn handle(
     quoting: &Quoting,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
+    let started = std::time::Instant::now();
     let request_id = request_id(&request);
     let path = request.uri().path();
     // Whole seconds: the timestamps a client sees are the ones stored.
@@ -43,10 +44,16 @@ pub async fn handle(
         }),
     };
     let response = result.unwrap_or_else(|err| err.into_response(&request_id, Some(path)));
-    tracing::info!(
-        request_id,
-        status = response.status().as_u16(),
-        "create-quote"
+    crate::telemetry::request_done(
+        "create-quote",
+        if request.method() == Method::GET {
+            "GET /api/v1/quotes/{quote_id}"
+        } else {
+            "POST /api/v1/quotes"
+        },
+        &request_id,
+        response.status().as_u16(),
+        started,
     );
     super::emit_cache_metrics(quoting.cache(), "create-quote");
     Ok(response)
