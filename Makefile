@@ -12,9 +12,10 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 .PHONY: tools
-tools: ## Install what is missing: cargo-lambda, redis-server, Java, DynamoDB Local, cargo-nextest, cfn-lint
+tools: ## Install what is missing: cargo-lambda, redis-server, Java, DynamoDB Local, cargo-nextest, cfn-lint, SAM CLI
 	@$(STACK) install
 	@command -v cfn-lint >/dev/null || pip install -q cfn-lint
+	@command -v sam >/dev/null || pip install -q aws-sam-cli
 
 .PHONY: dev
 dev: ## Serve every function on http://localhost:9000 with DynamoDB Local, Redis, the tables and seed data (Ctrl-C stops all)
@@ -36,8 +37,9 @@ lint: ## rustfmt check and clippy with warnings as errors
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 .PHONY: validate
-validate: tools ## cfn-lint the SAM template
+validate: tools ## cfn-lint and sam validate the SAM template (offline)
 	cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 sam validate --lint --template template.yaml
 
 .PHONY: test
 test: tools lint validate ## Everything CI runs: lint, template check, unit and property tests, smoke and end-to-end tests on a fresh local stack

@@ -85,6 +85,16 @@ async fn list(policies: &Policies, query: &str) -> (u16, Value) {
     )
 }
 
+/// Runs the warm-cache job with the sample scheduled event.
+async fn run_warm_cache(policies: &Policies) -> warm::WarmReport {
+    let text =
+        std::fs::read_to_string(e2e::events_dir().join("warm-cache/scheduled.json")).unwrap();
+    let event = serde_json::from_str(&text).unwrap();
+    warm::handle(policies, LambdaEvent::new(event, Context::default()))
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_miss_then_hits_from_memory_and_from_redis_and_entries_expire() {
     let redis = Redis::start();
@@ -194,13 +204,7 @@ async fn a_corrupt_or_old_format_entry_is_a_miss_and_is_overwritten() {
 async fn warm_cache_fills_the_keys_it_reports() {
     let redis = Redis::start();
     let policies = policies_with(Cache::new(config(&redis.url())).unwrap()).await;
-    let event = serde_json::from_str(
-        &std::fs::read_to_string(e2e::events_dir().join("warm-cache/scheduled.json")).unwrap(),
-    )
-    .unwrap();
-    let report = warm::handle(&policies, LambdaEvent::new(event, Context::default()))
-        .await
-        .unwrap();
+    let report = run_warm_cache(&policies).await;
     let lists = redis_keys(&redis.url(), "pd:v1:list:*").await;
     let singles = redis_keys(&redis.url(), "pd:v1:policy:*").await;
     assert_eq!(report.failed, 0);
@@ -229,13 +233,7 @@ async fn warm_cache_fills_the_keys_it_reports() {
 async fn warm_cache_succeeds_when_redis_is_down_and_says_what_failed() {
     let closed = format!("redis://127.0.0.1:{}", e2e::free_port());
     let policies = policies_with(Cache::new(config(&closed)).unwrap()).await;
-    let event = serde_json::from_str(
-        &std::fs::read_to_string(e2e::events_dir().join("warm-cache/scheduled.json")).unwrap(),
-    )
-    .unwrap();
-    let report = warm::handle(&policies, LambdaEvent::new(event, Context::default()))
-        .await
-        .unwrap();
+    let report = run_warm_cache(&policies).await;
     assert_eq!(report.warmed, 0);
     assert_eq!(
         report.failed,

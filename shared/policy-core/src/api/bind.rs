@@ -7,7 +7,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::views::PolicyView;
-use super::{ApiError, body, path_tail, request_id, respond};
+use super::{ApiError, body, finish, path_tail, request_id, respond};
 use crate::quoting::{Quoting, is_number};
 
 /// A bind request carries no fields today; an empty body or `{}` is accepted, anything else named.
@@ -24,16 +24,16 @@ pub async fn handle(
     let request_id = request_id(&request);
     let path = request.uri().path();
     let result = bind(quoting, &request, &request_id).await;
-    let response = result.unwrap_or_else(|err| err.into_response(&request_id, Some(path)));
-    crate::telemetry::request_done(
+    let route = "POST /api/v1/quotes/{quote_id}/bind";
+    Ok(finish(
         "bind-quote",
-        "POST /api/v1/quotes/{quote_id}/bind",
+        route,
         &request_id,
-        response.status().as_u16(),
+        path,
         started,
-    );
-    super::emit_cache_metrics(quoting.cache(), "bind-quote");
-    Ok(response)
+        result,
+        Some(quoting.cache()),
+    ))
 }
 
 async fn bind(

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use time::{Date, OffsetDateTime};
 
-use super::{ApiError, Problem, body, request_id, respond};
+use super::{ApiError, Problem, body, finish, request_id, respond};
 use crate::rating::{self, RateQuote, RateTables, RatingRequest};
 
 /// Most requests in one batch.
@@ -27,15 +27,17 @@ pub async fn handle(
     let started = std::time::Instant::now();
     let response = respond_to(tables, &request, OffsetDateTime::now_utc().date());
     let request_id = request_id(&request);
-    let status = response.status().as_u16();
-    crate::telemetry::request_done(
+    let route = "POST /api/v1/rates/calculate";
+    let path = request.uri().path();
+    Ok(finish(
         "calculate-rate",
-        "POST /api/v1/rates/calculate",
+        route,
         &request_id,
-        status,
+        path,
         started,
-    );
-    Ok(response)
+        Ok(response),
+        None,
+    ))
 }
 
 /// Answers `request` as of `today`; synchronous, so tests and benchmarks can call it directly.

@@ -15,7 +15,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use redis::AsyncConnectionConfig;
 use serde::Serialize;
 
-use super::{ApiError, PROBLEM_TYPE_PREFIX, request_id, respond, with_headers};
+use super::{ApiError, PROBLEM_TYPE_PREFIX, finish, request_id, respond, with_headers};
 use crate::rating::RateTables;
 
 /// How long each dependency check may take.
@@ -218,18 +218,16 @@ pub async fn handle(
     let started = Instant::now();
     let request_id = request_id(&request);
     let path = request.uri().path();
-    let response = match answer(health, &request, &request_id).await {
-        Ok(response) => response,
-        Err(err) => err.into_response(&request_id, Some(path)),
-    };
-    crate::telemetry::request_done(
+    let result = answer(health, &request, &request_id).await;
+    Ok(finish(
         "health",
         "GET /api/v1/health",
         &request_id,
-        response.status().as_u16(),
+        path,
         started,
-    );
-    Ok(response)
+        result,
+        None,
+    ))
 }
 
 async fn answer(

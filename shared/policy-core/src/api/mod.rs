@@ -54,6 +54,31 @@ pub fn respond_json(status: StatusCode, request_id: &str, json: &[u8]) -> Respon
     with_headers(status, "application/json", request_id, json.to_vec())
 }
 
+/// What every handler does once it has an answer: turns an error into its problem response, logs
+/// the request, prints its metrics, and the cache's counts where there is a cache.
+pub(crate) fn finish(
+    function: &'static str,
+    route: &'static str,
+    request_id: &str,
+    path: &str,
+    started: std::time::Instant,
+    result: Result<Response<Body>, ApiError>,
+    cache: Option<&crate::cache::Cache>,
+) -> Response<Body> {
+    let response = result.unwrap_or_else(|err| err.into_response(request_id, Some(path)));
+    crate::telemetry::request_done(
+        function,
+        route,
+        request_id,
+        response.status().as_u16(),
+        started,
+    );
+    if let Some(cache) = cache {
+        emit_cache_metrics(cache, function);
+    }
+    response
+}
+
 /// Prints the cache's hit and miss counts as CloudWatch Embedded Metric Format lines on stdout,
 /// where Lambda sends them to CloudWatch Logs and the metrics are extracted.
 pub fn emit_cache_metrics(cache: &crate::cache::Cache, function: &str) {

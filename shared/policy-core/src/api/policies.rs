@@ -11,7 +11,7 @@ use time::Date;
 
 use super::cursor::CursorKey;
 use super::views::PolicyView;
-use super::{ApiError, path_tail, request_id, respond_json};
+use super::{ApiError, finish, path_tail, request_id, respond_json};
 use crate::cache::CacheName;
 use crate::domain::{PolicyType, State};
 use crate::quoting::{QuoteError, Quoting, is_number};
@@ -69,20 +69,21 @@ pub async fn handle(
             allow: "GET",
         }),
     };
-    let response = result.unwrap_or_else(|err| err.into_response(&request_id, Some(path)));
-    crate::telemetry::request_done(
+    let route = if path_tail(path, BASE) == Some("") {
+        "GET /api/v1/policies"
+    } else {
+        "GET /api/v1/policies/{policy_number}"
+    };
+    let cache = Some(policies.quoting.cache());
+    Ok(finish(
         "list-policies",
-        if path_tail(path, BASE) == Some("") {
-            "GET /api/v1/policies"
-        } else {
-            "GET /api/v1/policies/{policy_number}"
-        },
+        route,
         &request_id,
-        response.status().as_u16(),
+        path,
         started,
-    );
-    super::emit_cache_metrics(policies.quoting.cache(), "list-policies");
-    Ok(response)
+        result,
+        cache,
+    ))
 }
 
 async fn get(

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::views::QuoteView;
-use super::{ApiError, body, path_tail, request_id, respond};
+use super::{ApiError, body, finish, path_tail, request_id, respond};
 use crate::quoting::{Idempotency, Quoting, is_number};
 use crate::rating::RatingRequest;
 
@@ -43,20 +43,20 @@ pub async fn handle(
             allow: "GET",
         }),
     };
-    let response = result.unwrap_or_else(|err| err.into_response(&request_id, Some(path)));
-    crate::telemetry::request_done(
+    let route = if request.method() == Method::GET {
+        "GET /api/v1/quotes/{quote_id}"
+    } else {
+        "POST /api/v1/quotes"
+    };
+    Ok(finish(
         "create-quote",
-        if request.method() == Method::GET {
-            "GET /api/v1/quotes/{quote_id}"
-        } else {
-            "POST /api/v1/quotes"
-        },
+        route,
         &request_id,
-        response.status().as_u16(),
+        path,
         started,
-    );
-    super::emit_cache_metrics(quoting.cache(), "create-quote");
-    Ok(response)
+        result,
+        Some(quoting.cache()),
+    ))
 }
 
 async fn create(
