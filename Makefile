@@ -12,10 +12,11 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 .PHONY: tools
-tools: ## Install what is missing: cargo-lambda, redis-server, Java, DynamoDB Local, cargo-nextest, cfn-lint, SAM CLI
+tools: ## Install what is missing: cargo-lambda, redis-server, Java, DynamoDB Local, cargo-nextest, cfn-lint, SAM CLI, cargo-deny
 	@$(STACK) install
 	@command -v cfn-lint >/dev/null || pip install -q cfn-lint
 	@command -v sam >/dev/null || pip install -q aws-sam-cli
+	@command -v cargo-deny >/dev/null || cargo install --locked cargo-deny
 
 .PHONY: dev
 dev: ## Serve every function on http://localhost:9000 with DynamoDB Local, Redis, the tables and seed data (Ctrl-C stops all)
@@ -41,8 +42,16 @@ validate: tools ## cfn-lint and sam validate the SAM template (offline)
 	cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 sam validate --lint --template template.yaml
 
+.PHONY: deny
+deny: tools ## cargo deny: licenses, banned and duplicate crates, sources (advisories: make deny-advisories)
+	cargo deny --locked check licenses bans sources
+
+.PHONY: deny-advisories
+deny-advisories: tools ## cargo deny against the RustSec advisory database (needs github.com)
+	cargo deny --locked check advisories
+
 .PHONY: test
-test: tools lint validate ## Everything CI runs: lint, template check, unit and property tests, smoke and end-to-end tests on a fresh local stack
+test: tools lint validate deny ## Everything CI runs: lint, template check, unit and property tests, smoke and end-to-end tests on a fresh local stack
 	cargo build --workspace --all-targets --locked
 	@API_PORT=auto DYNAMODB_PORT=auto REDIS_PORT=auto SEED_COUNT=2000 $(STACK) up $(TEST_DIR)
 	@trap '$(STACK) down $(TEST_DIR)' EXIT; set -a; source $(TEST_DIR)/env; set +a; \
