@@ -372,11 +372,6 @@ impl DynamoStore {
         DynamoStore { client, tables }
     }
 
-    /// The table names in use.
-    pub fn tables(&self) -> &TableNames {
-        &self.tables
-    }
-
     /// Writes a new quote, with its idempotency record in the same transaction when there is one.
     pub async fn insert_quote(
         &self,

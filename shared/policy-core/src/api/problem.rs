@@ -100,12 +100,6 @@ pub enum ApiError {
         #[source]
         source: Box<dyn StdError + Send + Sync>,
     },
-    /// The endpoint exists but is not built yet.
-    #[error("{endpoint} is not implemented yet")]
-    NotImplemented {
-        /// The endpoint.
-        endpoint: &'static str,
-    },
     /// Something failed on our side; the detail is logged, never sent.
     #[error("internal error")]
     Internal(#[source] Box<dyn StdError + Send + Sync>),
@@ -158,7 +152,6 @@ impl ApiError {
             ApiError::InvalidField { .. }
             | ApiError::Rating(_)
             | ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::NotImplemented { .. } => StatusCode::NOT_IMPLEMENTED,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -194,7 +187,6 @@ impl ApiError {
                 }
                 _ => ("invalid-field", "Invalid field"),
             },
-            ApiError::NotImplemented { .. } => ("not-implemented", "Not implemented"),
             ApiError::NotFound { .. } => ("not-found", "Not found"),
             ApiError::Conflict { kind, title, .. }
             | ApiError::Unprocessable { kind, title, .. } => (kind, title),
