@@ -65,7 +65,7 @@ smoke: ## Black-box check of a running deployment: make smoke BASE_URL=https://.
 
 .PHONY: bench
 bench: ## Criterion benchmarks of the rating engine and the calculate-rate handler
-	cargo bench --locked -p policy-core --bench rating
+	cargo bench --locked -p policy-core --bench rating --bench allocations
 
 .PHONY: build
 build: tools ## Release arm64 Lambda zips in target/lambda/<function>/bootstrap.zip

@@ -1,0 +1,60 @@
+//! Heap allocated per calculate-rate request, handler invoked in process: `make bench`.
+//! The brief's bound is 1 MB per request; the aim is under 64 KB.
+#![allow(clippy::unwrap_used, reason = "fixed, known-good inputs")]
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Request};
+use policy_core::api::calculate_rate;
+use policy_core::rating::RateTables;
+use time::macros::date;
+
+/// Requests measured per body.
+const RUNS: u64 = 1000;
+
+#[global_allocator]
+static ALLOC: dhat::Alloc = dhat::Alloc;
+
+const BODIES: [(&str, &str); 2] = [
+    (
+        "brief",
+        r#"{"state":"CA","policy_type":"auto","coverage":{"liability":500000}}"#,
+    ),
+    (
+        "detailed auto",
+        r#"{"state":"CA","policy_type":"auto","coverage":{"liability":500000,"collision":50000,"comprehensive":50000},
+  "drivers":[{"age":34,"years_licensed":16,"violations":1},{"age":19,"years_licensed":2,"good_student":true}],
+  "vehicle":{"year":2022,"annual_mileage":11000,"safety_features":["airbags","anti_lock_brakes"],"anti_theft":true},
+  "zip_code":"90012","claims":0,"discounts":{"multi_policy":true,"paperless":true,"loyalty_years":6},"term":"semi_annual"}"#,
+    ),
+];
+
+fn request(body: &str) -> Request {
+    let mut request = Request::new(Body::from(body.to_owned()));
+    *request.method_mut() = Method::POST;
+    request
+        .headers_mut()
+        .insert("content-type", "application/json".parse().unwrap());
+    request
+}
+
+fn main() {
+    let _profiler = dhat::Profiler::builder().testing().build();
+    let tables = RateTables::builtin().unwrap();
+    let today = date!(2026 - 11 - 28);
+    println!(
+        "{:<16} {:>14} {:>14}",
+        "request", "bytes/request", "allocs/request"
+    );
+    for (name, body) in BODIES {
+        // The request itself is built outside the measured span: API Gateway hands it to us.
+        let requests: Vec<Request> = (0..RUNS).map(|_| request(body)).collect();
+        let before = dhat::HeapStats::get();
+        for request in &requests {
+            std::hint::black_box(calculate_rate::respond_to(tables, request, today));
+        }
+        let after = dhat::HeapStats::get();
+        let bytes = (after.total_bytes - before.total_bytes) / RUNS;
+        let blocks = (after.total_blocks - before.total_blocks) / RUNS;
+        println!("{name:<16} {bytes:>14} {blocks:>14}");
+    }
+}
