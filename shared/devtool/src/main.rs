@@ -22,7 +22,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, PutRequest, ScalarAttributeType, TimeToLiveSpecification, WriteRequest,
 };
 use indicatif::{ProgressBar, ProgressStyle};
-use policy_core::domain::{PolicyType, Term};
+use policy_core::domain::{PolicyType, State, Term};
 use policy_core::rating::request::Limit;
 use policy_core::rating::{RateTables, RatingRequest, rate};
 use policy_core::records::{Policy, PolicyStatus, term_end};
@@ -251,8 +251,12 @@ async fn create_table(client: &Client, table: &TableDef) -> Result<()> {
 }
 
 /// Policy `index` of the seed set: the same every run, so reseeding overwrites rather than adds.
-fn seeded_policy(tables: &'static RateTables, rng: &mut StdRng, index: usize) -> Result<Policy> {
-    let written = tables.states();
+fn seeded_policy(
+    tables: &'static RateTables,
+    written: &[State],
+    rng: &mut StdRng,
+    index: usize,
+) -> Result<Policy> {
     let state = written[rng.random_range(0..written.len())];
     let policy_type = match rng.random_range(0..10) {
         0..=5 => PolicyType::Auto,
@@ -304,6 +308,7 @@ fn seeded_policy(tables: &'static RateTables, rng: &mut StdRng, index: usize) ->
 
 async fn seed(client: &Client, table: &str, count: usize) -> Result<()> {
     let tables = RateTables::builtin()?;
+    let written = tables.states();
     let mut rng = StdRng::seed_from_u64(20_261_128);
     let bar = ProgressBar::new(u64::try_from(count)?);
     bar.set_style(ProgressStyle::with_template(
@@ -311,7 +316,7 @@ async fn seed(client: &Client, table: &str, count: usize) -> Result<()> {
     )?);
     let mut batch = Vec::with_capacity(25);
     for index in 1..=count {
-        let policy = seeded_policy(tables, &mut rng, index)?;
+        let policy = seeded_policy(tables, &written, &mut rng, index)?;
         let put = PutRequest::builder()
             .set_item(Some(policy_item(&policy)?))
             .build()?;
