@@ -51,6 +51,8 @@ deny-advisories: tools ## cargo deny against the RustSec advisory database (need
 	cargo deny --locked check advisories
 
 .PHONY: test
+# A test run builds once: incremental state would only add gigabytes to the target directory.
+test: export CARGO_INCREMENTAL := 0
 test: tools lint validate deny ## Everything CI runs: lint, template check, unit and property tests, smoke and end-to-end tests on a fresh local stack
 	cargo build --workspace --all-targets --locked
 	@API_PORT=auto DYNAMODB_PORT=auto REDIS_PORT=auto SEED_COUNT=2000 $(STACK) up $(TEST_DIR)
