@@ -157,7 +157,12 @@ SEED_COUNT=${SEED_COUNT:-10000}
 CACHE_TIMEOUT_MS=${CACHE_TIMEOUT_MS:-100}
 AWS_LAMBDA_LOG_FORMAT=JSON
 STACK_LOG=$dir/watch.log
+AUTH_MODE=${AUTH_MODE:-off}
 EOF
+    if [ "${AUTH_MODE:-off}" = off ]; then
+        say "AUTH_MODE=off: authorization is OFF; every caller is the anonymous administrator"
+        say "(AUTH_MODE=jwt checks the claims that events/ carry; plain HTTP calls then get 401)"
+    fi
 
     # The tables as template.yaml declares them, then the seed policies.
     (set -a && source "$dir/env" && cd "$ROOT" &&

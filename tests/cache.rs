@@ -18,6 +18,7 @@ use lambda_http::{Body, Request, RequestExt};
 use policy_core::api::cursor::CursorKey;
 use policy_core::api::policies::{self, Policies};
 use policy_core::api::warm::{self, hot_filters};
+use policy_core::auth::AuthMode;
 use policy_core::cache::{Cache, CacheConfig, CacheName, Level};
 use policy_core::quoting::Quoting;
 use policy_core::rating::RateTables;
@@ -67,6 +68,7 @@ async fn policies_with(cache: Cache) -> Policies {
     Policies {
         quoting,
         cursors: CursorKey::from_env().unwrap(),
+        auth: AuthMode::Off,
     }
 }
 

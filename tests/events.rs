@@ -1,4 +1,5 @@
-//! Every sample event under `events/` is fed to the handler of its function, in process.
+//! Every sample event under `events/` is fed to the handler of its function, in process, with
+//! authorization on: the API events carry the claims API Gateway's JWT authorizer passes on.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -15,6 +16,7 @@ use policy_core::api::cursor::CursorKey;
 use policy_core::api::health::{self, Health};
 use policy_core::api::policies::Policies;
 use policy_core::api::{bind, calculate_rate, policies, quotes, warm};
+use policy_core::auth::AuthMode;
 use policy_core::quoting::Quoting;
 use policy_core::rating::RateTables;
 use serde_json::Value;
@@ -60,7 +62,6 @@ fn event_files() -> Vec<String> {
 
 async fn invoke(file: &str, text: &str) -> (u16, Value, Option<String>) {
     let tables = RateTables::builtin().unwrap();
-    let today = time::OffsetDateTime::now_utc().date();
     let function = file.split('/').next().unwrap();
     if function == "warm-cache" {
         let event: EventBridgeEvent = serde_json::from_str(text).unwrap();
@@ -69,6 +70,7 @@ async fn invoke(file: &str, text: &str) -> (u16, Value, Option<String>) {
         let state = Policies {
             quoting: quoting().await,
             cursors: CursorKey::from_env().unwrap(),
+            auth: AuthMode::Jwt,
         };
         let report = warm::handle(&state, LambdaEvent::new(event, context))
             .await
@@ -82,16 +84,23 @@ async fn invoke(file: &str, text: &str) -> (u16, Value, Option<String>) {
     }
     let request = lambda_http::request::from_str(text).unwrap_or_else(|e| panic!("{file}: {e}"));
     let response = match function {
-        "calculate-rate" => calculate_rate::respond_to(tables, &request, today),
+        "calculate-rate" => calculate_rate::handle(tables, AuthMode::Jwt, request)
+            .await
+            .unwrap(),
         "list-policies" => {
             let state = Policies {
                 quoting: quoting().await,
                 cursors: CursorKey::from_env().unwrap(),
+                auth: AuthMode::Jwt,
             };
             policies::handle(&state, request).await.unwrap()
         }
-        "create-quote" => quotes::handle(&quoting().await, request).await.unwrap(),
-        "bind-quote" => bind::handle(&quoting().await, request).await.unwrap(),
+        "create-quote" => Box::pin(quotes::handle(&quoting().await, AuthMode::Jwt, request))
+            .await
+            .unwrap(),
+        "bind-quote" => bind::handle(&quoting().await, AuthMode::Jwt, request)
+            .await
+            .unwrap(),
         "health" => health::handle(&Health::from_env("test").await.unwrap(), request)
             .await
             .unwrap(),

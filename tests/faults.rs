@@ -13,6 +13,7 @@ use e2e::free_port;
 use lambda_http::http::Method;
 use lambda_http::{Body, Request};
 use policy_core::api::quotes;
+use policy_core::auth::AuthMode;
 use policy_core::cache::{Cache, CacheConfig};
 use policy_core::quoting::Quoting;
 use policy_core::rating::RateTables;
@@ -48,7 +49,9 @@ async fn call(
     request
         .headers_mut()
         .insert("content-type", "application/json".parse().unwrap());
-    let response = Box::pin(quotes::handle(quoting, request)).await.unwrap();
+    let response = Box::pin(quotes::handle(quoting, AuthMode::Off, request))
+        .await
+        .unwrap();
     let retry_after = response
         .headers()
         .get("retry-after")

@@ -4,6 +4,7 @@ use e2e::{
     Reply, assert_problem, get, idempotency_record_exists, policies_from_quote, post_json,
     post_raw, send_with, unique, with_dynamo,
 };
+use policy_core::auth::ANONYMOUS;
 use policy_core::domain::{PolicyType, State, Term};
 use policy_core::money::Money;
 use policy_core::records::{Quote, QuoteStatus};
@@ -224,6 +225,7 @@ fn an_expired_quote_reads_as_expired_and_cannot_be_bound() {
     let quote_id = format!("Q-{}-{}", now.year(), &digits[digits.len() - 10..]);
     let quote = Quote {
         quote_id: quote_id.clone(),
+        owner: ANONYMOUS.to_owned(),
         status: QuoteStatus::Quoted,
         decision: Decision {
             outcome: Outcome::Accepted,

@@ -2,11 +2,13 @@
 
 use lambda_http::{Error, run, service_fn};
 use policy_core::api::bind;
+use policy_core::auth::AuthMode;
 use policy_core::quoting::Quoting;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     policy_core::telemetry::init();
     let quoting = Quoting::from_env().await?;
-    run(service_fn(|request| bind::handle(&quoting, request))).await
+    let auth = AuthMode::from_env();
+    run(service_fn(|request| bind::handle(&quoting, auth, request))).await
 }

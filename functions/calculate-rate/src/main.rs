@@ -2,6 +2,7 @@
 
 use lambda_http::{Error, run, service_fn};
 use policy_core::api::calculate_rate;
+use policy_core::auth::AuthMode;
 use policy_core::rating::RateTables;
 
 #[tokio::main(flavor = "current_thread")]
@@ -9,8 +10,9 @@ async fn main() -> Result<(), Error> {
     policy_core::telemetry::init();
     // Parsed during init, so the cold start pays for it and no request does.
     let tables = RateTables::builtin()?;
+    let auth = AuthMode::from_env();
     run(service_fn(move |request| {
-        calculate_rate::handle(tables, request)
+        calculate_rate::handle(tables, auth, request)
     }))
     .await
 }

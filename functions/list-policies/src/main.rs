@@ -3,6 +3,7 @@
 use lambda_http::{Error, run, service_fn};
 use policy_core::api::cursor::CursorKey;
 use policy_core::api::policies::{self, Policies};
+use policy_core::auth::AuthMode;
 use policy_core::quoting::Quoting;
 
 #[tokio::main(flavor = "current_thread")]
@@ -11,6 +12,7 @@ async fn main() -> Result<(), Error> {
     let policies = Policies {
         quoting: Quoting::from_env().await?,
         cursors: CursorKey::from_env()?,
+        auth: AuthMode::from_env(),
     };
     run(service_fn(|request| policies::handle(&policies, request))).await
 }

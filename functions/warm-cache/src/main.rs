@@ -4,6 +4,7 @@ use lambda_runtime::{Error, run, service_fn};
 use policy_core::api::cursor::CursorKey;
 use policy_core::api::policies::Policies;
 use policy_core::api::warm;
+use policy_core::auth::AuthMode;
 use policy_core::quoting::Quoting;
 
 #[tokio::main(flavor = "current_thread")]
@@ -12,6 +13,7 @@ async fn main() -> Result<(), Error> {
     let policies = Policies {
         quoting: Quoting::from_env().await?,
         cursors: CursorKey::from_env()?,
+        auth: AuthMode::from_env(),
     };
     Box::pin(run(service_fn(|event| warm::handle(&policies, event)))).await
 }

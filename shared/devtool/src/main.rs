@@ -34,6 +34,9 @@ use time::{Date, Month, OffsetDateTime};
 
 mod smoke;
 
+/// Seeded policies belong to `agent-01` to `agent-08`.
+const SEED_AGENTS: usize = 8;
+
 type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 
 #[tokio::main]
@@ -293,6 +296,8 @@ fn seeded_policy(
     Ok(Policy {
         policy_number: format!("POL-{}-{index:06}", effective_date.year()),
         quote_id: format!("Q-{}-{index:06}", effective_date.year()),
+        // Spread over a handful of agents, so per-caller lists have something to show.
+        owner: format!("agent-{:02}", index % SEED_AGENTS + 1),
         state,
         policy_type,
         status,

@@ -3,10 +3,11 @@
 //!
 //! Dependency direction: [`domain`], [`money`], [`rating`], [`underwriting`] and [`records`] are pure
 //! (no I/O, no AWS, no HTTP); [`quoting`] holds the use cases over [`storage`], the DynamoDB adapter;
-//! [`api`] turns HTTP requests into calls on them and errors into RFC 9457 problem responses.
+//! [`auth`] says who is calling and what they may do; [`api`] turns HTTP requests into calls on them and errors into RFC 9457 problem responses.
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod auth;
 pub mod cache;
 pub mod domain;
 pub mod money;

@@ -1,6 +1,7 @@
 //! Use cases: make a quote (rate, decide, store, idempotently), read it, bind it into a policy,
 //! read and list policies.
 
+use crate::auth::Caller;
 use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
@@ -146,6 +147,7 @@ impl Quoting {
     pub async fn create(
         &self,
         mut request: RatingRequest,
+        owner: &str,
         idempotency: Option<Idempotency>,
         now: OffsetDateTime,
     ) -> Result<Made, QuoteError> {
@@ -168,6 +170,7 @@ impl Quoting {
         for _ in 0..5 {
             let quote = Quote {
                 quote_id: new_number("Q", now)?,
+                owner: owner.to_owned(),
                 status: QuoteStatus::Quoted,
                 decision: decision.clone(),
                 state: request.state,
@@ -255,14 +258,24 @@ impl Quoting {
     }
 
     /// Turns an accepted, unexpired, unbound quote into an active policy, in one transaction.
-    pub async fn bind(&self, quote_id: &str, now: OffsetDateTime) -> Result<Policy, QuoteError> {
+    /// The policy belongs to the quote's owner; a caller that may not see the quote finds none.
+    pub async fn bind(
+        &self,
+        quote_id: &str,
+        caller: &Caller,
+        now: OffsetDateTime,
+    ) -> Result<Policy, QuoteError> {
         // Decide on the stored quote, never a cached copy.
         let quote = self.read_quote(quote_id).await?;
+        if !caller.may_access(&quote.owner) {
+            return Err(QuoteError::QuoteNotFound(quote_id.to_owned()));
+        }
         bindable(&quote, now)?;
         for _ in 0..5 {
             let effective_date = quote.effective_date.max(now.date());
             let policy = Policy {
                 policy_number: new_number("POL", now)?,
+                owner: quote.owner.clone(),
                 quote_id: quote.quote_id.clone(),
                 state: quote.state,
                 policy_type: quote.policy_type,

@@ -24,6 +24,8 @@ pub enum QuoteStatus {
 pub struct Quote {
     /// `Q-YYYY-XXXXXXXXXX`.
     pub quote_id: String,
+    /// The caller that made it (the token's subject); only it and administrators see it.
+    pub owner: String,
     /// Quoted or bound, as stored.
     pub status: QuoteStatus,
     /// The underwriting decision.
@@ -91,6 +93,8 @@ impl PolicyStatus {
 pub struct Policy {
     /// `POL-YYYY-XXXXXXXXXX`.
     pub policy_number: String,
+    /// The caller that made the quote; only it and administrators see the policy.
+    pub owner: String,
     /// The quote it was bound from.
     pub quote_id: String,
     /// Where the risk is.
@@ -183,6 +187,7 @@ mod tests {
     fn an_unbound_quote_past_its_expiry_reads_as_expired() {
         let quote = Quote {
             quote_id: "Q-2026-ABCDEFGHJK".into(),
+            owner: "agent-7".into(),
             status: QuoteStatus::Quoted,
             decision: Decision {
                 outcome: crate::underwriting::Outcome::Accepted,

@@ -138,6 +138,7 @@ pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
 #[derive(Serialize, Deserialize)]
 struct QuoteItem {
     quote_id: String,
+    owner: String,
     status: QuoteStatus,
     decision: Decision,
     state: State,
@@ -160,6 +161,7 @@ struct QuoteItem {
 fn quote_item(quote: &Quote) -> Result<Item, StorageError> {
     let mut item = to_item(&QuoteItem {
         quote_id: quote.quote_id.clone(),
+        owner: quote.owner.clone(),
         status: quote.status,
         decision: quote.decision.clone(),
         state: quote.state,
@@ -182,6 +184,7 @@ fn quote_from_item(mut item: Item) -> Result<Quote, StorageError> {
     let raw: QuoteItem = from_item(item)?;
     Ok(Quote {
         quote_id: raw.quote_id,
+        owner: raw.owner,
         status: raw.status,
         decision: raw.decision,
         state: raw.state,
@@ -203,6 +206,7 @@ pub const ALL_POLICIES: &str = "policy";
 #[derive(Serialize, Deserialize)]
 struct PolicyItem {
     policy_number: String,
+    owner: String,
     quote_id: String,
     state: State,
     policy_type: PolicyType,
@@ -235,6 +239,7 @@ pub fn state_product(state: State, policy_type: PolicyType) -> String {
 pub fn policy_item(policy: &Policy) -> Result<Item, StorageError> {
     let mut item = to_item(&PolicyItem {
         policy_number: policy.policy_number.clone(),
+        owner: policy.owner.clone(),
         quote_id: policy.quote_id.clone(),
         state: policy.state,
         policy_type: policy.policy_type,
@@ -257,6 +262,7 @@ fn policy_from_item(mut item: Item) -> Result<Policy, StorageError> {
     let raw: PolicyItem = from_item(item)?;
     Ok(Policy {
         policy_number: raw.policy_number,
+        owner: raw.owner,
         quote_id: raw.quote_id,
         state: raw.state,
         policy_type: raw.policy_type,
@@ -326,7 +332,7 @@ pub enum Bound {
     /// The policy was written and the quote marked bound.
     Created,
     /// The quote did not meet the conditions; it is returned as it is now (or `None` if absent).
-    Refused(Option<Quote>),
+    Refused(Option<Box<Quote>>),
     /// The policy number is taken; try another.
     NumberTaken,
 }
@@ -351,8 +357,8 @@ pub struct ListQuery {
     pub from_key: Option<String>,
     /// Inclusive upper bound on `effective_key`.
     pub to_key: Option<String>,
-    /// Status to filter on when the index is not the status index.
-    pub status_filter: Option<PolicyStatus>,
+    /// Attributes that must equal a value, where the index's key does not already say so.
+    pub filters: Vec<(&'static str, String)>,
     /// Page size.
     pub limit: usize,
     /// Where to resume: the key attributes of the last item returned.
@@ -539,7 +545,9 @@ impl DynamoStore {
         ];
         match self.transact(&items).await? {
             None => Ok(Bound::Created),
-            Some(0) => Ok(Bound::Refused(self.get_quote(&policy.quote_id).await?)),
+            Some(0) => Ok(Bound::Refused(
+                self.get_quote(&policy.quote_id).await?.map(Box::new),
+            )),
             Some(_) => Ok(Bound::NumberTaken),
         }
     }
@@ -582,11 +590,13 @@ impl DynamoStore {
             }
             (None, None) => {}
         }
-        let filter = query.status_filter.map(|status| {
-            names.insert("#status".into(), "status".into());
-            values.insert(":status".into(), AttributeValue::S(status.as_str().into()));
-            "#status = :status"
-        });
+        let mut terms = Vec::with_capacity(query.filters.len());
+        for (i, (name, value)) in query.filters.iter().enumerate() {
+            names.insert(format!("#f{i}"), (*name).to_owned());
+            values.insert(format!(":f{i}"), AttributeValue::S(value.clone()));
+            terms.push(format!("#f{i} = :f{i}"));
+        }
+        let filter = (!terms.is_empty()).then(|| terms.join(" AND "));
         let mut start: Option<Item> = query.start_after.as_ref().map(|key| {
             key.iter()
                 .map(|(k, v)| (k.clone(), AttributeValue::S(v.clone())))
@@ -609,7 +619,7 @@ impl DynamoStore {
                     .table_name(&self.tables.policies)
                     .index_name(query.index)
                     .key_condition_expression(&condition)
-                    .set_filter_expression(filter.map(str::to_owned))
+                    .set_filter_expression(filter.clone())
                     .set_expression_attribute_names(Some(names.clone()))
                     .set_expression_attribute_values(Some(values.clone()))
                     .scan_index_forward(false)

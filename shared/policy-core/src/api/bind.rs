@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use super::views::PolicyView;
 use super::{ApiError, body, finish, path_tail, request_id, respond};
+use crate::auth::{AuthMode, Scope};
 use crate::quoting::{Quoting, is_number};
 
 /// A bind request carries no fields today; an empty body or `{}` is accepted, anything else named.
@@ -18,12 +19,13 @@ struct BindRequest {}
 /// The Lambda handler.
 pub async fn handle(
     quoting: &Quoting,
+    auth: AuthMode,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let started = std::time::Instant::now();
     let request_id = request_id(&request);
     let path = request.uri().path();
-    let result = bind(quoting, &request, &request_id).await;
+    let result = bind(quoting, auth, &request, &request_id).await;
     let route = "POST /api/v1/quotes/{quote_id}/bind";
     Ok(finish(
         "bind-quote",
@@ -38,6 +40,7 @@ pub async fn handle(
 
 async fn bind(
     quoting: &Quoting,
+    auth: AuthMode,
     request: &Request,
     request_id: &str,
 ) -> Result<Response<Body>, ApiError> {
@@ -47,6 +50,7 @@ async fn bind(
             allow: "POST",
         });
     }
+    let caller = auth.authorize(request, Scope::QuotesWrite)?;
     let quote_id = path_tail(request.uri().path(), "/api/v1/quotes")
         .and_then(|rest| rest.strip_suffix("/bind"))
         .filter(|id| is_number("Q", id))
@@ -57,7 +61,9 @@ async fn bind(
         let json = body::json_bytes(request, 1024)?;
         let BindRequest {} = body::parse(json)?;
     }
-    let policy = quoting.bind(quote_id, OffsetDateTime::now_utc()).await?;
+    let policy = quoting
+        .bind(quote_id, &caller, OffsetDateTime::now_utc())
+        .await?;
     let mut response = respond(StatusCode::CREATED, request_id, &PolicyView::new(&policy)?);
     if let Ok(location) =
         HeaderValue::from_str(&format!("/api/v1/policies/{}", policy.policy_number))

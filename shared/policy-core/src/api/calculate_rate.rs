@@ -1,6 +1,7 @@
 //! `POST /api/v1/rates/calculate`: the premium for one rating request, or for a batch (a JSON
 //! array of up to [`MAX_BATCH`] requests) with one result or problem per item. Nothing is stored.
 
+use crate::auth::{AuthMode, Scope};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -22,10 +23,13 @@ pub const MAX_BODY_BYTES: usize = 512 * 1024;
 )]
 pub async fn handle(
     tables: &RateTables,
+    auth: AuthMode,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let started = std::time::Instant::now();
-    let response = respond_to(tables, &request, OffsetDateTime::now_utc().date());
+    let result = auth
+        .authorize(&request, Scope::RatesCalculate)
+        .map(|_| respond_to(tables, &request, OffsetDateTime::now_utc().date()));
     let request_id = request_id(&request);
     let route = "POST /api/v1/rates/calculate";
     let path = request.uri().path();
@@ -35,7 +39,7 @@ pub async fn handle(
         &request_id,
         path,
         started,
-        Ok(response),
+        result,
         None,
     ))
 }

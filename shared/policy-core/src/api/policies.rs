@@ -12,6 +12,7 @@ use time::Date;
 use super::cursor::CursorKey;
 use super::views::PolicyView;
 use super::{ApiError, finish, path_tail, request_id, respond_json};
+use crate::auth::{AuthMode, Caller, Scope};
 use crate::cache::CacheName;
 use crate::domain::{PolicyType, State};
 use crate::quoting::{QuoteError, Quoting, is_number};
@@ -41,6 +42,8 @@ pub struct Policies {
     pub quoting: Quoting,
     /// Signs and checks cursors.
     pub cursors: CursorKey,
+    /// Whether callers are checked.
+    pub auth: AuthMode,
 }
 
 /// A page of policies.
@@ -62,8 +65,15 @@ pub async fn handle(
     let request_id = request_id(&request);
     let path = request.uri().path();
     let result = match (request.method(), path_tail(path, BASE)) {
-        (&Method::GET, Some("")) => list(policies, &request, &request_id).await,
-        (&Method::GET, Some(number)) => get(policies, number, &request_id).await,
+        (&Method::GET, Some(tail)) => {
+            match policies.auth.authorize(&request, Scope::PoliciesRead) {
+                Ok(caller) if tail.is_empty() => {
+                    list(policies, &caller, &request, &request_id).await
+                }
+                Ok(caller) => get(policies, &caller, tail, &request_id).await,
+                Err(err) => Err(err),
+            }
+        }
         _ => Err(ApiError::MethodNotAllowed {
             method: request.method().to_string(),
             allow: "GET",
@@ -88,23 +98,41 @@ pub async fn handle(
 
 async fn get(
     policies: &Policies,
+    caller: &Caller,
     policy_number: &str,
     request_id: &str,
 ) -> Result<Response<Body>, ApiError> {
+    let not_found = || ApiError::NotFound {
+        detail: "no policy has that number".to_owned(),
+    };
     if !is_number("POL", policy_number) {
-        return Err(ApiError::NotFound {
-            detail: "no policy has that number".to_owned(),
-        });
+        return Err(not_found());
     }
     let cache = policies.quoting.cache();
-    if let Some(body) = cache.get_body(CacheName::Policy, policy_number).await {
-        return Ok(respond_json(StatusCode::OK, request_id, body.json()));
+    let body = if let Some(body) = cache.get_body(CacheName::Policy, policy_number).await {
+        body.json().to_vec()
+    } else {
+        let body = policy_body(policies, policy_number).await?;
+        cache
+            .put_body(CacheName::Policy, policy_number, &body)
+            .await;
+        body
+    };
+    // Someone else's policy reads as missing: its existence is not the caller's business.
+    if !caller.is_admin() && !owned_by(&body, caller.id()) {
+        return Err(not_found());
     }
-    let body = policy_body(policies, policy_number).await?;
-    cache
-        .put_body(CacheName::Policy, policy_number, &body)
-        .await;
     Ok(respond_json(StatusCode::OK, request_id, &body))
+}
+
+/// Whether the policy view in `body` names `owner` as its owner.
+fn owned_by(body: &[u8], owner: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Owned<'a> {
+        #[serde(borrow)]
+        owner: std::borrow::Cow<'a, str>,
+    }
+    serde_json::from_slice::<Owned<'_>>(body).is_ok_and(|view| view.owner == owner)
 }
 
 /// The response body for one policy, read from DynamoDB.
@@ -115,11 +143,12 @@ pub async fn policy_body(policies: &Policies, policy_number: &str) -> Result<Vec
 
 async fn list(
     policies: &Policies,
+    caller: &Caller,
     request: &Request,
     request_id: &str,
 ) -> Result<Response<Body>, ApiError> {
     let params = single_params(request)?;
-    let (query, identity) = list_query(&params)?;
+    let (query, identity) = list_query(&params, caller.list_owner())?;
     let cursor = params.get("cursor").map(String::as_str);
     // A forged or foreign cursor can only miss: entries are stored under genuine cursors only.
     let key = list_cache_key(&identity, query.limit, cursor);
@@ -187,7 +216,7 @@ pub async fn warm(policies: &Policies, filters: &[HashMap<String, String>]) -> (
     let mut tally = |stored: bool| if stored { warmed += 1 } else { failed += 1 };
     let mut newest = Vec::new();
     for params in filters {
-        let Ok((query, identity)) = list_query(params) else {
+        let Ok((query, identity)) = list_query(params, None) else {
             tally(false);
             continue;
         };
@@ -268,8 +297,12 @@ fn date(params: &HashMap<String, String>, name: &str) -> Result<Option<Date>, Ap
         .transpose()
 }
 
-/// The DynamoDB query for the filters, and a string naming it that cursors are bound to.
-fn list_query(params: &HashMap<String, String>) -> Result<(ListQuery, String), ApiError> {
+/// The DynamoDB query for the filters, limited to `owner`'s policies when there is one, and a
+/// string naming it that cursors and cache keys are bound to.
+fn list_query(
+    params: &HashMap<String, String>,
+    owner: Option<&str>,
+) -> Result<(ListQuery, String), ApiError> {
     let state: Option<State> = parse_with(params, "state")?;
     let policy_type: Option<PolicyType> = parse_with(params, "policy_type")?;
     let status: Option<PolicyStatus> = parse_with(params, "status")?;
@@ -296,25 +329,39 @@ fn list_query(params: &HashMap<String, String>) -> Result<(ListQuery, String), A
                 )
             })?,
     };
-    let (index, partition) = match (state, policy_type, status) {
-        (Some(state), Some(product), _) => (
+    let (index, partition) = match (owner, state, policy_type, status) {
+        (Some(owner), ..) => ("by_owner", ("owner", owner.to_owned())),
+        (None, Some(state), Some(product), _) => (
             "by_state_product",
             ("state_product", state_product(state, product)),
         ),
-        (Some(state), None, _) => ("by_state", ("state", state.code().to_owned())),
-        (None, Some(product), _) => (
+        (None, Some(state), None, _) => ("by_state", ("state", state.code().to_owned())),
+        (None, None, Some(product), _) => (
             "by_policy_type",
             ("policy_type", product.as_str().to_owned()),
         ),
-        (None, None, Some(status)) => ("by_status", ("status", status.as_str().to_owned())),
-        (None, None, None) => ("by_effective", ("all_policies", ALL_POLICIES.to_owned())),
+        (None, None, None, Some(status)) => ("by_status", ("status", status.as_str().to_owned())),
+        (None, None, None, None) => ("by_effective", ("all_policies", ALL_POLICIES.to_owned())),
     };
-    let status_filter = status.filter(|_| index != "by_status");
+    // What the index's partition does not already select is filtered.
+    let filters: Vec<(&'static str, String)> = [
+        ("state", state.map(|s| s.code().to_owned())),
+        ("policy_type", policy_type.map(|p| p.as_str().to_owned())),
+        ("status", status.map(|s| s.as_str().to_owned())),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| Some((name, value?)))
+    .filter(|(name, _)| match index {
+        "by_state_product" => *name == "status",
+        "by_state" | "by_policy_type" | "by_status" => *name != partition.0,
+        _ => true,
+    })
+    .collect();
     // effective_key is "YYYY-MM-DD#POL-..."; '~' sorts after every character of a policy number.
     let from_key = from.map(|d| format!("{d}#"));
     let to_key = to.map(|d| format!("{d}#~"));
     let identity = format!(
-        "{index}|{}|{from_key:?}|{to_key:?}|{status_filter:?}",
+        "{index}|{}|{from_key:?}|{to_key:?}|{filters:?}",
         partition.1
     );
     let query = ListQuery {
@@ -322,7 +369,7 @@ fn list_query(params: &HashMap<String, String>) -> Result<(ListQuery, String), A
         partition,
         from_key,
         to_key,
-        status_filter,
+        filters,
         limit,
         start_after: None,
     };
@@ -358,27 +405,64 @@ mod tests {
                 ],
                 "by_state_product",
                 "CA#auto",
-                true,
+                vec!["status"],
             ),
-            (vec![("state", "CA")], "by_state", "CA", false),
+            (vec![("state", "CA")], "by_state", "CA", vec![]),
             (
                 vec![("policy_type", "home"), ("status", "cancelled")],
                 "by_policy_type",
                 "home",
-                true,
+                vec!["status"],
             ),
-            (vec![("status", "active")], "by_status", "active", false),
-            (vec![], "by_effective", "policy", false),
+            (vec![("status", "active")], "by_status", "active", vec![]),
+            (vec![], "by_effective", "policy", vec![]),
         ];
         for (pairs, index, partition, filtered) in cases {
-            let (query, _) = list_query(&params(&pairs)).unwrap();
+            let (query, _) = list_query(&params(&pairs), None).unwrap();
             assert_eq!(
                 (query.index, query.partition.1.as_str()),
                 (index, partition)
             );
-            assert_eq!(query.status_filter.is_some(), filtered, "{pairs:?}");
+            let names: Vec<&str> = query.filters.iter().map(|(name, _)| *name).collect();
+            assert_eq!(names, filtered, "{pairs:?}");
             assert_eq!(query.limit, DEFAULT_LIMIT);
         }
+    }
+
+    #[test]
+    fn an_owner_lists_from_its_own_partition_with_every_filter() {
+        let pairs = [
+            ("state", "CA"),
+            ("policy_type", "auto"),
+            ("status", "active"),
+        ];
+        let (query, identity) = list_query(&params(&pairs), Some("agent-7")).unwrap();
+        assert_eq!(query.index, "by_owner");
+        assert_eq!(query.partition, ("owner", "agent-7".to_owned()));
+        assert_eq!(
+            query.filters,
+            vec![
+                ("state", "CA".to_owned()),
+                ("policy_type", "auto".to_owned()),
+                ("status", "active".to_owned())
+            ]
+        );
+        // Cursors and cache entries of one caller are not another's.
+        let (_, other) = list_query(&params(&pairs), Some("agent-8")).unwrap();
+        let (_, admin) = list_query(&params(&pairs), None).unwrap();
+        assert_ne!(identity, other);
+        assert_ne!(identity, admin);
+    }
+
+    #[test]
+    fn ownership_is_read_from_the_view() {
+        assert!(owned_by(
+            br#"{"policy_number":"POL-2026-X","owner":"agent-7"}"#,
+            "agent-7"
+        ));
+        assert!(!owned_by(br#"{"owner":"agent-7"}"#, "agent-8"));
+        assert!(!owned_by(br#"{"policy_number":"POL-2026-X"}"#, "agent-7"));
+        assert!(!owned_by(b"not json", "agent-7"));
     }
 
     #[test]
@@ -399,20 +483,26 @@ mod tests {
                 "effective_from",
             ),
         ] {
-            assert_eq!(field_of(list_query(&params(&pairs)).unwrap_err()), field);
+            assert_eq!(
+                field_of(list_query(&params(&pairs), None).unwrap_err()),
+                field
+            );
         }
     }
 
     #[test]
     fn date_bounds_cover_whole_days() {
-        let (query, identity) = list_query(&params(&[
-            ("effective_from", "2026-01-01"),
-            ("effective_to", "2026-01-31"),
-        ]))
+        let (query, identity) = list_query(
+            &params(&[
+                ("effective_from", "2026-01-01"),
+                ("effective_to", "2026-01-31"),
+            ]),
+            None,
+        )
         .unwrap();
         assert_eq!(query.from_key.as_deref(), Some("2026-01-01#"));
         assert_eq!(query.to_key.as_deref(), Some("2026-01-31#~"));
-        let (_, other) = list_query(&params(&[("effective_from", "2026-01-02")])).unwrap();
+        let (_, other) = list_query(&params(&[("effective_from", "2026-01-02")]), None).unwrap();
         assert_ne!(identity, other);
     }
 }

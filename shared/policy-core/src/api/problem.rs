@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::error::Error as StdError;
 
 use lambda_http::http::StatusCode;
-use lambda_http::http::header::{ALLOW, HeaderValue, RETRY_AFTER};
+use lambda_http::http::header::{ALLOW, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
@@ -57,6 +57,15 @@ pub enum ApiError {
         field: String,
         /// What is wrong with it.
         detail: String,
+    },
+    /// The request carries no verified token (or one without a subject).
+    #[error("this route needs a bearer token with a subject")]
+    Unauthorized,
+    /// The token lacks the route's scope.
+    #[error("the token lacks the scope {scope}")]
+    Forbidden {
+        /// The scope the route needs.
+        scope: &'static str,
     },
     /// The engine cannot rate the request.
     #[error(transparent)]
@@ -153,6 +162,8 @@ impl ApiError {
             | ApiError::Rating(_)
             | ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -188,6 +199,8 @@ impl ApiError {
                 _ => ("invalid-field", "Invalid field"),
             },
             ApiError::NotFound { .. } => ("not-found", "Not found"),
+            ApiError::Unauthorized => ("unauthorized", "Unauthorized"),
+            ApiError::Forbidden { .. } => ("forbidden", "Forbidden"),
             ApiError::Conflict { kind, title, .. }
             | ApiError::Unprocessable { kind, title, .. } => (kind, title),
             ApiError::Unavailable { .. } => ("service-unavailable", "Service unavailable"),
@@ -200,6 +213,9 @@ impl ApiError {
             ApiError::InvalidField { field, .. } => Some(Cow::Borrowed(field)),
             ApiError::Rating(err) => Some(Cow::Borrowed(err.field())),
             ApiError::UnsupportedMediaType { .. } => Some(Cow::Borrowed("content-type")),
+            ApiError::Unauthorized | ApiError::Forbidden { .. } => {
+                Some(Cow::Borrowed("Authorization"))
+            }
             ApiError::PayloadTooLarge { .. } | ApiError::MalformedBody { .. } => {
                 Some(Cow::Borrowed("body"))
             }
@@ -256,6 +272,18 @@ impl ApiError {
                 response
                     .headers_mut()
                     .insert(ALLOW, HeaderValue::from_static(allow));
+            }
+            // RFC 6750: say which scheme, and which scope was missing.
+            ApiError::Unauthorized => {
+                response
+                    .headers_mut()
+                    .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ApiError::Forbidden { scope } => {
+                let challenge = format!(r#"Bearer error="insufficient_scope", scope="{scope}""#);
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    response.headers_mut().insert(WWW_AUTHENTICATE, value);
+                }
             }
             ApiError::Unavailable {
                 retry_after_secs, ..

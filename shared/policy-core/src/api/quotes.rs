@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use super::views::QuoteView;
 use super::{ApiError, body, finish, path_tail, request_id, respond};
+use crate::auth::{AuthMode, Caller, Scope};
 use crate::quoting::{Idempotency, Quoting, is_number};
 use crate::rating::RatingRequest;
 
@@ -22,6 +23,7 @@ const BASE: &str = "/api/v1/quotes";
 /// The Lambda handler.
 pub async fn handle(
     quoting: &Quoting,
+    auth: AuthMode,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let started = std::time::Instant::now();
@@ -32,8 +34,16 @@ pub async fn handle(
         .replace_nanosecond(0)
         .unwrap_or_else(|_| OffsetDateTime::now_utc());
     let result = match (request.method(), path_tail(path, BASE)) {
-        (&Method::POST, Some("")) => create(quoting, &request, &request_id, now).await,
-        (&Method::GET, Some(id)) if !id.is_empty() => get(quoting, id, &request_id, now).await,
+        (&Method::POST, Some("")) => match auth.authorize(&request, Scope::QuotesWrite) {
+            Ok(caller) => create(quoting, &caller, &request, &request_id, now).await,
+            Err(err) => Err(err),
+        },
+        (&Method::GET, Some(id)) if !id.is_empty() => {
+            match auth.authorize(&request, Scope::QuotesRead) {
+                Ok(caller) => get(quoting, &caller, id, &request_id, now).await,
+                Err(err) => Err(err),
+            }
+        }
         (_, Some("")) => Err(ApiError::MethodNotAllowed {
             method: request.method().to_string(),
             allow: "POST",
@@ -61,6 +71,7 @@ pub async fn handle(
 
 async fn create(
     quoting: &Quoting,
+    caller: &Caller,
     request: &Request,
     request_id: &str,
     now: OffsetDateTime,
@@ -68,11 +79,12 @@ async fn create(
     let key = idempotency_key(request)?;
     let json = body::json_bytes(request, MAX_BODY_BYTES)?;
     let input: RatingRequest = body::parse(json)?;
+    // Keys are per caller: two callers choosing the same key never see each other's quote.
     let idempotency = key.map(|key| Idempotency {
-        key: format!("anonymous:{key}"),
+        key: format!("{}:{key}", caller.id()),
         fingerprint: fingerprint(json),
     });
-    let made = quoting.create(input, idempotency, now).await?;
+    let made = quoting.create(input, caller.id(), idempotency, now).await?;
     let mut response = respond(
         StatusCode::CREATED,
         request_id,
@@ -91,16 +103,22 @@ async fn create(
 
 async fn get(
     quoting: &Quoting,
+    caller: &Caller,
     quote_id: &str,
     request_id: &str,
     now: OffsetDateTime,
 ) -> Result<Response<Body>, ApiError> {
+    let not_found = || ApiError::NotFound {
+        detail: "no quote has that id".to_owned(),
+    };
     if !is_number("Q", quote_id) {
-        return Err(ApiError::NotFound {
-            detail: "no quote has that id".to_owned(),
-        });
+        return Err(not_found());
     }
     let quote = quoting.get(quote_id).await?;
+    // Someone else's quote reads as missing: its existence is not the caller's business.
+    if !caller.may_access(&quote.owner) {
+        return Err(not_found());
+    }
     Ok(respond(
         StatusCode::OK,
         request_id,

@@ -14,6 +14,7 @@ use crate::underwriting::Decision;
 #[derive(Debug, Serialize)]
 pub struct QuoteView<'a> {
     quote_id: &'a str,
+    owner: &'a str,
     status: QuoteStatus,
     decision: &'a Decision,
     state: State,
@@ -39,6 +40,7 @@ impl<'a> QuoteView<'a> {
     pub fn new(quote: &'a Quote, now: OffsetDateTime) -> Result<QuoteView<'a>, ApiError> {
         Ok(QuoteView {
             quote_id: &quote.quote_id,
+            owner: &quote.owner,
             status: quote.status_at(now),
             decision: &quote.decision,
             state: quote.state,
@@ -59,6 +61,7 @@ impl<'a> QuoteView<'a> {
 #[derive(Debug, Serialize)]
 pub struct PolicyView<'a> {
     policy_number: &'a str,
+    owner: &'a str,
     quote_id: &'a str,
     state: State,
     policy_type: PolicyType,
@@ -80,6 +83,7 @@ impl<'a> PolicyView<'a> {
     pub fn new(policy: &'a Policy) -> Result<PolicyView<'a>, ApiError> {
         Ok(PolicyView {
             policy_number: &policy.policy_number,
+            owner: &policy.owner,
             quote_id: &policy.quote_id,
             state: policy.state,
             policy_type: policy.policy_type,

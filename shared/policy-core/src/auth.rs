@@ -1,0 +1,264 @@
+//! Who is calling, and may they do what they ask?
+//!
+//! In AWS, API Gateway's JWT authorizer checks the token's signature, issuer, audience and the
+//! route's scope before a function runs. The functions check again (defence in depth) from the
+//! claims the authorizer passes on: a route reached without a verified token, or without its
+//! scope, answers 401 or 403 even if the gateway was misconfigured.
+//!
+//! A caller is the token's `sub` (an agent, a customer, or a client application). It sees only
+//! the quotes and policies it made, unless it holds the [`ADMIN_SCOPE`].
+//!
+//! `AUTH_MODE=off` (the local stack's default, announced loudly at start) treats every caller as
+//! one administrator named [`ANONYMOUS`]; anything else, including an unset variable, means `jwt`.
+
+use std::collections::HashMap;
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
+
+use crate::api::ApiError;
+
+/// The scope that lifts per-caller isolation: its holder reads and binds every caller's records.
+pub const ADMIN_SCOPE: &str = "policies:admin";
+/// The owner of everything made while authorization is off.
+pub const ANONYMOUS: &str = "anonymous";
+
+/// What a route needs the caller to hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `POST /api/v1/rates/calculate`.
+    RatesCalculate,
+    /// `GET /api/v1/quotes/{quote_id}`.
+    QuotesRead,
+    /// `POST /api/v1/quotes` and `POST /api/v1/quotes/{quote_id}/bind`.
+    QuotesWrite,
+    /// `GET /api/v1/policies` and `GET /api/v1/policies/{policy_number}`.
+    PoliciesRead,
+}
+
+impl Scope {
+    /// The OAuth scope string, as in `template.yaml`'s `AuthorizationScopes`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Scope::RatesCalculate => "rates:calculate",
+            Scope::QuotesRead => "quotes:read",
+            Scope::QuotesWrite => "quotes:write",
+            Scope::PoliciesRead => "policies:read",
+        }
+    }
+}
+
+/// Whether the functions check the authorizer's claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Every request must carry verified JWT claims with a subject and the route's scope.
+    Jwt,
+    /// No checks: every caller is [`ANONYMOUS`] and an administrator. Local development only.
+    Off,
+}
+
+impl AuthMode {
+    /// `AUTH_MODE`: `off` turns checks off; anything else, or nothing, means `jwt`. Announces
+    /// `off` with a warning, so it cannot go unnoticed in a log.
+    pub fn from_env() -> AuthMode {
+        let mode = match std::env::var("AUTH_MODE") {
+            Ok(value) if value.eq_ignore_ascii_case("off") => AuthMode::Off,
+            _ => AuthMode::Jwt,
+        };
+        if mode == AuthMode::Off {
+            tracing::warn!(
+                "AUTH_MODE=off: authorization is OFF, every caller is an administrator; \
+                 never deploy with this setting"
+            );
+        }
+        mode
+    }
+
+    /// The caller of `request` if it may use a route that needs `needed`.
+    ///
+    /// # Errors
+    /// [`ApiError::Unauthorized`] when the request carries no verified subject,
+    /// [`ApiError::Forbidden`] when the token lacks the scope.
+    pub fn authorize(self, request: &Request, needed: Scope) -> Result<Caller, ApiError> {
+        match self {
+            AuthMode::Off => Ok(Caller::anonymous_admin()),
+            AuthMode::Jwt => {
+                let (claims, scopes) = jwt_claims(request).ok_or(ApiError::Unauthorized)?;
+                let subject = claims
+                    .get("sub")
+                    .filter(|sub| !sub.is_empty())
+                    .ok_or(ApiError::Unauthorized)?;
+                let granted = granted_scopes(claims, scopes);
+                let admin = granted.contains(&ADMIN_SCOPE);
+                if !admin && !granted.contains(&needed.as_str()) {
+                    return Err(ApiError::Forbidden {
+                        scope: needed.as_str(),
+                    });
+                }
+                Ok(Caller {
+                    id: subject.clone(),
+                    admin,
+                })
+            }
+        }
+    }
+}
+
+/// An authorized caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    id: String,
+    admin: bool,
+}
+
+impl Caller {
+    /// The one caller while authorization is off.
+    pub fn anonymous_admin() -> Caller {
+        Caller {
+            id: ANONYMOUS.to_owned(),
+            admin: true,
+        }
+    }
+
+    /// The token's subject.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Holds [`ADMIN_SCOPE`].
+    pub fn is_admin(&self) -> bool {
+        self.admin
+    }
+
+    /// Whether this caller may read or change a record made by `owner`.
+    pub fn may_access(&self, owner: &str) -> bool {
+        self.admin || self.id == owner
+    }
+
+    /// The owner a list must be limited to: none for an administrator.
+    pub fn list_owner(&self) -> Option<&str> {
+        (!self.admin).then_some(self.id.as_str())
+    }
+}
+
+/// The verified claims and the scopes API Gateway's JWT authorizer put in the request context.
+fn jwt_claims(request: &Request) -> Option<(&HashMap<String, String>, &[String])> {
+    let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() else {
+        return None;
+    };
+    let jwt = context.authorizer.as_ref()?.jwt.as_ref()?;
+    Some((&jwt.claims, jwt.scopes.as_deref().unwrap_or_default()))
+}
+
+/// The scopes a token grants: the authorizer's `scopes` list, and the space-separated `scope`
+/// claim (OAuth 2.0, as Cognito and most issuers write it).
+fn granted_scopes<'a>(claims: &'a HashMap<String, String>, scopes: &'a [String]) -> Vec<&'a str> {
+    scopes
+        .iter()
+        .map(String::as_str)
+        .chain(claims.get("scope").into_iter().flat_map(|s| s.split(' ')))
+        .filter(|scope| !scope.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(authorizer: &str) -> Request {
+        let event = format!(
+            r#"{{"version":"2.0","routeKey":"GET /api/v1/policies","rawPath":"/api/v1/policies",
+            "rawQueryString":"","headers":{{}},"isBase64Encoded":false,
+            "requestContext":{{"accountId":"1","apiId":"a","requestId":"r","routeKey":"GET /api/v1/policies",
+            "stage":"$default","time":"28/Nov/2026:10:00:00 +0000","timeEpoch":0,
+            "http":{{"method":"GET","path":"/api/v1/policies","protocol":"HTTP/1.1","sourceIp":"1.2.3.4","userAgent":"t"}}
+            {authorizer}}}}}"#
+        );
+        lambda_http::request::from_str(&event).unwrap()
+    }
+
+    fn jwt(claims: &str, scopes: &str) -> String {
+        format!(r#","authorizer":{{"jwt":{{"claims":{{{claims}}},"scopes":{scopes}}}}}"#)
+    }
+
+    #[test]
+    fn a_request_without_verified_claims_is_unauthorized() {
+        let err = AuthMode::Jwt
+            .authorize(&request(""), Scope::PoliciesRead)
+            .unwrap_err();
+        assert!(matches!(err, ApiError::Unauthorized), "{err:?}");
+        let no_subject = request(&jwt(r#""scope":"policies:read""#, "null"));
+        let err = AuthMode::Jwt
+            .authorize(&no_subject, Scope::PoliciesRead)
+            .unwrap_err();
+        assert!(matches!(err, ApiError::Unauthorized), "{err:?}");
+    }
+
+    #[test]
+    fn the_scope_may_come_from_the_scope_claim_or_the_scopes_list() {
+        let from_claim = request(&jwt(
+            r#""sub":"agent-7","scope":"quotes:write policies:read""#,
+            "null",
+        ));
+        let caller = AuthMode::Jwt
+            .authorize(&from_claim, Scope::PoliciesRead)
+            .unwrap();
+        assert_eq!(caller.id(), "agent-7");
+        assert!(!caller.is_admin());
+        assert_eq!(caller.list_owner(), Some("agent-7"));
+        let from_list = request(&jwt(r#""sub":"agent-7""#, r#"["policies:read"]"#));
+        assert!(
+            AuthMode::Jwt
+                .authorize(&from_list, Scope::PoliciesRead)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_missing_scope_is_forbidden_and_named() {
+        let reader = request(&jwt(r#""sub":"agent-7","scope":"policies:read""#, "null"));
+        let err = AuthMode::Jwt
+            .authorize(&reader, Scope::QuotesWrite)
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ApiError::Forbidden {
+                    scope: "quotes:write"
+                }
+            ),
+            "{err:?}"
+        );
+        // A scope is a whole word, not a prefix.
+        let near = request(&jwt(r#""sub":"a","scope":"quotes:writer""#, "null"));
+        assert!(AuthMode::Jwt.authorize(&near, Scope::QuotesWrite).is_err());
+    }
+
+    #[test]
+    fn the_admin_scope_grants_every_route_and_every_owner() {
+        let admin = request(&jwt(r#""sub":"ops","scope":"policies:admin""#, "null"));
+        let caller = AuthMode::Jwt.authorize(&admin, Scope::QuotesWrite).unwrap();
+        assert!(caller.is_admin());
+        assert!(caller.may_access("agent-7"));
+        assert_eq!(caller.list_owner(), None);
+    }
+
+    #[test]
+    fn off_makes_everyone_the_anonymous_administrator() {
+        let caller = AuthMode::Off
+            .authorize(&request(""), Scope::QuotesWrite)
+            .unwrap();
+        assert_eq!(caller, Caller::anonymous_admin());
+        assert_eq!(caller.id(), ANONYMOUS);
+    }
+
+    #[test]
+    fn callers_see_only_their_own_records() {
+        let caller = Caller {
+            id: "agent-7".into(),
+            admin: false,
+        };
+        assert!(caller.may_access("agent-7"));
+        assert!(!caller.may_access("agent-8"));
+    }
+}
