@@ -69,6 +69,27 @@ smoke: ## Black-box check of a running deployment: make smoke BASE_URL=https://.
 bench: ## Criterion benchmarks of the rating engine and the calculate-rate handler
 	cargo bench --locked -p policy-core --bench rating --bench allocations
 
+# Load and cold-start runs: bounded, they stop by themselves. Defaults for `make load`.
+USERS ?= 32
+DURATION ?= 30
+PROFILE ?= brief
+RUNS ?= 5
+FUNCTION_BINS := $(patsubst functions/%,--bin %,$(wildcard functions/*))
+
+.PHONY: load
+load: ## The brief's load mix against the `make dev` stack: [PROFILE=brief|production] [USERS=32] [DURATION=30] [RATE=req/s]
+	@test -f $(DEV_DIR)/env || { echo "start the stack with 'make dev' first"; exit 1; }
+	@set -a; source $(DEV_DIR)/env; set +a; \
+		curl -sf -X POST "$$API_URL/2015-03-31/functions/warm-cache/invocations" -d @events/warm-cache/scheduled.json && echo; \
+		cargo run --quiet --release --locked -p loadtest -- run --base-url "$$API_URL" --profile $(PROFILE) \
+			--users $(USERS) --duration $(DURATION) $(if $(RATE),--rate $(RATE)) --log "$$STACK_LOG" --out target/load/$(PROFILE)
+
+.PHONY: coldstart
+coldstart: ## Cold start of each release function binary against the `make dev` stack's DynamoDB Local and Redis: [RUNS=5]
+	@test -f $(DEV_DIR)/env || { echo "start the stack with 'make dev' first"; exit 1; }
+	cargo build --release --locked $(FUNCTION_BINS)
+	cargo run --quiet --release --locked -p loadtest -- coldstart --env $(DEV_DIR)/env --runs $(RUNS) --out target/load
+
 .PHONY: build
 build: tools ## Release arm64 Lambda zips in target/lambda/<function>/bootstrap.zip
 	cargo lambda build --release --arm64 --output-format zip --locked \
