@@ -81,14 +81,38 @@ load: ## The brief's load mix against the `make dev` stack: [PROFILE=brief|produ
 	@test -f $(DEV_DIR)/env || { echo "start the stack with 'make dev' first"; exit 1; }
 	@set -a; source $(DEV_DIR)/env; set +a; \
 		curl -sf -X POST "$$API_URL/2015-03-31/functions/warm-cache/invocations" -d @events/warm-cache/scheduled.json && echo; \
-		cargo run --quiet --release --locked -p loadtest -- run --base-url "$$API_URL" --profile $(PROFILE) \
+		cargo build --quiet --release --locked --bin loadtest && \
+		target/release/loadtest run --base-url "$$API_URL" --profile $(PROFILE) \
 			--users $(USERS) --duration $(DURATION) $(if $(RATE),--rate $(RATE)) --log "$$STACK_LOG" --out target/load/$(PROFILE)
 
 .PHONY: coldstart
 coldstart: ## Cold start of each release function binary against the `make dev` stack's DynamoDB Local and Redis: [RUNS=5]
 	@test -f $(DEV_DIR)/env || { echo "start the stack with 'make dev' first"; exit 1; }
 	cargo build --release --locked $(FUNCTION_BINS)
-	cargo run --quiet --release --locked -p loadtest -- coldstart --env $(DEV_DIR)/env --runs $(RUNS) --out target/load
+	cargo build --release --locked --bin loadtest
+	target/release/loadtest coldstart --env $(DEV_DIR)/env --runs $(RUNS) --out target/load
+
+# Outside the source tree: `cargo lambda watch` watches the tree, and a log written inside it wakes
+# the watcher on every line the functions print (a sixth of the machine's CPU under load).
+BENCH_STACK := $(or $(TMPDIR),/tmp)/policy-decision-benchmarks
+CONCURRENCY ?= 4
+
+.PHONY: benchmarks
+benchmarks: ## Regenerate BENCHMARKS.md: make bench, both load profiles and cold starts on a release stack it starts and stops
+	@mkdir -p target/load
+	cargo bench --locked -p policy-core --bench rating --bench allocations 2>&1 | tee target/load/bench.txt
+	cargo build --release --locked --bin loadtest
+	@WATCH_ARGS="--release --concurrency $(CONCURRENCY)" API_PORT=auto DYNAMODB_PORT=auto REDIS_PORT=auto $(STACK) up $(BENCH_STACK)
+	@trap '$(STACK) down $(BENCH_STACK)' EXIT; set -a; source $(BENCH_STACK)/env; set +a; \
+		curl -sf -X POST "$$API_URL/2015-03-31/functions/warm-cache/invocations" -d @events/warm-cache/scheduled.json && echo; \
+		for profile in brief production; do \
+			target/release/loadtest run --base-url "$$API_URL" --profile $$profile --users $(USERS) --duration $(DURATION) \
+				--log "$$STACK_LOG" --out target/load/$$profile; \
+		done; \
+		target/release/loadtest coldstart --env $(BENCH_STACK)/env --runs $(RUNS) --out target/load; \
+		target/release/loadtest benchmarks --dir target/load --notes scripts/where-the-time-goes.md \
+			--setup "release builds behind cargo lambda watch --concurrency $(CONCURRENCY), DynamoDB Local with $$SEED_COUNT policies, redis-server, all on this machine" \
+			--out BENCHMARKS.md
 
 .PHONY: build
 build: tools ## Release arm64 Lambda zips in target/lambda/<function>/bootstrap.zip

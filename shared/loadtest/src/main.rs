@@ -23,6 +23,7 @@
     reason = "latency, rate and size figures, not money; f64 is their unit"
 )]
 
+mod benchdoc;
 mod coldstart;
 mod emf;
 mod mix;
@@ -65,12 +66,13 @@ impl Args {
 }
 
 const USAGE: &str = "usage: loadtest [run] --base-url URL [--profile brief|production] [--users N] [--duration SECS] \
-[--rate REQ_PER_S] [--out DIR] [--log WATCH_LOG] [--seed N]\n       loadtest coldstart [--env ENV_FILE] [--runs N] [--out DIR]";
+[--rate REQ_PER_S] [--out DIR] [--log WATCH_LOG] [--seed N]\n       loadtest coldstart [--env ENV_FILE] [--runs N] [--out DIR]
+       loadtest benchmarks [--dir target/load] [--setup TEXT] [--notes FILE] [--out BENCHMARKS.md]";
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let command = match args.first().map(String::as_str) {
-        Some("run" | "coldstart") => args.remove(0),
+        Some("run" | "coldstart" | "benchmarks") => args.remove(0),
         Some("-h" | "--help") | None => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -80,6 +82,7 @@ fn main() -> ExitCode {
     let args = Args(args);
     let outcome = match command.as_str() {
         "coldstart" => cold_start(&args),
+        "benchmarks" => benchmarks(&args),
         _ => load(&args),
     };
     match outcome {
@@ -256,4 +259,18 @@ fn cold_start(args: &Args) -> Result<ExitCode, Error> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn benchmarks(args: &Args) -> Result<ExitCode, Error> {
+    let dir = PathBuf::from(args.get("--dir").unwrap_or("target/load"));
+    let notes_path = args
+        .get("--notes")
+        .unwrap_or("scripts/where-the-time-goes.md");
+    let notes = std::fs::read_to_string(notes_path).map_err(|e| format!("{notes_path}: {e}"))?;
+    let setup = args.get("--setup").unwrap_or("?");
+    let text = benchdoc::render(Path::new("target"), &dir, setup, &notes);
+    let out = args.get("--out").unwrap_or("BENCHMARKS.md");
+    std::fs::write(out, text)?;
+    println!("wrote {out}");
+    Ok(ExitCode::SUCCESS)
 }
