@@ -92,10 +92,8 @@ coldstart: ## Cold start of each release function binary against the `make dev` 
 	cargo build --release --locked --bin loadtest
 	target/release/loadtest coldstart --env $(DEV_DIR)/env --runs $(RUNS) --out target/load
 
-# Outside the source tree: `cargo lambda watch` watches the tree, and a log written inside it wakes
-# the watcher on every line the functions print (a sixth of the machine's CPU under load).
-BENCH_STACK := $(or $(TMPDIR),/tmp)/policy-decision-benchmarks
-CONCURRENCY ?= 4
+BENCH_STACK := .stack/benchmarks
+CONCURRENCY ?= 2
 
 .PHONY: benchmarks
 benchmarks: ## Regenerate BENCHMARKS.md: make bench, both load profiles and cold starts on a release stack it starts and stops
