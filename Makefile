@@ -96,13 +96,14 @@ BENCH_STACK := .stack/benchmarks
 CONCURRENCY ?= 2
 
 .PHONY: benchmarks
-benchmarks: ## Regenerate BENCHMARKS.md: make bench, both load profiles and cold starts on a release stack it starts and stops
+benchmarks: ## Regenerate BENCHMARKS.md: make bench, a 10 s warm-up, both load profiles and cold starts on a release stack it starts and stops
 	@mkdir -p target/load
 	cargo bench --locked -p policy-core --bench rating --bench allocations 2>&1 | tee target/load/bench.txt
 	cargo build --release --locked --bin loadtest
 	@WATCH_ARGS="--release --concurrency $(CONCURRENCY)" API_PORT=auto DYNAMODB_PORT=auto REDIS_PORT=auto $(STACK) up $(BENCH_STACK)
 	@trap '$(STACK) down $(BENCH_STACK)' EXIT; set -a; source $(BENCH_STACK)/env; set +a; \
 		curl -sf -X POST "$$API_URL/2015-03-31/functions/warm-cache/invocations" -d @events/warm-cache/scheduled.json && echo; \
+		target/release/loadtest run --base-url "$$API_URL" --profile brief --users $(USERS) --duration 10 --out target/load/warmup >/dev/null; \
 		for profile in brief production; do \
 			target/release/loadtest run --base-url "$$API_URL" --profile $$profile --users $(USERS) --duration $(DURATION) \
 				--log "$$STACK_LOG" --out target/load/$$profile; \

@@ -182,11 +182,16 @@ fn load_section(out: &mut String, report: &Value, command: &str) {
         .flatten()
         .map(|r| (r["route"].as_str().unwrap_or("?"), r))
         .collect();
-    rows.push(("**all**", &report["overall"]));
+    rows.push(("all", &report["overall"]));
     for (name, r) in rows {
         let _ = writeln!(
             out,
-            "| `{name}` | {} | {:.1} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {:.1} | {} | {} | {} | {} | {} |",
+            if name == "all" {
+                "**all**".to_owned()
+            } else {
+                format!("`{name}`")
+            },
             r["count"],
             r["throughput"].as_f64().unwrap_or(0.0),
             f(&r["p50_ms"]),
@@ -345,7 +350,7 @@ pub fn render(target: &Path, dir: &Path, setup: &str, notes: &str) -> String {
         Some(report) => {
             let _ = writeln!(
                 out,
-                "Command: `loadtest coldstart --runs {}` against the stack's DynamoDB Local and Redis. Each release binary is\nspawned against a Lambda Runtime API served by the tool and handed its sample event twice; medians of the runs.\n`init` is spawn to the first `next` request, `first response` spawn to the first answer, `first invocation` and\n`warm invocation` the handler's time for the first and the second event (their difference is the first call's\nconnection setup to DynamoDB and Redis).\n\n| function | event | init ms | first response ms | first invocation ms | warm invocation ms | status | binary | peak RSS |\n| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
+                "Command: `loadtest coldstart --runs {}` against the stack's DynamoDB Local and Redis. Each release binary is\nspawned against a Lambda Runtime API served by the tool and handed its sample event twice; medians of the runs.\n`init` is spawn to the first `next` request, `first response` spawn to the first answer, `first invocation` and\n`warm invocation` the handler's time for the first and the second event (their difference is the first call's\nconnection setup to DynamoDB and Redis). `binary` is the size of `target/release/<function>` on this machine\n(x86_64, stripped), not the arm64 zip.\n\n| function | event | init ms | first response ms | first invocation ms | warm invocation ms | status | binary | peak RSS |\n| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
                 report["runs"]
             );
             let f = |v: &Value| {
