@@ -74,7 +74,6 @@ USERS ?= 32
 DURATION ?= 30
 PROFILE ?= brief
 RUNS ?= 5
-FUNCTION_BINS := $(patsubst functions/%,--bin %,$(wildcard functions/*))
 
 .PHONY: load
 load: ## The brief's load mix against the `make dev` stack: [PROFILE=brief|production] [USERS=32] [DURATION=30] [RATE=req/s]
@@ -88,8 +87,9 @@ load: ## The brief's load mix against the `make dev` stack: [PROFILE=brief|produ
 .PHONY: coldstart
 coldstart: ## Cold start of each release function binary against the `make dev` stack's DynamoDB Local and Redis: [RUNS=5]
 	@test -f $(DEV_DIR)/env || { echo "start the stack with 'make dev' first"; exit 1; }
-	cargo build --release --locked $(FUNCTION_BINS)
-	cargo build --release --locked --bin loadtest
+	@# One function at a time, as `cargo lambda watch --release` builds them, so its binaries are reused.
+	@for fn in $(notdir $(wildcard functions/*)); do cargo build --quiet --release --locked --bin $$fn; done
+	cargo build --quiet --release --locked --bin loadtest
 	target/release/loadtest coldstart --env $(DEV_DIR)/env --runs $(RUNS) --out target/load
 
 BENCH_STACK := .stack/benchmarks
