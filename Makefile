@@ -69,6 +69,50 @@ smoke: ## Black-box check of a running deployment: make smoke BASE_URL=https://.
 bench: ## Criterion benchmarks of the rating engine and the calculate-rate handler
 	cargo bench --locked -p policy-core --bench rating --bench allocations
 
+# Load and cold-start runs: bounded, they stop by themselves. Defaults for `make load`.
+USERS ?= 32
+DURATION ?= 30
+PROFILE ?= brief
+RUNS ?= 5
+
+.PHONY: load
+load: ## The brief's load mix against the `make dev` stack: [PROFILE=brief|production] [USERS=32] [DURATION=30] [RATE=req/s]
+	@test -f $(DEV_DIR)/env || { echo "start the stack with 'make dev' first"; exit 1; }
+	@set -a; source $(DEV_DIR)/env; set +a; \
+		curl -sf -X POST "$$API_URL/2015-03-31/functions/warm-cache/invocations" -d @events/warm-cache/scheduled.json && echo; \
+		cargo build --quiet --release --locked --bin loadtest && \
+		target/release/loadtest run --base-url "$$API_URL" --profile $(PROFILE) \
+			--users $(USERS) --duration $(DURATION) $(if $(RATE),--rate $(RATE)) --log "$$STACK_LOG" --out target/load/$(PROFILE)
+
+.PHONY: coldstart
+coldstart: ## Cold start of each release function binary against the `make dev` stack's DynamoDB Local and Redis: [RUNS=5]
+	@test -f $(DEV_DIR)/env || { echo "start the stack with 'make dev' first"; exit 1; }
+	@# One function at a time, as `cargo lambda watch --release` builds them, so its binaries are reused.
+	@for fn in $(notdir $(wildcard functions/*)); do cargo build --quiet --release --locked --bin $$fn; done
+	cargo build --quiet --release --locked --bin loadtest
+	target/release/loadtest coldstart --env $(DEV_DIR)/env --runs $(RUNS) --out target/load
+
+BENCH_STACK := .stack/benchmarks
+CONCURRENCY ?= 2
+
+.PHONY: benchmarks
+benchmarks: ## Regenerate BENCHMARKS.md: make bench, a 10 s warm-up, both load profiles and cold starts on a release stack it starts and stops
+	@mkdir -p target/load
+	cargo bench --locked -p policy-core --bench rating --bench allocations 2>&1 | tee target/load/bench.txt
+	cargo build --release --locked --bin loadtest
+	@WATCH_ARGS="--release --concurrency $(CONCURRENCY)" API_PORT=auto DYNAMODB_PORT=auto REDIS_PORT=auto $(STACK) up $(BENCH_STACK)
+	@trap '$(STACK) down $(BENCH_STACK)' EXIT; set -a; source $(BENCH_STACK)/env; set +a; \
+		curl -sf -X POST "$$API_URL/2015-03-31/functions/warm-cache/invocations" -d @events/warm-cache/scheduled.json && echo; \
+		target/release/loadtest run --base-url "$$API_URL" --profile brief --users $(USERS) --duration 10 --out target/load/warmup >/dev/null; \
+		for profile in brief production; do \
+			target/release/loadtest run --base-url "$$API_URL" --profile $$profile --users $(USERS) --duration $(DURATION) \
+				--log "$$STACK_LOG" --out target/load/$$profile; \
+		done; \
+		target/release/loadtest coldstart --env $(BENCH_STACK)/env --runs $(RUNS) --out target/load; \
+		target/release/loadtest benchmarks --dir target/load --notes scripts/where-the-time-goes.md \
+			--setup "release builds behind cargo lambda watch --concurrency $(CONCURRENCY), DynamoDB Local with $$SEED_COUNT policies, redis-server, all on this machine" \
+			--out BENCHMARKS.md
+
 .PHONY: build
 build: tools ## Release arm64 Lambda zips in target/lambda/<function>/bootstrap.zip
 	cargo lambda build --release --arm64 --output-format zip --locked \

@@ -7,8 +7,11 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use lambda_http::http::Method;
 use lambda_http::{Body, Request};
 use policy_core::api::calculate_rate;
+use policy_core::cache::{Cache, CacheConfig, CacheName};
 use policy_core::rating::{RateTables, RatingRequest, rate};
-use time::macros::date;
+use policy_core::records::{Policy, PolicyStatus, term_end};
+use policy_core::storage::{policy_from_item, policy_item};
+use time::macros::{date, datetime};
 
 const AUTO: &str = r#"{"state":"CA","policy_type":"auto","coverage":{"liability":500000,"collision":50000,"comprehensive":50000},
   "drivers":[{"age":34,"years_licensed":16,"violations":1},{"age":19,"years_licensed":2,"good_student":true}],
@@ -78,5 +81,63 @@ fn handler(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, engine, handler);
+/// A bound policy as the list-policies function reads it: the detailed auto request's breakdown.
+fn policy(tables: &'static RateTables) -> Policy {
+    let request: RatingRequest = serde_json::from_str(AUTO).unwrap();
+    let effective_date = date!(2026 - 11 - 28);
+    let rated = rate(tables, &request, effective_date).unwrap();
+    Policy {
+        policy_number: "POL-2026-000042".to_owned(),
+        quote_id: "Q-2026-000042".to_owned(),
+        state: request.state,
+        policy_type: request.policy_type,
+        status: PolicyStatus::Active,
+        term: request.term,
+        effective_date,
+        expiration_date: term_end(effective_date, request.term.months()),
+        total_premium: rated.total_premium,
+        breakdown: serde_json::to_string(&rated).unwrap(),
+        bound_at: datetime!(2026-11-27 10:00 UTC),
+    }
+}
+
+fn storage(c: &mut Criterion) {
+    let tables = RateTables::builtin().unwrap();
+    let policy = policy(tables);
+    c.bench_function("dynamo/policy_to_item", |b| {
+        b.iter(|| policy_item(black_box(&policy)));
+    });
+    let item = policy_item(&policy).unwrap();
+    c.bench_function("dynamo/policy_from_item", |b| {
+        b.iter_batched(
+            || item.clone(),
+            |item| policy_from_item(black_box(item)),
+            BatchSize::SmallInput,
+        );
+    });
+}
+
+/// A cache read answered in process: the key is built (format version, cache name, number), looked
+/// up in L1 and the entry's version byte checked; Redis is not configured, so nothing leaves the process.
+fn cache(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let cache = Cache::new(CacheConfig::default()).unwrap();
+    let body =
+        serde_json::to_vec(&serde_json::json!({"policy_number": "POL-2026-000042"})).unwrap();
+    runtime.block_on(cache.put_body(CacheName::Policy, "POL-2026-000042", &body));
+    c.bench_function("cache/l1_hit_policy", |b| {
+        b.iter(|| {
+            runtime.block_on(cache.get_body(CacheName::Policy, black_box("POL-2026-000042")))
+        });
+    });
+    c.bench_function("cache/l1_miss_policy", |b| {
+        b.iter(|| {
+            runtime.block_on(cache.get_body(CacheName::Policy, black_box("POL-2026-000043")))
+        });
+    });
+}
+
+criterion_group!(benches, engine, handler, storage, cache);
 criterion_main!(benches);

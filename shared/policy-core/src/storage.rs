@@ -257,7 +257,8 @@ pub fn policy_item(policy: &Policy) -> Result<Item, StorageError> {
     Ok(item)
 }
 
-fn policy_from_item(mut item: Item) -> Result<Policy, StorageError> {
+/// The policy in a DynamoDB item: the reverse of [`policy_item`].
+pub fn policy_from_item(mut item: Item) -> Result<Policy, StorageError> {
     let total_premium = take_money(&mut item, "total_premium")?;
     let raw: PolicyItem = from_item(item)?;
     Ok(Policy {

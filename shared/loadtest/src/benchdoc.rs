@@ -1,0 +1,414 @@
+//! `BENCHMARKS.md`, generated from what `make benchmarks` measured: criterion medians, the dhat
+//! allocation counts, both load profiles and the cold starts, each figure with the command that
+//! produced it and the brief's target beside it.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::Value;
+
+/// Criterion benches reported, with what each measures and its target.
+const BENCHES: [(&str, &str, &str); 13] = [
+    (
+        "rate/auto_one",
+        "the engine on a detailed auto request",
+        "< 20 µs (brief: 50 ms)",
+    ),
+    (
+        "rate/home_one",
+        "the engine on a detailed home request",
+        "< 20 µs (brief: 50 ms)",
+    ),
+    ("rate/auto_batch_100", "100 auto requests", "< 2 ms"),
+    ("rate/auto_batch_1000", "1,000 auto requests", "< 20 ms"),
+    (
+        "parse/auto_request",
+        "JSON body to a validated request",
+        "-",
+    ),
+    ("serialize/auto_quote", "the breakdown to JSON", "-"),
+    (
+        "handler/calculate_rate_minimal",
+        "calculate-rate handler in process, brief's body",
+        "< 50 µs",
+    ),
+    (
+        "handler/calculate_rate_auto",
+        "calculate-rate handler in process, detailed auto body",
+        "< 50 µs",
+    ),
+    (
+        "handler/calculate_rate_batch_100",
+        "calculate-rate handler, batch of 100",
+        "-",
+    ),
+    (
+        "dynamo/policy_to_item",
+        "a policy to its DynamoDB item (serde_dynamo)",
+        "-",
+    ),
+    (
+        "dynamo/policy_from_item",
+        "a DynamoDB item back to a policy",
+        "-",
+    ),
+    (
+        "cache/l1_hit_policy",
+        "cache key built and answered from L1",
+        "-",
+    ),
+    (
+        "cache/l1_miss_policy",
+        "cache key built, L1 miss, no Redis",
+        "-",
+    ),
+];
+
+/// Criterion's median for `bench` in nanoseconds. A bench named `group/name` outside a benchmark
+/// group is stored under `group_name`.
+fn criterion_median(target: &Path, bench: &str) -> Option<f64> {
+    [bench.to_owned(), bench.replace('/', "_")]
+        .iter()
+        .find_map(|dir| {
+            let path = target
+                .join("criterion")
+                .join(dir)
+                .join("new/estimates.json");
+            let text = std::fs::read_to_string(path).ok()?;
+            serde_json::from_str::<Value>(&text).ok()?["median"]["point_estimate"].as_f64()
+        })
+}
+
+/// A duration in nanoseconds in the unit that suits it.
+pub fn human_ns(ns: f64) -> String {
+    if ns < 1_000.0 {
+        format!("{ns:.0} ns")
+    } else if ns < 1_000_000.0 {
+        format!("{:.2} µs", ns / 1_000.0)
+    } else {
+        format!("{:.2} ms", ns / 1_000_000.0)
+    }
+}
+
+/// `(name, bytes, allocations)` rows of the allocation bench's table in its output.
+pub fn allocation_rows(output: &str) -> Vec<(String, u64, u64)> {
+    let mut rows = Vec::new();
+    let mut in_table = false;
+    for line in output.lines() {
+        if line.starts_with("request") && line.contains("bytes/request") {
+            in_table = true;
+            continue;
+        }
+        if !in_table {
+            continue;
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let parsed = match words.as_slice() {
+            [name @ .., bytes, blocks] if !name.is_empty() => bytes
+                .parse()
+                .ok()
+                .zip(blocks.parse().ok())
+                .map(|(b, a)| (name.join(" "), b, a)),
+            _ => None,
+        };
+        match parsed {
+            Some(row) => rows.push(row),
+            None => in_table = false,
+        }
+    }
+    rows
+}
+
+fn read_json(path: &Path) -> Option<Value> {
+    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+}
+
+fn command_output(program: &str, args: &[&str]) -> String {
+    std::process::Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map_or_else(|| "?".to_owned(), |s| s.trim().to_owned())
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map_or("?", |(_, m)| m.trim());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .map(|v| v.trim().trim_end_matches("kB").trim().to_owned())
+        })
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or_else(
+            || "?".to_owned(),
+            |kb| format!("{:.1} GiB", kb / 1024.0 / 1024.0),
+        );
+    format!(
+        "| CPUs (`nproc`) | {} |\n| model | {model} |\n| RAM | {memory} |\n| rustc | {} |\n| date | {} |\n",
+        command_output("nproc", &[]),
+        command_output("rustc", &["--version"]),
+        command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+    )
+}
+
+fn load_section(out: &mut String, report: &Value, command: &str) {
+    let plan = &report["plan"];
+    let _ = writeln!(
+        out,
+        "Profile `{}`: {} users for {} s. Command: `{command}`\n",
+        plan["profile"].as_str().unwrap_or("?"),
+        plan["users"],
+        plan["duration_s"]
+    );
+    let _ = writeln!(
+        out,
+        "| route | requests | req/s | p50 ms | p95 ms | p99 ms | max ms | errors |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    let f = |v: &Value| {
+        v.as_f64()
+            .map_or_else(|| "-".to_owned(), |x| format!("{x:.2}"))
+    };
+    let mut rows: Vec<(&str, &Value)> = report["routes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| (r["route"].as_str().unwrap_or("?"), r))
+        .collect();
+    rows.push(("all", &report["overall"]));
+    for (name, r) in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.1} | {} | {} | {} | {} | {} |",
+            if name == "all" {
+                "**all**".to_owned()
+            } else {
+                format!("`{name}`")
+            },
+            r["count"],
+            r["throughput"].as_f64().unwrap_or(0.0),
+            f(&r["p50_ms"]),
+            f(&r["p95_ms"]),
+            f(&r["p99_ms"]),
+            f(&r["max_ms"]),
+            r["errors"]
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n| figure | measured | brief's target | |\n| --- | ---: | --- | --- |"
+    );
+    for floor in report["floors"].as_array().into_iter().flatten() {
+        let verdict = match floor["met"].as_bool() {
+            Some(true) => "meets",
+            Some(false) => "**misses**",
+            None => "n/a",
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {verdict} |",
+            floor["name"].as_str().unwrap_or("?"),
+            floor["value"].as_str().unwrap_or("?"),
+            floor["target"].as_str().unwrap_or("?")
+        );
+    }
+    if let Some(caches) = report["cache"]["caches"].as_array() {
+        let _ = writeln!(
+            out,
+            "\nCache reads (EMF lines in the watch log during the run):\n"
+        );
+        for c in caches {
+            let _ = writeln!(
+                out,
+                "- `{}`: {} of {} reads hit ({})",
+                c["cache"].as_str().unwrap_or("?"),
+                c["hits"],
+                c["lookups"],
+                c["hit_rate"]
+                    .as_f64()
+                    .map_or_else(|| "n/a".to_owned(), |r| format!("{:.1}%", r * 100.0))
+            );
+        }
+    }
+    functions_section(out, report);
+    out.push('\n');
+}
+
+/// Handler and DynamoDB latency, memory and CPU of a load run.
+fn functions_section(out: &mut String, report: &Value) {
+    let _ = writeln!(
+        out,
+        "\nHandler latency as the functions measure it (EMF `Latency`, whole ms) and DynamoDB calls (EMF `DynamoDbLatency`):\n"
+    );
+    let _ = writeln!(
+        out,
+        "| function | handler p50 | handler p99 | DynamoDB calls | DynamoDB p50 | DynamoDB p99 | peak RSS |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    let rss = |function: &str| {
+        report["peak_rss"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["function"] == function)
+            .filter_map(|p| p["peak_rss_kb"].as_u64())
+            .max()
+            .map_or_else(
+                || "-".to_owned(),
+                |kb| format!("{:.1} MB", kb as f64 / 1024.0),
+            )
+    };
+    for (function, h) in report["handler_latency"].as_object().into_iter().flatten() {
+        let d = &report["dynamodb_latency"][function];
+        let ms = |v: &Value| {
+            v.as_u64()
+                .map_or_else(|| "-".to_owned(), |x| format!("{x} ms"))
+        };
+        let _ = writeln!(
+            out,
+            "| {function} | {} | {} | {} | {} | {} | {} |",
+            ms(&h["p50_ms"]),
+            ms(&h["p99_ms"]),
+            d["count"].as_u64().unwrap_or(0),
+            ms(&d["p50_ms"]),
+            ms(&d["p99_ms"]),
+            rss(function)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nCPU used during the run by process (`/proc/<pid>/stat`, cores = CPU seconds / wall seconds):\n"
+    );
+    let _ = writeln!(out, "| process | CPU s | cores |\n| --- | ---: | ---: |");
+    for p in report["cpu"].as_array().into_iter().flatten().take(6) {
+        let _ = writeln!(
+            out,
+            "| {} | {:.2} | {:.2} |",
+            p["process"].as_str().unwrap_or("?"),
+            p["cpu_seconds"].as_f64().unwrap_or(0.0),
+            p["cores"].as_f64().unwrap_or(0.0)
+        );
+    }
+}
+
+/// The whole document. `dir` holds the run's outputs (`bench.txt`, `brief/`, `production/`,
+/// `coldstart.json`); `notes` is the hand-written "where the time goes" analysis it includes.
+pub fn render(target: &Path, dir: &Path, setup: &str, notes: &str) -> String {
+    let mut out = String::from(
+        "# Benchmarks\n\nGenerated by `make benchmarks`; do not edit by hand. Every figure is a median or a ratio, with the\ncommand that produced it and the product brief's target beside it.\n\n## Machine\n\n| | |\n| --- | --- |\n",
+    );
+    out.push_str(&machine());
+    let _ = writeln!(out, "| stack | {setup} |\n");
+    let _ = writeln!(
+        out,
+        "## Micro benchmarks\n\nCommand: `cargo bench --locked -p policy-core --bench rating --bench allocations` (`make bench`), medians from\n`target/criterion/<bench>/new/estimates.json` (`median.point_estimate`).\n\n| bench | what | median | target |\n| --- | --- | ---: | --- |"
+    );
+    for (bench, what, target_text) in BENCHES.iter().filter(|(b, _, _)| !b.is_empty()) {
+        let median = criterion_median(target, bench).map_or_else(|| "not run".to_owned(), human_ns);
+        let _ = writeln!(out, "| `{bench}` | {what} | {median} | {target_text} |");
+    }
+    let bench_output = std::fs::read_to_string(dir.join("bench.txt")).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "\nHeap per request (`benches/allocations.rs`, dhat, mean of 1,000 requests in process):\n\n| request | bytes | allocations | target |\n| --- | ---: | ---: | --- |"
+    );
+    for (name, bytes, allocations) in allocation_rows(&bench_output) {
+        let verdict = if bytes < 64 * 1024 {
+            "meets"
+        } else {
+            "**misses**"
+        };
+        let _ = writeln!(
+            out,
+            "| {name} | {bytes} | {allocations} | < 64 KB (brief: < 1 MB): {verdict} |"
+        );
+    }
+    out.push_str("\n## Load\n\n");
+    for profile in ["brief", "production"] {
+        match read_json(&dir.join(profile).join("report.json")) {
+            Some(report) => {
+                let plan = &report["plan"];
+                let command = format!(
+                    "loadtest run --profile {profile} --users {} --duration {} --base-url $API_URL --log $STACK_LOG",
+                    plan["users"], plan["duration_s"]
+                );
+                load_section(&mut out, &report, &command);
+            }
+            None => {
+                let _ = writeln!(out, "Profile `{profile}`: not run.\n");
+            }
+        }
+    }
+    out.push_str("## Cold start\n\n");
+    match read_json(&dir.join("coldstart.json")) {
+        Some(report) => {
+            let _ = writeln!(
+                out,
+                "Command: `loadtest coldstart --runs {}` against the stack's DynamoDB Local and Redis. Each release binary is\nspawned against a Lambda Runtime API served by the tool and handed its sample event twice; medians of the runs.\n`init` is spawn to the first `next` request, `first response` spawn to the first answer, `first invocation` and\n`warm invocation` the handler's time for the first and the second event (their difference is the first call's\nconnection setup to DynamoDB and Redis). `binary` is the size of `target/release/<function>` on this machine\n(x86_64, stripped), not the arm64 zip.\n\n| function | event | init ms | first response ms | first invocation ms | warm invocation ms | status | binary | peak RSS |\n| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
+                report["runs"]
+            );
+            let f = |v: &Value| {
+                v.as_f64()
+                    .map_or_else(|| "-".to_owned(), |x| format!("{x:.2}"))
+            };
+            for r in report["results"].as_array().into_iter().flatten() {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    r["function"].as_str().unwrap_or("?"),
+                    r["event"].as_str().unwrap_or("?"),
+                    f(&r["init_ms"]),
+                    f(&r["first_response_ms"]),
+                    f(&r["first_invocation_ms"]),
+                    f(&r["warm_invocation_ms"]),
+                    r["status"].as_str().unwrap_or("-"),
+                    r["binary_bytes"]
+                        .as_u64()
+                        .map_or_else(|| "-".to_owned(), |b| format!("{:.1} MB", b as f64 / 1e6)),
+                    r["peak_rss_kb"].as_u64().map_or_else(
+                        || "-".to_owned(),
+                        |kb| format!("{:.1} MB", kb as f64 / 1024.0)
+                    )
+                );
+            }
+            out.push('\n');
+        }
+        None => out.push_str("Not run.\n\n"),
+    }
+    out.push_str("## Where the time goes\n\n");
+    out.push_str(notes.trim());
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocation_rows_are_read_from_the_bench_table_and_nothing_else() {
+        let output = "Running benches/allocations.rs\nrequest           bytes/request allocs/request\nbrief                      4622             25\ndetailed auto              7219             76\ncreate-quote              20480            140\ndhat: Total: 1 bytes\n";
+        assert_eq!(
+            allocation_rows(output),
+            vec![
+                ("brief".to_owned(), 4622, 25),
+                ("detailed auto".to_owned(), 7219, 76),
+                ("create-quote".to_owned(), 20480, 140)
+            ]
+        );
+        assert!(allocation_rows("nothing here 1 2").is_empty());
+    }
+
+    #[test]
+    fn durations_are_shown_in_the_unit_that_suits_them() {
+        assert_eq!(human_ns(812.4), "812 ns");
+        assert_eq!(human_ns(1_240.0), "1.24 µs");
+        assert_eq!(human_ns(1_220_000.0), "1.22 ms");
+    }
+}
