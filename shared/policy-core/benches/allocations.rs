@@ -84,6 +84,7 @@ fn create_quote(tables: &'static RateTables, json: &[u8], now: time::OffsetDateT
     let decision = decide(&request, &rated, table);
     let quote = Quote {
         quote_id: new_number("Q", now).unwrap(),
+        owner: "agent-01".to_owned(),
         status: QuoteStatus::Quoted,
         decision,
         state: request.state,

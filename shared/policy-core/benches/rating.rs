@@ -88,6 +88,7 @@ fn policy(tables: &'static RateTables) -> Policy {
     let rated = rate(tables, &request, effective_date).unwrap();
     Policy {
         policy_number: "POL-2026-000042".to_owned(),
+        owner: "agent-01".to_owned(),
         quote_id: "Q-2026-000042".to_owned(),
         state: request.state,
         policy_type: request.policy_type,
