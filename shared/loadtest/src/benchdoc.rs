@@ -353,29 +353,8 @@ pub fn render(target: &Path, dir: &Path, setup: &str, notes: &str) -> String {
                 "Command: `loadtest coldstart --runs {}` against the stack's DynamoDB Local and Redis. Each release binary is\nspawned against a Lambda Runtime API served by the tool and handed its sample event twice; medians of the runs.\n`init` is spawn to the first `next` request, `first response` spawn to the first answer, `first invocation` and\n`warm invocation` the handler's time for the first and the second event (their difference is the first call's\nconnection setup to DynamoDB and Redis). `binary` is the size of `target/release/<function>` on this machine\n(x86_64, stripped), not the arm64 zip.\n\n| function | event | init ms | first response ms | first invocation ms | warm invocation ms | status | binary | peak RSS |\n| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
                 report["runs"]
             );
-            let f = |v: &Value| {
-                v.as_f64()
-                    .map_or_else(|| "-".to_owned(), |x| format!("{x:.2}"))
-            };
             for r in report["results"].as_array().into_iter().flatten() {
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                    r["function"].as_str().unwrap_or("?"),
-                    r["event"].as_str().unwrap_or("?"),
-                    f(&r["init_ms"]),
-                    f(&r["first_response_ms"]),
-                    f(&r["first_invocation_ms"]),
-                    f(&r["warm_invocation_ms"]),
-                    r["status"].as_str().unwrap_or("-"),
-                    r["binary_bytes"]
-                        .as_u64()
-                        .map_or_else(|| "-".to_owned(), |b| format!("{:.1} MB", b as f64 / 1e6)),
-                    r["peak_rss_kb"].as_u64().map_or_else(
-                        || "-".to_owned(),
-                        |kb| format!("{:.1} MB", kb as f64 / 1024.0)
-                    )
-                );
+                let _ = writeln!(out, "| {} |", crate::coldstart::row_cells(r).join(" | "));
             }
             out.push('\n');
         }

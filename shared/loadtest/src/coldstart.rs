@@ -337,32 +337,51 @@ pub fn to_text(report: &Value) -> String {
         "binary",
         "RSS"
     );
-    let num = |v: &Value| {
-        v.as_f64()
-            .map_or_else(|| "-".to_owned(), |x| format!("{x:.2}"))
-    };
     for r in report["results"].as_array().into_iter().flatten() {
+        let [
+            function,
+            event,
+            init,
+            first,
+            first_invoke,
+            warm,
+            status,
+            binary,
+            rss,
+        ] = row_cells(r);
         let _ = writeln!(
             out,
-            "{:<16} {:<14} {:>9} {:>10} {:>11} {:>10} {:>8} {:>9} {:>8}  {}",
-            r["function"].as_str().unwrap_or("?"),
-            r["event"].as_str().unwrap_or("?"),
-            num(&r["init_ms"]),
-            num(&r["first_response_ms"]),
-            num(&r["first_invocation_ms"]),
-            num(&r["warm_invocation_ms"]),
-            r["status"].as_str().unwrap_or("-"),
-            r["binary_bytes"]
-                .as_u64()
-                .map_or_else(|| "-".to_owned(), |b| format!("{:.1} MB", b as f64 / 1e6)),
-            r["peak_rss_kb"].as_u64().map_or_else(
-                || "-".to_owned(),
-                |kb| format!("{:.1} MB", kb as f64 / 1024.0)
-            ),
+            "{function:<16} {event:<14} {init:>9} {first:>10} {first_invoke:>11} {warm:>10} {status:>8} {binary:>9} {rss:>8}  {}",
             r["error"].as_str().unwrap_or("")
         );
     }
     out
+}
+
+/// One result of a cold-start report as display cells: function, event, init, first response,
+/// first and warm invocation (ms), status, binary size and peak RSS (MB). The terminal table and
+/// BENCHMARKS.md both show these.
+pub fn row_cells(r: &Value) -> [String; 9] {
+    let num = |v: &Value| {
+        v.as_f64()
+            .map_or_else(|| "-".to_owned(), |x| format!("{x:.2}"))
+    };
+    [
+        r["function"].as_str().unwrap_or("?").to_owned(),
+        r["event"].as_str().unwrap_or("?").to_owned(),
+        num(&r["init_ms"]),
+        num(&r["first_response_ms"]),
+        num(&r["first_invocation_ms"]),
+        num(&r["warm_invocation_ms"]),
+        r["status"].as_str().unwrap_or("-").to_owned(),
+        r["binary_bytes"]
+            .as_u64()
+            .map_or_else(|| "-".to_owned(), |b| format!("{:.1} MB", b as f64 / 1e6)),
+        r["peak_rss_kb"].as_u64().map_or_else(
+            || "-".to_owned(),
+            |kb| format!("{:.1} MB", kb as f64 / 1024.0),
+        ),
+    ]
 }
 
 #[cfg(test)]
