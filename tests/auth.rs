@@ -7,7 +7,7 @@
     reason = "test code"
 )]
 
-use e2e::unique;
+use e2e::{gateway_request, unique};
 use lambda_http::Request;
 use policy_core::api::cursor::CursorKey;
 use policy_core::api::policies::{self, Policies};
@@ -15,7 +15,7 @@ use policy_core::api::{bind, calculate_rate, quotes};
 use policy_core::auth::AuthMode;
 use policy_core::quoting::Quoting;
 use policy_core::rating::RateTables;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 const QUOTE: &str =
     r#"{"policy_type":"auto","state":"CA","coverage_requested":{"liability":500000}}"#;
@@ -35,29 +35,11 @@ fn request(
     body: &str,
     key: Option<&str>,
 ) -> Request {
-    let (path, query) = path_and_query
-        .split_once('?')
-        .unwrap_or((path_and_query, ""));
-    let mut headers = json!({"content-type": "application/json"});
-    if let Some(key) = key {
-        headers["idempotency-key"] = json!(key);
-    }
-    let mut context = json!({
-        "accountId": "123456789012", "apiId": "abc123", "requestId": unique("auth"),
-        "routeKey": "$default", "stage": "$default", "time": "28/Nov/2026:10:00:00 +0000",
-        "timeEpoch": 0,
-        "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                 "sourceIp": "203.0.113.10", "userAgent": "test"}
-    });
-    if let As::Caller(sub, scope) = who {
-        context["authorizer"] =
-            json!({"jwt": {"claims": {"sub": sub, "scope": scope}, "scopes": null}});
-    }
-    let event = json!({
-        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
-        "headers": headers, "requestContext": context, "body": body, "isBase64Encoded": false
-    });
-    lambda_http::request::from_str(&event.to_string()).unwrap()
+    let caller = match who {
+        As::Nobody => None,
+        As::Caller(sub, scope) => Some((sub, scope)),
+    };
+    gateway_request(caller, method, path_and_query, body, key)
 }
 
 struct Reply {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use policy_core::storage::{TableNames, client_from_env};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// A response as the tests look at it.
 #[derive(Debug)]
@@ -290,4 +290,38 @@ impl Drop for Redis {
     fn drop(&mut self) {
         let _ = self.0.kill();
     }
+}
+
+/// An HTTP API (payload 2.0) event as API Gateway passes it to a function, made into a request:
+/// `caller` is the JWT authorizer's `sub` and `scope` claims (`None`: no authorizer context).
+pub fn gateway_request(
+    caller: Option<(&str, &str)>,
+    method: &str,
+    path_and_query: &str,
+    body: &str,
+    idempotency_key: Option<&str>,
+) -> lambda_http::Request {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let mut headers = json!({"content-type": "application/json"});
+    if let Some(key) = idempotency_key {
+        headers["idempotency-key"] = json!(key);
+    }
+    let mut context = json!({
+        "accountId": "123456789012", "apiId": "abc123", "requestId": unique("request"),
+        "routeKey": "$default", "stage": "$default", "time": "28/Nov/2026:10:00:00 +0000",
+        "timeEpoch": 0,
+        "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                 "sourceIp": "203.0.113.10", "userAgent": "test"}
+    });
+    if let Some((sub, scope)) = caller {
+        context["authorizer"] =
+            json!({"jwt": {"claims": {"sub": sub, "scope": scope}, "scopes": null}});
+    }
+    let event = json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
+        "headers": headers, "requestContext": context, "body": body, "isBase64Encoded": false
+    });
+    lambda_http::request::from_str(&event.to_string()).unwrap()
 }

@@ -1,7 +1,8 @@
 use std::collections::HashSet;
 
-use e2e::{assert_problem, get};
-use serde_json::Value;
+use e2e::{assert_problem, get, post_json};
+use policy_core::cache::CacheConfig;
+use serde_json::{Value, json};
 
 /// Whether a listed policy matches a filter.
 type Matcher = fn(&Value) -> bool;
@@ -129,6 +130,88 @@ fn paging_through_every_seeded_policy_has_no_duplicate_and_no_gap() {
     assert_eq!(numbers.len(), seen.len(), "no duplicates");
     assert_eq!(seen.len(), seeded, "no gaps");
     assert_newest_first(&seen);
+}
+
+/// Binds a new quote in `state`, effective today; its policy number.
+fn bind_new_policy(state: &str) -> String {
+    let body =
+        json!({"policy_type": "auto", "state": state, "coverage_requested": {"liability": 500000}});
+    let quote = post_json("/api/v1/quotes", &body);
+    assert_eq!(quote.status, 201, "{:#}", quote.json);
+    let quote_id = quote.json["quote_id"].as_str().unwrap();
+    let bound = post_json(&format!("/api/v1/quotes/{quote_id}/bind"), &json!({}));
+    assert_eq!(bound.status, 201, "{:#}", bound.json);
+    bound.json["policy_number"].as_str().unwrap().to_owned()
+}
+
+/// Every policy on every page of `query`, `limit` at a time, in page order.
+fn page_through(query: &str, limit: usize) -> Vec<Value> {
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/api/v1/policies?{query}&limit={limit}");
+        if let Some(cursor) = &cursor {
+            path.push_str("&cursor=");
+            path.push_str(cursor);
+        }
+        let reply = get(&path);
+        seen.extend(items(&reply));
+        match reply.json["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return seen,
+        }
+    }
+}
+
+fn numbers(policies: &[Value]) -> Vec<String> {
+    policies
+        .iter()
+        .map(|p| p["policy_number"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn paging_while_policies_are_bound_skips_and_repeats_nothing() {
+    // Policies bound today sort among each other by number, so new ones land on every page,
+    // before and after the cursor, while pages are also served from the cache.
+    let today = time::OffsetDateTime::now_utc().date();
+    let query = format!("state=PA&effective_from={today}");
+    for _ in 0..8 {
+        bind_new_policy("PA");
+    }
+    let before = numbers(&page_through(&query, 100));
+    let (paged, bound_meanwhile) = std::thread::scope(|s| {
+        let writer = s.spawn(|| (0..12).map(|_| bind_new_policy("PA")).collect::<Vec<_>>());
+        let mut paged = Vec::new();
+        while !writer.is_finished() {
+            paged = page_through(&query, 3);
+        }
+        (paged, writer.join().unwrap())
+    });
+    assert_newest_first(&paged);
+    let paged = numbers(&paged);
+    let unique: HashSet<&String> = paged.iter().collect();
+    assert_eq!(
+        unique.len(),
+        paged.len(),
+        "no policy listed twice: {paged:?}"
+    );
+    for number in &before {
+        assert!(unique.contains(number), "{number} was skipped: {paged:?}");
+    }
+    // Another environment's in-process cache may hold a page for its time to live.
+    std::thread::sleep(CacheConfig::from_env().l1_ttl + std::time::Duration::from_secs(1));
+    let after: HashSet<String> = numbers(&page_through(&query, 100)).into_iter().collect();
+    for number in before.iter().chain(&bound_meanwhile) {
+        assert!(
+            after.contains(number),
+            "{number} lists once the writes are done"
+        );
+    }
+    assert!(
+        paged.iter().all(|n| after.contains(n)),
+        "everything listed exists"
+    );
 }
 
 #[test]

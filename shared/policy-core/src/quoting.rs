@@ -195,7 +195,17 @@ impl Quoting {
                         replayed: false,
                     });
                 }
-                Inserted::IdTaken => {}
+                // The number is taken, most likely by this very write: the SDK repeats a
+                // write whose answer was lost, and the repeat finds the first one done.
+                Inserted::IdTaken => {
+                    let stored = self.store.get_quote(&quote.quote_id).await?;
+                    if stored.is_some_and(|stored| stored.is_same_write(&quote)) {
+                        return Ok(Made {
+                            quote,
+                            replayed: false,
+                        });
+                    }
+                }
                 Inserted::KeyUsed(existing) => {
                     let ours = record.as_ref().map(|r| r.fingerprint.as_str());
                     if ours != Some(existing.fingerprint.as_str()) {

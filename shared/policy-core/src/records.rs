@@ -63,6 +63,16 @@ impl Quote {
             status => status,
         }
     }
+
+    /// Whether `self`, as stored, is `written`: the same caller, instant and rating. Quote
+    /// numbers are random, so a number found taken by these is this write's own, done before.
+    pub fn is_same_write(&self, written: &Quote) -> bool {
+        self.quote_id == written.quote_id
+            && self.owner == written.owner
+            && self.created_at == written.created_at
+            && self.total_premium == written.total_premium
+            && self.breakdown == written.breakdown
+    }
 }
 
 /// Where a policy is in its life.
