@@ -158,7 +158,7 @@ async fn a_miss_then_hits_from_memory_and_from_redis_and_entries_expire() {
     assert!(ttl > 0 && ttl <= 3600, "TTL {ttl}");
     let ttl: i64 = {
         writer.put(CacheName::List, "page", &1).await;
-        c.ttl("pd:v1:list:page").await.unwrap()
+        c.ttl("pd:v1:list:g0:page").await.unwrap()
     };
     assert!(ttl > 0 && ttl <= 60, "list TTL {ttl}");
 }
@@ -221,7 +221,7 @@ async fn warm_cache_fills_the_keys_it_reports() {
     // And a cold environment then answers those reads from Redis
     let cold = Cache::new(config(&redis.url())).unwrap();
     for key in lists {
-        let name = key.strip_prefix("pd:v1:list:").unwrap();
+        let name = key.strip_prefix("pd:v1:list:g0:").unwrap();
         assert_eq!(
             cold.get_raw(CacheName::List, name)
                 .await
@@ -229,6 +229,37 @@ async fn warm_cache_fills_the_keys_it_reports() {
             Some(Level::L2)
         );
     }
+}
+
+#[tokio::test]
+async fn a_page_read_before_a_bind_and_stored_after_it_is_never_served() {
+    let redis = Redis::start();
+    let lister = Cache::new(config(&redis.url())).unwrap();
+    let binder = Cache::new(config(&redis.url())).unwrap();
+    // Given a page that missed, was read from DynamoDB, and was cached
+    let Err(slot) = lister.get_body(CacheName::List, "page").await else {
+        panic!("a miss first");
+    };
+    assert!(lister.put_body(slot, br#"{"items":["old"]}"#).await);
+    let Err(slot) = lister.get_body(CacheName::List, "other-page").await else {
+        panic!("a miss first");
+    };
+    // When a bind lands while another page is being read, and that page is stored after it
+    binder.invalidate_lists().await;
+    assert!(
+        lister
+            .put_body(slot, br#"{"items":["read before the bind"]}"#)
+            .await
+    );
+    // Then no environment without the pages in memory is served either page
+    let fresh = Cache::new(config(&redis.url())).unwrap();
+    assert!(fresh.get_body(CacheName::List, "page").await.is_err());
+    assert!(fresh.get_body(CacheName::List, "other-page").await.is_err());
+    assert_eq!(
+        redis_keys(&redis.url(), "pd:v1:list:*").await,
+        ["pd:v1:list:g0:other-page", "pd:v1:list:g0:page"],
+        "both stayed in the retired generation, to expire"
+    );
 }
 
 #[tokio::test]

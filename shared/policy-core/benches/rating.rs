@@ -127,7 +127,10 @@ fn cache(c: &mut Criterion) {
     let cache = Cache::new(CacheConfig::default()).unwrap();
     let body =
         serde_json::to_vec(&serde_json::json!({"policy_number": "POL-2026-000042"})).unwrap();
-    runtime.block_on(cache.put_body(CacheName::Policy, "POL-2026-000042", &body));
+    runtime.block_on(async {
+        let slot = cache.slot(CacheName::Policy, "POL-2026-000042").await;
+        cache.put_body(slot, &body).await
+    });
     c.bench_function("cache/l1_hit_policy", |b| {
         b.iter(|| {
             runtime.block_on(cache.get_body(CacheName::Policy, black_box("POL-2026-000042")))

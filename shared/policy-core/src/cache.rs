@@ -64,6 +64,12 @@ impl CacheName {
         self != CacheName::Quote
     }
 
+    /// Whether one write can change any entry, so that Redis drops them all at once by moving to
+    /// a new generation of keys: lists, which a new policy can join on any page.
+    fn generational(self) -> bool {
+        self == CacheName::List
+    }
+
     fn index(self) -> usize {
         self as usize
     }
@@ -122,6 +128,17 @@ impl Body {
     }
 }
 
+/// Where a value goes in both levels. For lists it names the Redis generation current when it was
+/// made: a page read from DynamoDB before a bind and stored after it lands in the generation the bind
+/// retired, where no reader looks.
+#[derive(Debug, Clone)]
+pub struct Slot {
+    name: CacheName,
+    l1_key: String,
+    /// `None` when Redis is not configured or did not answer.
+    l2_key: Option<String>,
+}
+
 /// Where a read was answered from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -168,6 +185,11 @@ impl std::fmt::Debug for Cache {
 
 fn full_key(name: CacheName, key: &str) -> String {
     format!("{KEY_PREFIX}{}:{key}", name.as_str())
+}
+
+/// The Redis counter of a generational cache; its entries live under `<prefix><name>:g<n>:`.
+fn generation_key(name: CacheName) -> String {
+    format!("{KEY_PREFIX}generation:{}", name.as_str())
 }
 
 impl Cache {
@@ -276,30 +298,61 @@ impl Cache {
         table[name.index()][level as usize].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The raw entry for `key`, from L1 or else L2 (which then fills L1).
-    pub async fn get_raw(&self, name: CacheName, key: &str) -> Option<(Arc<[u8]>, Level)> {
-        let key = full_key(name, key);
+    /// Where `key` goes now. For lists this reads the generation from Redis (one round trip).
+    pub async fn slot(&self, name: CacheName, key: &str) -> Slot {
+        let l1_key = full_key(name, key);
+        let l2_key = if self.l2.is_none() {
+            None
+        } else if name.generational() {
+            let counter = generation_key(name);
+            self.redis(|mut c| async move { c.get::<_, Option<u64>>(counter).await })
+                .await
+                .map(|generation| full_key(name, &format!("g{}:{key}", generation.unwrap_or(0))))
+        } else {
+            Some(l1_key.clone())
+        };
+        Slot {
+            name,
+            l1_key,
+            l2_key,
+        }
+    }
+
+    /// The raw entry for `key`, from L1 or else L2 (which then fills L1); on a miss, the slot a
+    /// fresh value goes to.
+    pub async fn lookup(&self, name: CacheName, key: &str) -> Result<(Arc<[u8]>, Level), Slot> {
         if name.uses_l1() {
-            if let Some(value) = self.l1.get(&key).await {
+            if let Some(value) = self.l1.get(&full_key(name, key)).await {
                 self.count(name, Level::L1, true);
-                return Some((value, Level::L1));
+                return Ok((value, Level::L1));
             }
             self.count(name, Level::L1, false);
         }
-        self.l2.as_ref()?;
-        let found: Option<Vec<u8>> = self
-            .redis(|mut c| {
-                let key = key.clone();
-                async move { c.get(key).await }
-            })
-            .await
-            .flatten();
-        self.count(name, Level::L2, found.is_some());
-        let value: Arc<[u8]> = found?.into();
-        if name.uses_l1() {
-            self.l1.insert(key, value.clone()).await;
+        let slot = self.slot(name, key).await;
+        if self.l2.is_none() {
+            return Err(slot);
         }
-        Some((value, Level::L2))
+        let found: Option<Vec<u8>> = match slot.l2_key.clone() {
+            Some(l2_key) => self
+                .redis(|mut c| async move { c.get(l2_key).await })
+                .await
+                .flatten(),
+            None => None,
+        };
+        self.count(name, Level::L2, found.is_some());
+        let Some(found) = found else {
+            return Err(slot);
+        };
+        let value: Arc<[u8]> = found.into();
+        if name.uses_l1() {
+            self.l1.insert(slot.l1_key, value.clone()).await;
+        }
+        Ok((value, Level::L2))
+    }
+
+    /// The raw entry for `key`, from L1 or else L2.
+    pub async fn get_raw(&self, name: CacheName, key: &str) -> Option<(Arc<[u8]>, Level)> {
+        self.lookup(name, key).await.ok()
     }
 
     /// The decoded entry for `key`. An entry that does not decode is a miss (and is dropped from L1,
@@ -321,45 +374,48 @@ impl Cache {
     }
 
     /// A cached JSON response body: the entry is of this format and well-formed JSON, or it is a
-    /// miss (dropped from L1, to be overwritten by the caller).
-    pub async fn get_body(&self, name: CacheName, key: &str) -> Option<Body> {
-        let (raw, _) = self.get_raw(name, key).await?;
+    /// miss (dropped from L1), answered with the slot the caller's fresh body goes to.
+    pub async fn get_body(&self, name: CacheName, key: &str) -> Result<Body, Slot> {
+        let (raw, _) = self.lookup(name, key).await?;
         let ok = matches!(raw.split_first(), Some((&FORMAT_VERSION, json))
             if serde_json::from_slice::<serde::de::IgnoredAny>(json).is_ok());
         if ok {
-            return Some(Body(raw));
+            return Ok(Body(raw));
         }
         tracing::warn!(cache = name.as_str(), "cache: corrupt or old-format body");
         self.l1.invalidate(&full_key(name, key)).await;
-        None
+        Err(self.slot(name, key).await)
     }
 
     /// Stores a JSON response body in both levels; true if Redis took it.
-    pub async fn put_body(&self, name: CacheName, key: &str, json: &[u8]) -> bool {
+    pub async fn put_body(&self, slot: Slot, json: &[u8]) -> bool {
         let mut bytes = Vec::with_capacity(json.len() + 1);
         bytes.push(FORMAT_VERSION);
         bytes.extend_from_slice(json);
-        self.put_raw(name, key, bytes).await
+        self.put_raw(slot, bytes).await
     }
 
-    /// Stores `value` in both levels (Redis with the name's TTL).
+    /// Stores `value` in both levels (Redis with the name's TTL), in the current generation.
     pub async fn put<T: Serialize>(&self, name: CacheName, key: &str, value: &T) {
         let mut bytes = vec![FORMAT_VERSION];
         if serde_json::to_writer(&mut bytes, value).is_err() {
             return;
         }
-        self.put_raw(name, key, bytes).await;
+        let slot = self.slot(name, key).await;
+        self.put_raw(slot, bytes).await;
     }
 
-    /// Stores encoded bytes in both levels.
-    pub async fn put_raw(&self, name: CacheName, key: &str, bytes: Vec<u8>) -> bool {
-        let key = full_key(name, key);
+    /// Stores encoded bytes in both levels; true if Redis took them.
+    pub async fn put_raw(&self, slot: Slot, bytes: Vec<u8>) -> bool {
         let value: Arc<[u8]> = bytes.into();
-        if name.uses_l1() {
-            self.l1.insert(key.clone(), value.clone()).await;
+        if slot.name.uses_l1() {
+            self.l1.insert(slot.l1_key, value.clone()).await;
         }
-        let ttl = name.ttl().as_secs();
-        self.redis(|mut c| async move { c.set_ex::<_, _, ()>(key, value.as_ref(), ttl).await })
+        let Some(l2_key) = slot.l2_key else {
+            return false;
+        };
+        let ttl = slot.name.ttl().as_secs();
+        self.redis(|mut c| async move { c.set_ex::<_, _, ()>(l2_key, value.as_ref(), ttl).await })
             .await
             .is_some()
     }
@@ -372,32 +428,20 @@ impl Cache {
             .await;
     }
 
-    /// Removes every entry of `name` from both levels: L1 at once, Redis by SCAN and DEL.
-    pub async fn invalidate_all(&self, name: CacheName) {
+    /// Drops every list page: from L1 at once, and in Redis by moving to a new generation, whose
+    /// keys no page was stored under; the old generation's pages expire on their TTL.
+    pub async fn invalidate_lists(&self) {
+        let name = CacheName::List;
         let prefix = full_key(name, "");
-        let l1_prefix = prefix.clone();
         if let Err(err) = self
             .l1
-            .invalidate_entries_if(move |key, _| key.starts_with(&l1_prefix))
+            .invalidate_entries_if(move |key, _| key.starts_with(&prefix))
         {
             tracing::warn!(error = %err, "cache: L1 invalidation not supported");
         }
-        let pattern = format!("{prefix}*");
-        self.redis(|mut c| async move {
-            let keys: Vec<String> = {
-                let mut iter = c.scan_match::<_, String>(pattern).await?;
-                let mut keys = Vec::new();
-                while let Some(key) = iter.next_item().await {
-                    keys.push(key?);
-                }
-                keys
-            };
-            if !keys.is_empty() {
-                c.del::<_, ()>(keys).await?;
-            }
-            Ok(())
-        })
-        .await;
+        let counter = generation_key(name);
+        self.redis(|mut c| async move { c.incr::<_, _, ()>(counter, 1).await })
+            .await;
     }
 
     /// The hit and miss counts since the last call, as CloudWatch Embedded Metric Format lines (one
@@ -470,13 +514,11 @@ mod tests {
     #[tokio::test]
     async fn an_undecodable_entry_is_a_miss_and_is_dropped() {
         let cache = Cache::new(CacheConfig::default()).unwrap();
-        cache
-            .put_raw(CacheName::Policy, "p", b"\x01{not json".to_vec())
-            .await;
+        let slot = cache.slot(CacheName::Policy, "p").await;
+        cache.put_raw(slot, b"\x01{not json".to_vec()).await;
         assert_eq!(cache.get::<String>(CacheName::Policy, "p").await, None);
-        cache
-            .put_raw(CacheName::Policy, "old", b"\x00\"v0\"".to_vec())
-            .await;
+        let slot = cache.slot(CacheName::Policy, "old").await;
+        cache.put_raw(slot, b"\x00\"v0\"".to_vec()).await;
         assert_eq!(cache.get::<String>(CacheName::Policy, "old").await, None);
         assert!(
             cache.get_raw(CacheName::Policy, "p").await.is_none(),
@@ -485,11 +527,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn invalidate_all_clears_one_cache_only() {
+    async fn invalidating_lists_clears_lists_only() {
         let cache = Cache::new(CacheConfig::default()).unwrap();
         cache.put(CacheName::List, "a", &1).await;
         cache.put(CacheName::Policy, "a", &2).await;
-        cache.invalidate_all(CacheName::List).await;
+        cache.invalidate_lists().await;
         cache.l1.run_pending_tasks().await;
         assert_eq!(cache.get::<i32>(CacheName::List, "a").await, None);
         assert_eq!(cache.get::<i32>(CacheName::Policy, "a").await, Some(2));

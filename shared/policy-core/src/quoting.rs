@@ -301,7 +301,7 @@ impl Quoting {
                 Bound::Created => {
                     // The quote changed, and the policy may join any list page.
                     self.cache.invalidate(CacheName::Quote, quote_id).await;
-                    self.cache.invalidate_all(CacheName::List).await;
+                    self.cache.invalidate_lists().await;
                     return Ok(policy);
                 }
                 Bound::NumberTaken => {}

@@ -109,14 +109,13 @@ async fn get(
         return Err(not_found());
     }
     let cache = policies.quoting.cache();
-    let body = if let Some(body) = cache.get_body(CacheName::Policy, policy_number).await {
-        body.json().to_vec()
-    } else {
-        let body = policy_body(policies, policy_number).await?;
-        cache
-            .put_body(CacheName::Policy, policy_number, &body)
-            .await;
-        body
+    let body = match cache.get_body(CacheName::Policy, policy_number).await {
+        Ok(body) => body.json().to_vec(),
+        Err(slot) => {
+            let body = policy_body(policies, policy_number).await?;
+            cache.put_body(slot, &body).await;
+            body
+        }
     };
     // Someone else's policy reads as missing: its existence is not the caller's business.
     if !caller.is_admin() && !owned_by(&body, caller.id()) {
@@ -153,11 +152,12 @@ async fn list(
     // A forged or foreign cursor can only miss: entries are stored under genuine cursors only.
     let key = list_cache_key(&identity, query.limit, cursor);
     let cache = policies.quoting.cache();
-    if let Some(body) = cache.get_body(CacheName::List, &key).await {
-        return Ok(respond_json(StatusCode::OK, request_id, body.json()));
-    }
+    let slot = match cache.get_body(CacheName::List, &key).await {
+        Ok(body) => return Ok(respond_json(StatusCode::OK, request_id, body.json())),
+        Err(slot) => slot,
+    };
     let body = list_body(policies, query, &identity, cursor).await?;
-    cache.put_body(CacheName::List, &key, &body).await;
+    cache.put_body(slot, &body).await;
     Ok(respond_json(StatusCode::OK, request_id, &body))
 }
 
@@ -220,7 +220,12 @@ pub async fn warm(policies: &Policies, filters: &[HashMap<String, String>]) -> (
             tally(false);
             continue;
         };
-        let key = list_cache_key(&identity, query.limit, None);
+        let slot = cache
+            .slot(
+                CacheName::List,
+                &list_cache_key(&identity, query.limit, None),
+            )
+            .await;
         match list_body(policies, query, &identity, None).await {
             Ok(body) => {
                 if params.is_empty() {
@@ -229,7 +234,7 @@ pub async fn warm(policies: &Policies, filters: &[HashMap<String, String>]) -> (
                         .and_then(|page| page["items"].as_array().cloned())
                         .unwrap_or_default();
                 }
-                tally(cache.put_body(CacheName::List, &key, &body).await);
+                tally(cache.put_body(slot, &body).await);
             }
             Err(_) => tally(false),
         }
@@ -239,7 +244,10 @@ pub async fn warm(policies: &Policies, filters: &[HashMap<String, String>]) -> (
             continue;
         };
         match policy_body(policies, number).await {
-            Ok(body) => tally(cache.put_body(CacheName::Policy, number, &body).await),
+            Ok(body) => {
+                let slot = cache.slot(CacheName::Policy, number).await;
+                tally(cache.put_body(slot, &body).await);
+            }
             Err(_) => tally(false),
         }
     }
