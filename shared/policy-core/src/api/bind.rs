@@ -53,7 +53,7 @@ async fn bind(
         })?;
     if !request.body().as_ref().iter().all(u8::is_ascii_whitespace) {
         let json = body::json_bytes(request, 1024)?;
-        no_fields(body::parse(json)?)?;
+        no_fields(&body::parse(json)?)?;
     }
     let policy = quoting
         .bind(quote_id, &caller, OffsetDateTime::now_utc())
@@ -69,7 +69,7 @@ async fn bind(
 
 /// A bind request carries no fields today: an empty body or `{}` is accepted, any field is named.
 /// Read as a map, not as a struct without fields, which serde would also read from `[]`.
-fn no_fields(body: serde_json::Map<String, serde_json::Value>) -> Result<(), ApiError> {
+fn no_fields(body: &serde_json::Map<String, serde_json::Value>) -> Result<(), ApiError> {
     match body.keys().next() {
         None => Ok(()),
         Some(name) => Err(ApiError::InvalidField {
@@ -85,7 +85,7 @@ mod tests {
 
     fn check(json: &str) -> Result<(), (u16, String)> {
         body::parse(json.as_bytes())
-            .and_then(no_fields)
+            .and_then(|body| no_fields(&body))
             .map_err(|err| {
                 let problem = err.problem("r", None);
                 (problem.status, problem.errors[0].field.clone())
