@@ -60,6 +60,29 @@ test: tools lint validate deny ## Everything CI runs: lint, template check, unit
 		cargo run --quiet --locked -p devtool -- smoke --base-url "$$API_URL" && \
 		cargo nextest run --workspace --locked --no-fail-fast
 
+# `make api-fuzz`: schemathesis against docs/openapi.yaml and a fresh local stack. Bounded: the
+# fuzzing phase generates at most API_FUZZ_EXAMPLES cases per operation, and the run is stopped
+# after API_FUZZ_TIMEOUT seconds. API_FUZZ_SEED repeats a run (its seed is printed at the end).
+# The JUnit report, the cassette of every request and response, and Schemathesis' and Hypothesis'
+# caches go in API_FUZZ_DIR (the cache directory is also named in scripts/api-fuzz.toml).
+SCHEMATHESIS_VERSION := 4.32.5
+API_FUZZ_DIR := .stack/api-fuzz
+API_FUZZ_EXAMPLES ?= 100
+API_FUZZ_TIMEOUT ?= 600
+API_FUZZ_SEED ?=
+
+.PHONY: api-fuzz
+api-fuzz: ## schemathesis against docs/openapi.yaml on a fresh local stack: [API_FUZZ_EXAMPLES=100] [API_FUZZ_SEED=n] [API_FUZZ_TIMEOUT=600]
+	@st --version 2>/dev/null | grep -qF " $(SCHEMATHESIS_VERSION)" || pip install -q "schemathesis==$(SCHEMATHESIS_VERSION)"
+	@API_PORT=auto DYNAMODB_PORT=auto REDIS_PORT=auto SEED_COUNT=200 $(STACK) up $(API_FUZZ_DIR)
+	@trap '$(STACK) down $(API_FUZZ_DIR)' EXIT; set -a; source $(API_FUZZ_DIR)/env; set +a; \
+		SCHEMATHESIS_HOOKS=scripts/api_fuzz_hooks.py HYPOTHESIS_STORAGE_DIRECTORY=$(API_FUZZ_DIR)/hypothesis \
+		timeout --foreground $(API_FUZZ_TIMEOUT) \
+		st --config-file scripts/api-fuzz.toml run docs/openapi.yaml --url "$$API_URL" \
+			--max-examples $(API_FUZZ_EXAMPLES) $(if $(API_FUZZ_SEED),--seed $(API_FUZZ_SEED)) \
+			--report junit,vcr --report-junit-path $(API_FUZZ_DIR)/junit.xml \
+			--report-vcr-path $(API_FUZZ_DIR)/cassette.yaml
+
 .PHONY: smoke
 smoke: ## Black-box check of a running deployment: make smoke BASE_URL=https://... [TOKEN=...]
 	@test -n "$(BASE_URL)" || { echo "usage: make smoke BASE_URL=http://localhost:9000 [TOKEN=bearer-token]"; exit 2; }

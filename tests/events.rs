@@ -36,7 +36,9 @@ fn expectations() -> BTreeMap<&'static str, (u16, Option<Vec<u16>>)> {
         ("list-policies/get-unknown.json", (404, None)),
         ("create-quote/create.json", (201, None)),
         ("create-quote/get-unknown.json", (404, None)),
+        ("create-quote/not-utf8.json", (400, None)),
         ("bind-quote/bind.json", (404, None)),
+        ("bind-quote/not-utf8.json", (400, None)),
         ("warm-cache/scheduled.json", (200, None)),
         ("health/shallow.json", (200, None)),
         ("health/deep.json", (200, None)),
@@ -145,6 +147,10 @@ async fn every_event_is_used_and_gets_its_expected_answer() {
         }
         if status >= 400 {
             assert_eq!(body["status"], status, "{file}: a problem document");
+        }
+        // A body that is not UTF-8 reaches a function base64-encoded; it is the client's error.
+        if file.ends_with("not-utf8.json") {
+            assert_eq!(body["errors"][0]["field"], "body", "{file}: {body:#}");
         }
         if file.starts_with("health/") {
             assert_eq!(body["status"], "ok", "{file}: {body:#}");

@@ -41,10 +41,10 @@ fn routed() -> BTreeSet<(String, String)> {
     routes
 }
 
-/// `(METHOD, path)` of every HTTP API event in the SAM template.
-fn deployed() -> BTreeSet<(String, String)> {
+/// The properties of every HTTP API event in the SAM template.
+fn http_api_events() -> Vec<Yaml> {
     let template: Yaml = serde_yaml_ng::from_str(&repo_file("template.yaml")).unwrap();
-    let mut routes = BTreeSet::new();
+    let mut events = Vec::new();
     for resource in template["Resources"].as_mapping().unwrap().values() {
         for event in resource["Properties"]["Events"]
             .as_mapping()
@@ -52,15 +52,31 @@ fn deployed() -> BTreeSet<(String, String)> {
             .flat_map(|m| m.values())
         {
             if event["Type"] == "HttpApi" {
-                let p = &event["Properties"];
-                routes.insert((
-                    p["Method"].as_str().unwrap().to_owned(),
-                    p["Path"].as_str().unwrap().to_owned(),
-                ));
+                events.push(event["Properties"].clone());
             }
         }
     }
-    routes
+    events
+}
+
+fn route_of(event: &Yaml) -> (String, String) {
+    (
+        event["Method"].as_str().unwrap().to_owned(),
+        event["Path"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// `(METHOD, path)` of every HTTP API event in the SAM template.
+fn deployed() -> BTreeSet<(String, String)> {
+    http_api_events().iter().map(route_of).collect()
+}
+
+fn strings(list: &Yaml) -> BTreeSet<String> {
+    list.as_sequence()
+        .into_iter()
+        .flatten()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
@@ -75,6 +91,43 @@ fn the_router_the_template_and_the_openapi_document_list_the_same_routes() {
         documented(),
         "template.yaml vs docs/openapi.yaml"
     );
+}
+
+#[test]
+fn each_operation_documents_the_scopes_its_route_is_deployed_with() {
+    let doc = openapi();
+    let mut checked = 0;
+    for event in http_api_events() {
+        let (method, path) = route_of(&event);
+        let operation = &doc["paths"][path.as_str()][method.to_lowercase().as_str()];
+        let auth = &event["Auth"];
+        // Each alternative is one scope of the `bearer` scheme: any one of them admits the caller.
+        let documented: BTreeSet<String> = operation["security"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{method} {path} declares its security"))
+            .iter()
+            .flat_map(|requirement| strings(&requirement["bearer"]))
+            .collect();
+        if auth["Authorizer"] == "NONE" {
+            assert!(documented.is_empty(), "{method} {path} is public");
+            assert_eq!(operation["security"].as_sequence().map(Vec::len), Some(0));
+        } else {
+            assert_eq!(auth["Authorizer"], "Jwt", "{method} {path}");
+            assert_eq!(
+                documented,
+                strings(&auth["AuthorizationScopes"]),
+                "{method} {path}: docs/openapi.yaml vs template.yaml"
+            );
+            for code in ["401", "403"] {
+                assert!(
+                    operation["responses"][code].is_mapping(),
+                    "{method} {path} documents {code}"
+                );
+            }
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, documented().len());
 }
 
 #[test]

@@ -3,18 +3,12 @@
 use lambda_http::http::header::{HeaderValue, LOCATION};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::views::PolicyView;
 use super::{ApiError, body, finish, path_tail, request_id, respond};
 use crate::auth::{AuthMode, Scope};
 use crate::quoting::{Quoting, is_number};
-
-/// A bind request carries no fields today; an empty body or `{}` is accepted, anything else named.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BindRequest {}
 
 /// The Lambda handler.
 pub async fn handle(
@@ -59,7 +53,7 @@ async fn bind(
         })?;
     if !request.body().as_ref().iter().all(u8::is_ascii_whitespace) {
         let json = body::json_bytes(request, 1024)?;
-        let BindRequest {} = body::parse(json)?;
+        no_fields(&body::parse(json)?)?;
     }
     let policy = quoting
         .bind(quote_id, &caller, OffsetDateTime::now_utc())
@@ -71,4 +65,43 @@ async fn bind(
         response.headers_mut().insert(LOCATION, location);
     }
     Ok(response)
+}
+
+/// A bind request carries no fields today: an empty body or `{}` is accepted, any field is named.
+/// Read as a map, not as a struct without fields, which serde would also read from `[]`.
+fn no_fields(body: &serde_json::Map<String, serde_json::Value>) -> Result<(), ApiError> {
+    match body.keys().next() {
+        None => Ok(()),
+        Some(name) => Err(ApiError::InvalidField {
+            field: name.clone(),
+            detail: format!("unknown field `{name}`; a bind takes no fields"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(json: &str) -> Result<(), (u16, String)> {
+        body::parse(json.as_bytes())
+            .and_then(|body| no_fields(&body))
+            .map_err(|err| {
+                let problem = err.problem("r", None);
+                (problem.status, problem.errors[0].field.clone())
+            })
+    }
+
+    #[test]
+    fn a_bind_body_is_an_object_without_fields() {
+        assert_eq!(check("{}"), Ok(()));
+        assert_eq!(check(r#"{"term":"annual"}"#), Err((422, "term".into())));
+        for not_an_object in ["[]", "null", "1", r#""{}""#] {
+            assert_eq!(
+                check(not_an_object),
+                Err((422, "body".into())),
+                "{not_an_object}"
+            );
+        }
+    }
 }

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use time::Date;
 
 use crate::domain::{CoverageKind, PolicyType, State, Term};
@@ -52,6 +52,14 @@ macro_rules! bounded {
             }
         }
     };
+}
+
+/// An optional field that, when present, holds a value: `null` is not a way to leave a field out,
+/// so it is rejected with the field's path like any other wrong type.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
 }
 
 /// A number outside the range a field accepts.
@@ -135,15 +143,25 @@ impl TryFrom<String> for ZipCode {
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct Coverages {
+    #[serde(default, deserialize_with = "present")]
     pub liability: Option<Limit>,
+    #[serde(default, deserialize_with = "present")]
     pub collision: Option<Limit>,
+    #[serde(default, deserialize_with = "present")]
     pub comprehensive: Option<Limit>,
+    #[serde(default, deserialize_with = "present")]
     pub uninsured_motorist: Option<Limit>,
+    #[serde(default, deserialize_with = "present")]
     pub medical_payments: Option<Limit>,
+    #[serde(default, deserialize_with = "present")]
     pub pip: Option<Limit>,
+    #[serde(default, deserialize_with = "present")]
     pub dwelling: Option<Limit>,
+    #[serde(default, deserialize_with = "present")]
     pub other_structures: Option<Limit>,
+    #[serde(default, deserialize_with = "present")]
     pub personal_property: Option<Limit>,
+    #[serde(default, deserialize_with = "present")]
     pub loss_of_use: Option<Limit>,
 }
 
@@ -194,10 +212,13 @@ impl Coverages {
 #[serde(deny_unknown_fields)]
 pub struct Deductibles {
     /// Auto collision deductible.
+    #[serde(default, deserialize_with = "present")]
     pub collision: Option<Deductible>,
     /// Auto comprehensive deductible.
+    #[serde(default, deserialize_with = "present")]
     pub comprehensive: Option<Deductible>,
     /// Home and renters all-perils deductible.
+    #[serde(default, deserialize_with = "present")]
     pub all_perils: Option<Deductible>,
 }
 
@@ -252,6 +273,7 @@ pub struct Vehicle {
     /// Model year.
     pub year: Year,
     /// Expected miles per year.
+    #[serde(default, deserialize_with = "present")]
     pub annual_mileage: Option<Mileage>,
     /// Safety features fitted.
     #[serde(default)]
@@ -260,6 +282,7 @@ pub struct Vehicle {
     #[serde(default)]
     pub anti_theft: bool,
     /// Market value in whole dollars.
+    #[serde(default, deserialize_with = "present")]
     pub value: Option<Value>,
 }
 
@@ -279,12 +302,16 @@ pub enum Construction {
 #[serde(deny_unknown_fields)]
 pub struct Property {
     /// Replacement cost of the dwelling in whole dollars.
+    #[serde(default, deserialize_with = "present")]
     pub dwelling_value: Option<Value>,
     /// Construction type.
+    #[serde(default, deserialize_with = "present")]
     pub construction: Option<Construction>,
     /// Year the dwelling was built.
+    #[serde(default, deserialize_with = "present")]
     pub year_built: Option<Year>,
     /// ISO fire protection class.
+    #[serde(default, deserialize_with = "present")]
     pub protection_class: Option<ProtectionClass>,
 }
 
@@ -345,14 +372,19 @@ pub struct RatingRequest {
     #[serde(default)]
     pub drivers: Vec<Driver>,
     /// The insured vehicle (auto only).
+    #[serde(default, deserialize_with = "present")]
     pub vehicle: Option<Vehicle>,
     /// The insured dwelling (home and renters only).
+    #[serde(default, deserialize_with = "present")]
     pub property: Option<Property>,
     /// Claims in the last five years; not rated on when absent.
+    #[serde(default, deserialize_with = "present")]
     pub claims: Option<Count>,
     /// Credit-based insurance score; ignored where state law forbids its use.
+    #[serde(default, deserialize_with = "present")]
     pub credit_score: Option<CreditScore>,
     /// ZIP code of the garaging address or the dwelling.
+    #[serde(default, deserialize_with = "present")]
     pub zip_code: Option<ZipCode>,
     /// Discounts claimed.
     #[serde(default)]
@@ -400,13 +432,12 @@ pub mod iso_date {
     /// The one date format of the API.
     pub const FORMAT: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]");
 
-    /// Reads an optional `YYYY-MM-DD` date.
+    /// Reads a `YYYY-MM-DD` date into an optional field (absent is `None` by `serde(default)`;
+    /// `null` is rejected).
     pub fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Date>, D::Error> {
-        let Some(text) = Option::<std::borrow::Cow<'de, str>>::deserialize(deserializer)? else {
-            return Ok(None);
-        };
+        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
         Date::parse(&text, FORMAT).map(Some).map_err(|_| {
             de::Error::custom(format_args!(
                 "\"{text}\" is not a date in the form YYYY-MM-DD"
@@ -478,6 +509,35 @@ mod tests {
             let err = parse(&json).unwrap_err();
             assert!(err.starts_with("coverage.liability"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn null_is_not_a_way_to_leave_a_field_out() {
+        for (fields, path) in [
+            (r#""coverage":{},"effective_date":null"#, "effective_date"),
+            (r#""coverage":{},"vehicle":null"#, "vehicle"),
+            (r#""coverage":{},"zip_code":null"#, "zip_code"),
+            (r#""coverage":{},"credit_score":null"#, "credit_score"),
+            (r#""coverage":{"liability":null}"#, "coverage.liability"),
+            (
+                r#""coverage":{},"deductibles":{"collision":null}"#,
+                "deductibles.collision",
+            ),
+            (
+                r#""coverage":{},"vehicle":{"year":2020,"value":null}"#,
+                "vehicle.value",
+            ),
+            (
+                r#""coverage":{},"property":{"construction":null}"#,
+                "property.construction",
+            ),
+        ] {
+            let json = format!(r#"{{"state":"CA","policy_type":"auto",{fields}}}"#);
+            let err = parse(&json).unwrap_err();
+            assert!(err.starts_with(&format!("{path} :: ")), "{json}: {err}");
+        }
+        let absent = parse(r#"{"state":"CA","policy_type":"auto","coverage":{}}"#).unwrap();
+        assert_eq!((absent.vehicle, absent.effective_date), (None, None));
     }
 
     #[test]
