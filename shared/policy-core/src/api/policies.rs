@@ -276,8 +276,10 @@ fn single_params(request: &Request) -> Result<HashMap<String, String>, ApiError>
     let mut params = HashMap::new();
     for (name, value) in request.query_string_parameters().iter() {
         if !PARAMETERS.contains(&name) {
+            // `?=x` has a parameter without a name; the query string is what is at fault.
+            let field = if name.is_empty() { "query" } else { name };
             return Err(invalid(
-                name,
+                field,
                 format!("unknown query parameter; use {}", PARAMETERS.join(", ")),
             ));
         }
@@ -548,6 +550,8 @@ mod tests {
             (vec![("state", "CA"), ("cursor", "e30.AAAA")], Some("agent-7"), "cursor"),
             (vec![("limit", "10"), ("limit", "20")], None, "limit"),
             (vec![("path", "../../etc/passwd")], None, "path"),
+            // Found by the list_policies fuzz target: `?=099` was blamed on field "".
+            (vec![("", "099")], None, "query"),
         ] {
             let err = read_list(&list_request(&pairs), owner, &cursors).unwrap_err();
             assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
