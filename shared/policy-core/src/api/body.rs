@@ -111,7 +111,8 @@ fn field_of(path: &str, message: &str) -> String {
         .find_map(|lead| message.strip_prefix(lead))
         .and_then(|rest| rest.split('`').next())
         .filter(|name| !name.is_empty());
-    let parent = if path == "." { "" } else { path };
+    // The path of an empty key ends in its empty segment: `coverage.`.
+    let parent = path.trim_end_matches('.');
     match (parent, named) {
         ("", Some(name)) => name.to_owned(),
         (parent, Some(name)) if !parent.ends_with(name) => format!("{parent}.{name}"),

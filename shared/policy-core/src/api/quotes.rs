@@ -193,7 +193,8 @@ mod tests {
     #[test]
     fn a_create_request_is_read_and_checked_before_any_storage() {
         let body = r#"{"state":"CA","policy_type":"auto","coverage":{"liability":500000}}"#;
-        let read = read_create(&post("application/json", Some("retry-1"), body)).unwrap();
+        let request = post("application/json", Some("retry-1"), body);
+        let read = read_create(&request).unwrap();
         assert_eq!(read.key, Some("retry-1"));
         assert_eq!(read.json, body.as_bytes());
 
