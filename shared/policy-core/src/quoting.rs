@@ -299,11 +299,12 @@ pub fn assess(
 ) -> Result<Assessed<'_>, QuoteError> {
     let added_coverages = add_required_coverages(tables, &mut request);
     let rated = rate(tables, &request, today)?;
-    let table = tables
-        .get(request.state, request.policy_type)
-        .ok_or(RatingError::UnsupportedState {
-            state: request.state,
-        })?;
+    let table =
+        tables
+            .get(request.state, request.policy_type)
+            .ok_or(RatingError::UnsupportedState {
+                state: request.state,
+            })?;
     let decision = decide(&request, &rated, table);
     Ok(Assessed {
         request,
@@ -322,8 +323,8 @@ impl Assessed<'_> {
         now: OffsetDateTime,
         validity: Duration,
     ) -> Result<Quote, QuoteError> {
-        let breakdown = serde_json::to_string(&self.rated)
-            .map_err(|e| StorageError::Mapping(e.to_string()))?;
+        let breakdown =
+            serde_json::to_string(&self.rated).map_err(|e| StorageError::Mapping(e.to_string()))?;
         Ok(Quote {
             quote_id,
             owner: owner.to_owned(),

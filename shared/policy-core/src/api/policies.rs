@@ -545,9 +545,21 @@ mod tests {
         assert_eq!(read.cursor.as_deref(), Some(genuine.as_str()));
 
         for (pairs, owner, field) in [
-            (vec![("state", "TX"), ("cursor", genuine.as_str())], Some("agent-7"), "cursor"),
-            (vec![("state", "CA"), ("cursor", genuine.as_str())], Some("agent-8"), "cursor"),
-            (vec![("state", "CA"), ("cursor", "e30.AAAA")], Some("agent-7"), "cursor"),
+            (
+                vec![("state", "TX"), ("cursor", genuine.as_str())],
+                Some("agent-7"),
+                "cursor",
+            ),
+            (
+                vec![("state", "CA"), ("cursor", genuine.as_str())],
+                Some("agent-8"),
+                "cursor",
+            ),
+            (
+                vec![("state", "CA"), ("cursor", "e30.AAAA")],
+                Some("agent-7"),
+                "cursor",
+            ),
             (vec![("limit", "10"), ("limit", "20")], None, "limit"),
             (vec![("path", "../../etc/passwd")], None, "path"),
             // Found by the list_policies fuzz target: `?=099` was blamed on field "".

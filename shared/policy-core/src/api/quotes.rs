@@ -202,7 +202,10 @@ mod tests {
             (post("text/plain", None, body), 415),
             (post("application/json", Some("has space"), body), 422),
             (post("application/json", None, r#"{"state":"CA","#), 400),
-            (post("application/json", None, r#"{"state":"CA","state":"TX"}"#), 422),
+            (
+                post("application/json", None, r#"{"state":"CA","state":"TX"}"#),
+                422,
+            ),
         ] {
             assert_eq!(read_create(&request).unwrap_err().status().as_u16(), status);
         }
