@@ -129,7 +129,9 @@ impl<'a> Envelope<'a> {
 
 /// Checks an answer to hostile input and returns its JSON body: a 2xx with a JSON body whose money
 /// is decimal strings, or a 4xx `application/problem+json` that names the field at fault.
-/// Anything else (a 5xx, another media type, a body that is not JSON) panics.
+///
+/// # Panics
+/// On anything else: a 5xx, another media type, a body that is not JSON.
 pub fn check_answer(response: &Response<Body>) -> Value {
     let status = response.status();
     assert!(
@@ -162,6 +164,9 @@ pub fn check_answer(response: &Response<Body>) -> Value {
 }
 
 /// Checks the problem `err` answers with: a 4xx that names its field.
+///
+/// # Panics
+/// When `err` is a 5xx or its problem is not one.
 pub fn check_error(err: ApiError) -> Value {
     let response = err.into_response(REQUEST_ID, Some("/fuzz"));
     assert!(
@@ -175,6 +180,9 @@ pub fn check_error(err: ApiError) -> Value {
 
 /// An RFC 9457 problem with our type, the response's status, and the field at fault (every
 /// problem but 404 and 405, which are about the path and the method).
+///
+/// # Panics
+/// When `problem` is not one.
 pub fn check_problem(problem: &Value, status: u16) {
     let type_uri = problem["type"].as_str().unwrap_or_default();
     assert!(type_uri.starts_with(PROBLEM_TYPE_PREFIX), "{problem}");
