@@ -51,7 +51,7 @@ for target in "${targets[@]}"; do
         -- "${libfuzzer_flags[@]}" >"$log" 2>&1 || status=$?
     stat() { sed -n "s/^stat::$1: *//p" "$log" | tail -n 1; }
     coverage=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
-    corpus=$(find "fuzz/scratch/$target" "fuzz/corpus/$target" -type f | wc -l)
+    corpus=$(grep -o 'corp: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
     if [[ $status -eq 0 ]]; then
         result=ok
     else
@@ -59,7 +59,7 @@ for target in "${targets[@]}"; do
         failed+=("$target")
     fi
     summary+=("$(printf '%-16s %-12s %14s %10s %9s %8s' "$target" "$result" \
-        "$(stat number_of_executed_units)" "$(stat average_exec_per_sec)" "${coverage:-?}" "$corpus")")
+        "$(stat number_of_executed_units)" "$(stat average_exec_per_sec)" "${coverage:-?}" "${corpus:-?}")")
     if [[ $status -ne 0 ]]; then
         echo "fuzz: $target failed; the end of $log:"
         grep -E "panicked|Test unit written|ERROR|SUMMARY" "$log" | tail -n 8 || tail -n 20 "$log"
