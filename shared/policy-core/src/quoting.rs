@@ -4,18 +4,18 @@
 use crate::auth::Caller;
 use std::sync::Arc;
 
-use time::{Duration, OffsetDateTime};
+use time::{Date, Duration, OffsetDateTime};
 
 use crate::cache::{Cache, CacheConfig, CacheName};
 
 use crate::domain::CoverageKind;
 use crate::rating::request::Limit;
-use crate::rating::{RateTables, RatingError, RatingRequest, rate};
+use crate::rating::{RateQuote, RateTables, RatingError, RatingRequest, rate};
 use crate::records::{Policy, PolicyStatus, Quote, QuoteStatus, term_end};
 use crate::storage::{
     Bound, DynamoStore, IDEMPOTENCY_TTL_SECS, IdempotencyRecord, Inserted, StorageError,
 };
-use crate::underwriting::{Outcome, decide};
+use crate::underwriting::{Decision, Outcome, decide};
 
 /// How long a quote can be bound, unless configured otherwise.
 pub const DEFAULT_QUOTE_VALIDITY_DAYS: i64 = 30;
@@ -146,21 +146,12 @@ impl Quoting {
     /// request leaves out are added at the state minimum and listed on the quote.
     pub async fn create(
         &self,
-        mut request: RatingRequest,
+        request: RatingRequest,
         owner: &str,
         idempotency: Option<Idempotency>,
         now: OffsetDateTime,
     ) -> Result<Made, QuoteError> {
-        let added_coverages = self.add_required_coverages(&mut request);
-        let rated = rate(self.tables, &request, now.date())?;
-        let table = self.tables.get(request.state, request.policy_type).ok_or(
-            RatingError::UnsupportedState {
-                state: request.state,
-            },
-        )?;
-        let decision = decide(&request, &rated, table);
-        let breakdown =
-            serde_json::to_string(&rated).map_err(|e| StorageError::Mapping(e.to_string()))?;
+        let assessed = assess(self.tables, request, now.date())?;
         let record = idempotency.map(|i| IdempotencyRecord {
             idempotency_key: i.key,
             fingerprint: i.fingerprint,
@@ -168,22 +159,7 @@ impl Quoting {
             ttl: now.unix_timestamp() + IDEMPOTENCY_TTL_SECS,
         });
         for _ in 0..5 {
-            let quote = Quote {
-                quote_id: new_number("Q", now)?,
-                owner: owner.to_owned(),
-                status: QuoteStatus::Quoted,
-                decision: decision.clone(),
-                state: request.state,
-                policy_type: request.policy_type,
-                term: request.term,
-                effective_date: rated.effective_date.unwrap_or(now.date()),
-                total_premium: rated.total_premium,
-                breakdown: breakdown.clone(),
-                added_coverages: added_coverages.clone(),
-                created_at: now,
-                expires_at: now + self.validity,
-                policy_number: None,
-            };
+            let quote = assessed.quote(new_number("Q", now)?, owner, now, self.validity)?;
             let record = record.clone().map(|r| IdempotencyRecord {
                 quote_id: quote.quote_id.clone(),
                 ..r
@@ -231,23 +207,6 @@ impl Quoting {
             }
         }
         Err(StorageError::Mapping("no free quote number after 5 tries".into()).into())
-    }
-
-    fn add_required_coverages(&self, request: &mut RatingRequest) -> Vec<CoverageKind> {
-        let Some(table) = self.tables.get(request.state, request.policy_type) else {
-            return Vec::new();
-        };
-        let mut added = Vec::new();
-        for kind in table.required_coverages() {
-            if request.coverage.get(kind).is_none() {
-                let minimum = table.coverage(kind).map_or(1, |c| c.min_limit);
-                request
-                    .coverage
-                    .set(kind, Limit::try_from(i64::from(minimum)).ok());
-                added.push(kind);
-            }
-        }
-        added
     }
 
     /// Reads a quote, through the cache.
@@ -328,6 +287,90 @@ impl Quoting {
     }
 }
 
+/// A quote request rated and decided on, before anything is stored.
+#[derive(Debug)]
+pub struct Assessed<'t> {
+    /// The request as rated, with the coverages the state requires added.
+    pub request: RatingRequest,
+    /// The premium and its breakdown.
+    pub rated: RateQuote<'t>,
+    /// Accept, refer or decline.
+    pub decision: Decision,
+    /// Coverages the state requires that the request left out, added at the minimum limit.
+    pub added_coverages: Vec<CoverageKind>,
+}
+
+/// Everything a create does before it writes: adds the coverages the state requires, rates and
+/// decides, as of `today`. Pure, so hostile requests can be tried against it without storage.
+pub fn assess(
+    tables: &RateTables,
+    mut request: RatingRequest,
+    today: Date,
+) -> Result<Assessed<'_>, QuoteError> {
+    let added_coverages = add_required_coverages(tables, &mut request);
+    let rated = rate(tables, &request, today)?;
+    let table =
+        tables
+            .get(request.state, request.policy_type)
+            .ok_or(RatingError::UnsupportedState {
+                state: request.state,
+            })?;
+    let decision = decide(&request, &rated, table);
+    Ok(Assessed {
+        request,
+        rated,
+        decision,
+        added_coverages,
+    })
+}
+
+impl Assessed<'_> {
+    /// The quote to store: numbered `quote_id`, made by `owner` at `now`, bindable for `validity`.
+    pub fn quote(
+        &self,
+        quote_id: String,
+        owner: &str,
+        now: OffsetDateTime,
+        validity: Duration,
+    ) -> Result<Quote, QuoteError> {
+        let breakdown =
+            serde_json::to_string(&self.rated).map_err(|e| StorageError::Mapping(e.to_string()))?;
+        Ok(Quote {
+            quote_id,
+            owner: owner.to_owned(),
+            status: QuoteStatus::Quoted,
+            decision: self.decision.clone(),
+            state: self.request.state,
+            policy_type: self.request.policy_type,
+            term: self.request.term,
+            effective_date: self.rated.effective_date.unwrap_or(now.date()),
+            total_premium: self.rated.total_premium,
+            breakdown,
+            added_coverages: self.added_coverages.clone(),
+            created_at: now,
+            expires_at: now + validity,
+            policy_number: None,
+        })
+    }
+}
+
+fn add_required_coverages(tables: &RateTables, request: &mut RatingRequest) -> Vec<CoverageKind> {
+    let Some(table) = tables.get(request.state, request.policy_type) else {
+        return Vec::new();
+    };
+    let mut added = Vec::new();
+    for kind in table.required_coverages() {
+        if request.coverage.get(kind).is_none() {
+            let minimum = table.coverage(kind).map_or(1, |c| c.min_limit);
+            request
+                .coverage
+                .set(kind, Limit::try_from(i64::from(minimum)).ok());
+            added.push(kind);
+        }
+    }
+    added
+}
+
 fn bindable(quote: &Quote, now: OffsetDateTime) -> Result<(), QuoteError> {
     let quote_id = quote.quote_id.clone();
     if let Some(policy_number) = &quote.policy_number {
@@ -401,6 +444,30 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+
+    #[test]
+    fn assessing_adds_the_required_coverages_rates_and_decides() {
+        let tables = RateTables::builtin().unwrap();
+        let request: RatingRequest = serde_json::from_str(
+            r#"{"state":"NY","policy_type":"auto","coverage":{"liability":500000}}"#,
+        )
+        .unwrap();
+        let assessed = assess(tables, request, datetime!(2026-11-28 10:00 UTC).date()).unwrap();
+        assert!(!assessed.added_coverages.is_empty());
+        for kind in &assessed.added_coverages {
+            assert!(assessed.request.coverage.get(*kind).is_some(), "{kind:?}");
+        }
+        assert_eq!(assessed.decision.outcome, Outcome::Accepted);
+
+        let too_low: RatingRequest = serde_json::from_str(
+            r#"{"state":"NY","policy_type":"auto","coverage":{"liability":1}}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            assess(tables, too_low, datetime!(2026-11-28 10:00 UTC).date()),
+            Err(QuoteError::Rating(RatingError::LimitBelowMinimum { .. }))
+        ));
+    }
 
     #[test]
     fn numbers_have_the_documented_shape_and_differ() {

@@ -103,13 +103,16 @@ fn message_of(err: &serde_json::Error) -> String {
 }
 
 /// The field a data error is about. serde reports a missing or unknown field at its parent's path,
-/// with the name in backticks in the message; put the name on the path.
+/// with the name in backticks in the message; put the name on the path. A key that is empty names
+/// nothing, so its parent is the field at fault.
 fn field_of(path: &str, message: &str) -> String {
     let named = ["missing field `", "unknown field `", "duplicate field `"]
         .iter()
         .find_map(|lead| message.strip_prefix(lead))
-        .and_then(|rest| rest.split('`').next());
-    let parent = if path == "." { "" } else { path };
+        .and_then(|rest| rest.split('`').next())
+        .filter(|name| !name.is_empty());
+    // The path of an empty key ends in its empty segment: `coverage.`.
+    let parent = path.trim_end_matches('.');
     match (parent, named) {
         ("", Some(name)) => name.to_owned(),
         (parent, Some(name)) if !parent.ends_with(name) => format!("{parent}.{name}"),
@@ -157,6 +160,19 @@ mod tests {
                 r#"{"state":"CA","policy_type":"auto","coverage":{},"drivers":[{"age":30}]}"#
             ),
             ("drivers[0].years_licensed".into(), 422)
+        );
+    }
+
+    #[test]
+    fn an_empty_key_is_blamed_on_the_object_that_holds_it() {
+        // Found by the calculate_rate and create_quote fuzz targets: the problem named field "".
+        assert_eq!(
+            field_and_status(r#"{"":"CA","policy_type":"auto"}"#),
+            ("body".into(), 422)
+        );
+        assert_eq!(
+            field_and_status(r#"{"state":"CA","policy_type":"auto","coverage":{"":1}}"#),
+            ("coverage".into(), 422)
         );
     }
 

@@ -146,17 +146,18 @@ async fn list(
     request: &Request,
     request_id: &str,
 ) -> Result<Response<Body>, ApiError> {
-    let params = single_params(request)?;
-    let (query, identity) = list_query(&params, caller.list_owner())?;
-    let cursor = params.get("cursor").map(String::as_str);
-    // A forged or foreign cursor can only miss: entries are stored under genuine cursors only.
-    let key = list_cache_key(&identity, query.limit, cursor);
+    let ListRequest {
+        query,
+        identity,
+        cursor,
+    } = read_list(request, caller.list_owner(), &policies.cursors)?;
+    let key = list_cache_key(&identity, query.limit, cursor.as_deref());
     let cache = policies.quoting.cache();
     let slot = match cache.get_body(CacheName::List, &key).await {
         Ok(body) => return Ok(respond_json(StatusCode::OK, request_id, body.json())),
         Err(slot) => slot,
     };
-    let body = list_body(policies, query, &identity, cursor).await?;
+    let body = list_body(policies, query, &identity).await?;
     cache.put_body(slot, &body).await;
     Ok(respond_json(StatusCode::OK, request_id, &body))
 }
@@ -173,20 +174,44 @@ fn list_cache_key(identity: &str, limit: usize, cursor: Option<&str>) -> String 
         })
 }
 
+/// A list request read from its query string.
+#[derive(Debug)]
+pub struct ListRequest {
+    /// The DynamoDB query, resuming after the cursor's key when there is a cursor.
+    pub query: ListQuery,
+    /// What cursors and cache keys of this query are bound to.
+    pub identity: String,
+    /// The cursor as sent.
+    pub cursor: Option<String>,
+}
+
+/// Reads the query string of a list request by a caller limited to `owner`'s policies (`None`:
+/// all), and opens its cursor. Touches no storage: unknown, repeated or malformed parameters and
+/// forged, edited or foreign cursors are 422 problems naming the parameter.
+pub fn read_list(
+    request: &Request,
+    owner: Option<&str>,
+    cursors: &CursorKey,
+) -> Result<ListRequest, ApiError> {
+    let mut params = single_params(request)?;
+    let (mut query, identity) = list_query(&params, owner)?;
+    let cursor = params.remove("cursor");
+    if let Some(cursor) = &cursor {
+        query.start_after = Some(cursors.open(&identity, cursor)?);
+    }
+    Ok(ListRequest {
+        query,
+        identity,
+        cursor,
+    })
+}
+
 /// The response body for one page, read from DynamoDB.
 async fn list_body(
     policies: &Policies,
     query: ListQuery,
     identity: &str,
-    cursor: Option<&str>,
 ) -> Result<Vec<u8>, ApiError> {
-    let query = match cursor {
-        Some(cursor) => ListQuery {
-            start_after: Some(policies.cursors.open(identity, cursor)?),
-            ..query
-        },
-        None => query,
-    };
     let page = policies
         .quoting
         .store()
@@ -226,7 +251,7 @@ pub async fn warm(policies: &Policies, filters: &[HashMap<String, String>]) -> (
                 &list_cache_key(&identity, query.limit, None),
             )
             .await;
-        match list_body(policies, query, &identity, None).await {
+        match list_body(policies, query, &identity).await {
             Ok(body) => {
                 if params.is_empty() {
                     newest = serde_json::from_slice::<serde_json::Value>(&body)
@@ -259,8 +284,10 @@ fn single_params(request: &Request) -> Result<HashMap<String, String>, ApiError>
     let mut params = HashMap::new();
     for (name, value) in request.query_string_parameters().iter() {
         if !PARAMETERS.contains(&name) {
+            // `?=x` has a parameter without a name; the query string is what is at fault.
+            let field = if name.is_empty() { "query" } else { name };
             return Err(invalid(
-                name,
+                field,
                 format!("unknown query parameter; use {}", PARAMETERS.join(", ")),
             ));
         }
@@ -495,6 +522,60 @@ mod tests {
                 field_of(list_query(&params(&pairs), None).unwrap_err()),
                 field
             );
+        }
+    }
+
+    fn list_request(pairs: &[(&str, &str)]) -> Request {
+        let mut query: HashMap<String, Vec<String>> = HashMap::new();
+        for (name, value) in pairs {
+            query
+                .entry((*name).to_owned())
+                .or_default()
+                .push((*value).to_owned());
+        }
+        Request::new(Body::Empty).with_query_string_parameters(query)
+    }
+
+    #[test]
+    fn a_list_request_resumes_only_from_a_cursor_issued_for_its_own_query() {
+        let cursors = CursorKey::new(&[3; 32]).unwrap();
+        let (_, identity) = list_query(&params(&[("state", "CA")]), Some("agent-7")).unwrap();
+        let resume = HashMap::from([("policy_number".to_owned(), "POL-2026-000001".to_owned())]);
+        let genuine = cursors.seal(&identity, resume.clone());
+
+        let read = read_list(
+            &list_request(&[("state", "CA"), ("cursor", &genuine)]),
+            Some("agent-7"),
+            &cursors,
+        )
+        .unwrap();
+        assert_eq!(read.query.start_after, Some(resume));
+        assert_eq!(read.cursor.as_deref(), Some(genuine.as_str()));
+
+        for (pairs, owner, field) in [
+            (
+                vec![("state", "TX"), ("cursor", genuine.as_str())],
+                Some("agent-7"),
+                "cursor",
+            ),
+            (
+                vec![("state", "CA"), ("cursor", genuine.as_str())],
+                Some("agent-8"),
+                "cursor",
+            ),
+            (
+                vec![("state", "CA"), ("cursor", "e30.AAAA")],
+                Some("agent-7"),
+                "cursor",
+            ),
+            (vec![("limit", "10"), ("limit", "20")], None, "limit"),
+            (vec![("path", "../../etc/passwd")], None, "path"),
+            // Found by the list_policies fuzz target: `?=099` was blamed on field "".
+            (vec![("", "099")], None, "query"),
+        ] {
+            let err = read_list(&list_request(&pairs), owner, &cursors).unwrap_err();
+            assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!(field_of(err), field, "{pairs:?}");
         }
     }
 

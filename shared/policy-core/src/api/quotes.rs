@@ -76,9 +76,7 @@ async fn create(
     request_id: &str,
     now: OffsetDateTime,
 ) -> Result<Response<Body>, ApiError> {
-    let key = idempotency_key(request)?;
-    let json = body::json_bytes(request, MAX_BODY_BYTES)?;
-    let input: RatingRequest = body::parse(json)?;
+    let CreateRequest { input, key, json } = read_create(request)?;
     // Keys are per caller: two callers choosing the same key never see each other's quote.
     let idempotency = key.map(|key| Idempotency {
         key: format!("{}:{key}", caller.id()),
@@ -99,6 +97,26 @@ async fn create(
         headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+/// A create request read from HTTP: the rating request, its `Idempotency-Key` and the body.
+#[derive(Debug)]
+pub struct CreateRequest<'r> {
+    /// The body, parsed.
+    pub input: RatingRequest,
+    /// The `Idempotency-Key` header, checked.
+    pub key: Option<&'r str>,
+    /// The body as sent, for the idempotency fingerprint.
+    pub json: &'r [u8],
+}
+
+/// Reads a create request: header, content type, size, UTF-8, JSON, fields. Touches no storage,
+/// so everything a client can send wrong is answered before anything is written.
+pub fn read_create(request: &Request) -> Result<CreateRequest<'_>, ApiError> {
+    let key = idempotency_key(request)?;
+    let json = body::json_bytes(request, MAX_BODY_BYTES)?;
+    let input = body::parse(json)?;
+    Ok(CreateRequest { input, key, json })
 }
 
 async fn get(
@@ -157,7 +175,41 @@ fn fingerprint(json: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use lambda_http::http::header::CONTENT_TYPE;
+
     use super::*;
+
+    fn post(content_type: &str, key: Option<&str>, body: &str) -> Request {
+        let mut request = Request::new(Body::Text(body.to_owned()));
+        *request.method_mut() = Method::POST;
+        let headers = request.headers_mut();
+        headers.insert(CONTENT_TYPE, content_type.parse().unwrap());
+        if let Some(key) = key {
+            headers.insert(IDEMPOTENCY_HEADER, key.parse().unwrap());
+        }
+        request
+    }
+
+    #[test]
+    fn a_create_request_is_read_and_checked_before_any_storage() {
+        let body = r#"{"state":"CA","policy_type":"auto","coverage":{"liability":500000}}"#;
+        let request = post("application/json", Some("retry-1"), body);
+        let read = read_create(&request).unwrap();
+        assert_eq!(read.key, Some("retry-1"));
+        assert_eq!(read.json, body.as_bytes());
+
+        for (request, status) in [
+            (post("text/plain", None, body), 415),
+            (post("application/json", Some("has space"), body), 422),
+            (post("application/json", None, r#"{"state":"CA","#), 400),
+            (
+                post("application/json", None, r#"{"state":"CA","state":"TX"}"#),
+                422,
+            ),
+        ] {
+            assert_eq!(read_create(&request).unwrap_err().status().as_u16(), status);
+        }
+    }
 
     #[test]
     fn fingerprints_ignore_key_order_and_whitespace_but_not_values() {
