@@ -437,10 +437,6 @@ async fn dynamodb_failing_mid_run_loses_no_quote_and_binds_none_twice() {
         ledger.policies.extend(run.policies);
         ledger.unsure_binds.extend(run.unsure_binds);
     }
-    assert!(
-        !ledger.unsure_creates.is_empty() || !ledger.unsure_binds.is_empty(),
-        "some requests were answered 503"
-    );
     suite.proxy.settle().await;
 
     // Every quote answered 201 is readable.
