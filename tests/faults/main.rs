@@ -29,6 +29,17 @@ use policy_core::storage::{DynamoStore, TableNames, client_for};
 use proxy::{Fault, Proxy};
 use serde_json::Value;
 
+/// The quoting service over the DynamoDB at `endpoint`, with an in-process cache only.
+async fn quoting_at(endpoint: &str, tables: TableNames) -> Quoting {
+    let store = DynamoStore::new(client_for(Some(endpoint)).await, tables);
+    Quoting::new(
+        RateTables::builtin().unwrap(),
+        store,
+        time::Duration::days(30),
+        Arc::new(Cache::new(CacheConfig::default()).unwrap()),
+    )
+}
+
 async fn quoting_without_dynamodb() -> Quoting {
     let closed = format!("http://127.0.0.1:{}", free_port());
     let names = TableNames {
@@ -36,14 +47,7 @@ async fn quoting_without_dynamodb() -> Quoting {
         quotes: "q".into(),
         idempotency: "i".into(),
     };
-    let store = DynamoStore::new(client_for(Some(&closed)).await, names);
-    let cache = Arc::new(Cache::new(CacheConfig::default()).unwrap());
-    Quoting::new(
-        RateTables::builtin().unwrap(),
-        store,
-        time::Duration::days(30),
-        cache,
-    )
+    quoting_at(&closed, names).await
 }
 
 async fn call(
@@ -75,9 +79,8 @@ async fn call(
 #[tokio::test]
 async fn unreachable_dynamodb_is_a_503_with_retry_after_not_a_500() {
     let quoting = quoting_without_dynamodb().await;
-    let body = r#"{"policy_type":"auto","state":"CA","coverage_requested":{"liability":500000}}"#;
     for (method, path, body) in [
-        (Method::POST, "/api/v1/quotes", body),
+        (Method::POST, "/api/v1/quotes", QUOTE),
         (Method::GET, "/api/v1/quotes/Q-2026-0000000000", ""),
     ] {
         let (status, retry_after, problem) = call(&quoting, method, path, body).await;
@@ -153,13 +156,7 @@ impl Faulty {
             .expect("run with `make test`: the stack's environment names DynamoDB Local");
         let tables = TableNames::from_env().unwrap();
         let proxy = Proxy::start(&upstream).await;
-        let store = DynamoStore::new(client_for(Some(proxy.url())).await, tables.clone());
-        let quoting = Quoting::new(
-            RateTables::builtin().unwrap(),
-            store,
-            time::Duration::days(30),
-            Arc::new(Cache::new(CacheConfig::default()).unwrap()),
-        );
+        let quoting = quoting_at(proxy.url(), tables.clone()).await;
         Faulty {
             proxy,
             quoting,
