@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use policy_core::storage::{TableNames, client_from_env};
+use policy_core::settings::{Settings, TableNames};
+use policy_core::storage::client_for;
 use serde_json::{Value, json};
 
 /// A response as the tests look at it.
@@ -161,6 +162,11 @@ pub fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
 }
 
+/// The settings of the local stack, as the functions read them (`make test` sets the environment).
+pub fn settings() -> Settings {
+    Settings::from_env().expect("the local stack's environment is valid")
+}
+
 /// Runs `f` with a DynamoDB client and the table names of the local stack, to check what the API
 /// wrote (or did not) by reading the tables themselves.
 pub fn with_dynamo<T>(f: impl AsyncFnOnce(&Client, &TableNames) -> T) -> T {
@@ -169,8 +175,10 @@ pub fn with_dynamo<T>(f: impl AsyncFnOnce(&Client, &TableNames) -> T) -> T {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let client = client_from_env().await;
-        let tables = TableNames::from_env()
+        let settings = settings();
+        let client = client_for(settings.dynamodb_endpoint.as_deref()).await;
+        let tables = settings
+            .tables()
             .expect("run with `make test`: the stack's environment names the tables");
         f(&client, &tables).await
     })
@@ -319,9 +327,23 @@ pub fn gateway_request(
         context["authorizer"] =
             json!({"jwt": {"claims": {"sub": sub, "scope": scope}, "scopes": null}});
     }
-    let event = json!({
+    // As API Gateway does: the raw query string, and the parameters by name, repeated values
+    // joined with commas.
+    let mut parameters = serde_json::Map::new();
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let joined = match parameters.get(name).and_then(Value::as_str) {
+            Some(before) => format!("{before},{value}"),
+            None => value.to_owned(),
+        };
+        parameters.insert(name.to_owned(), json!(joined));
+    }
+    let mut event = json!({
         "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
         "headers": headers, "requestContext": context, "body": body, "isBase64Encoded": false
     });
+    if !parameters.is_empty() {
+        event["queryStringParameters"] = Value::Object(parameters);
+    }
     lambda_http::request::from_str(&event.to_string()).unwrap()
 }

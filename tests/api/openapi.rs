@@ -1,6 +1,8 @@
 use std::collections::BTreeSet;
 
 use e2e::post_json;
+use policy_core::api::all_routes;
+use policy_core::caller::ADMIN_SCOPE;
 use serde_yaml_ng::Value as Yaml;
 
 fn repo_file(name: &str) -> String {
@@ -66,11 +68,6 @@ fn route_of(event: &Yaml) -> (String, String) {
     )
 }
 
-/// `(METHOD, path)` of every HTTP API event in the SAM template.
-fn deployed() -> BTreeSet<(String, String)> {
-    http_api_events().iter().map(route_of).collect()
-}
-
 fn strings(list: &Yaml) -> BTreeSet<String> {
     list.as_sequence()
         .into_iter()
@@ -79,18 +76,83 @@ fn strings(list: &Yaml) -> BTreeSet<String> {
         .collect()
 }
 
+/// `(METHOD, path, function, scopes)` of every route in the functions' route tables, with the
+/// scopes the template must grant (the route's own, and the administrator's).
+fn tabled() -> BTreeSet<(String, String, String, BTreeSet<String>)> {
+    all_routes()
+        .into_iter()
+        .map(|route| {
+            let scopes = route
+                .scope
+                .map(|scope| BTreeSet::from([scope.as_str().to_owned(), ADMIN_SCOPE.to_owned()]))
+                .unwrap_or_default();
+            (
+                route.method.to_string(),
+                route.pattern.to_owned(),
+                route.function.to_owned(),
+                scopes,
+            )
+        })
+        .collect()
+}
+
+/// The same four, for every HTTP API event of every function in the SAM template.
+fn deployed_with_functions() -> BTreeSet<(String, String, String, BTreeSet<String>)> {
+    let template: Yaml = serde_yaml_ng::from_str(&repo_file("template.yaml")).unwrap();
+    let mut routes = BTreeSet::new();
+    for resource in template["Resources"].as_mapping().unwrap().values() {
+        let function = resource["Metadata"]["BuildProperties"]["Binary"].as_str();
+        for event in resource["Properties"]["Events"]
+            .as_mapping()
+            .into_iter()
+            .flat_map(|m| m.values())
+            .filter(|event| event["Type"] == "HttpApi")
+        {
+            let (method, path) = route_of(&event["Properties"]);
+            let scopes = strings(&event["Properties"]["Auth"]["AuthorizationScopes"]);
+            routes.insert((method, path, function.unwrap().to_owned(), scopes));
+        }
+    }
+    routes
+}
+
 #[test]
-fn the_router_the_template_and_the_openapi_document_list_the_same_routes() {
+fn the_route_tables_are_what_is_documented_deployed_and_served_locally() {
+    let tables = tabled();
+    let pairs: BTreeSet<(String, String)> = tables
+        .iter()
+        .map(|(method, path, ..)| (method.clone(), path.clone()))
+        .collect();
+    assert_eq!(pairs, documented(), "route tables vs docs/openapi.yaml");
     assert_eq!(
+        pairs,
         routed(),
-        documented(),
-        "cargo lambda watch router vs docs/openapi.yaml"
+        "route tables vs the cargo lambda watch router"
     );
     assert_eq!(
-        deployed(),
-        documented(),
-        "template.yaml vs docs/openapi.yaml"
+        tables,
+        deployed_with_functions(),
+        "route tables vs template.yaml: method, path, function and scopes"
     );
+}
+
+#[test]
+fn the_local_router_sends_each_route_to_the_function_whose_table_has_it() {
+    let manifest: toml::Table = repo_file("Cargo.toml").parse().unwrap();
+    let router = &manifest["workspace"]["metadata"]["lambda"]["watch"]["router"];
+    for route in all_routes() {
+        let targets = router[route.pattern].as_array().unwrap();
+        let target = targets
+            .iter()
+            .find(|t| t["method"].as_str() == Some(route.method.as_str()))
+            .unwrap_or_else(|| panic!("{} is routed locally", route.label));
+        assert_eq!(
+            target["function"].as_str(),
+            Some(route.function),
+            "{}",
+            route.label
+        );
+    }
 }
 
 #[test]

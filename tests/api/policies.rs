@@ -1,7 +1,6 @@
 use std::collections::HashSet;
 
 use e2e::{assert_problem, get, post_json};
-use policy_core::cache::CacheConfig;
 use serde_json::{Value, json};
 
 /// Whether a listed policy matches a filter.
@@ -200,7 +199,7 @@ fn paging_while_policies_are_bound_skips_and_repeats_nothing() {
         assert!(unique.contains(number), "{number} was skipped: {paged:?}");
     }
     // Another environment's in-process cache may hold a page for its time to live.
-    std::thread::sleep(CacheConfig::from_env().l1_ttl + std::time::Duration::from_secs(1));
+    std::thread::sleep(e2e::settings().cache.l1_ttl + std::time::Duration::from_secs(1));
     let after: HashSet<String> = numbers(&page_through(&query, 100)).into_iter().collect();
     for number in before.iter().chain(&bound_meanwhile) {
         assert!(

@@ -4,7 +4,7 @@ use e2e::{
     Reply, assert_problem, get, idempotency_record_exists, policies_from_quote, post_json,
     post_raw, send_with, unique, with_dynamo,
 };
-use policy_core::auth::ANONYMOUS;
+use policy_core::caller::ANONYMOUS;
 use policy_core::domain::{PolicyType, State, Term};
 use policy_core::money::Money;
 use policy_core::records::{Quote, QuoteStatus};

@@ -1,17 +1,14 @@
 //! `POST /api/v1/quotes` and `GET /api/v1/quotes/{quote_id}`.
 
-use lambda_http::{Error, run, service_fn};
-use policy_core::api::quotes;
-use policy_core::auth::AuthMode;
+use lambda_http::Error;
+use policy_core::api::quotes::ROUTES;
 use policy_core::quoting::Quoting;
+use policy_core::settings::Settings;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     policy_core::telemetry::init();
-    let quoting = Quoting::from_env().await?;
-    let auth = AuthMode::from_env();
-    run(service_fn(|request| {
-        quotes::handle(&quoting, auth, request)
-    }))
-    .await
+    let settings = Settings::from_env()?;
+    let quoting = Quoting::from_settings(&settings).await?;
+    policy_core::api::serve(&ROUTES, quoting, settings.auth).await
 }

@@ -1,11 +1,13 @@
 //! `GET /api/v1/health`.
 
-use lambda_http::{Error, run, service_fn};
-use policy_core::api::health::{self, Health};
+use lambda_http::Error;
+use policy_core::api::health::{Health, ROUTES};
+use policy_core::settings::Settings;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     policy_core::telemetry::init();
-    let health = Health::from_env(env!("GIT_REVISION")).await?;
-    run(service_fn(|request| health::handle(&health, request))).await
+    let settings = Settings::from_env()?;
+    let health = Health::from_settings(&settings, env!("GIT_REVISION")).await?;
+    policy_core::api::serve(&ROUTES, health, settings.auth).await
 }

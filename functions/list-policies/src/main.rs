@@ -1,18 +1,18 @@
 //! `GET /api/v1/policies` and `GET /api/v1/policies/{policy_number}`.
 
-use lambda_http::{Error, run, service_fn};
+use lambda_http::Error;
 use policy_core::api::cursor::CursorKey;
-use policy_core::api::policies::{self, Policies};
-use policy_core::auth::AuthMode;
+use policy_core::api::policies::{Policies, ROUTES};
 use policy_core::quoting::Quoting;
+use policy_core::settings::Settings;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     policy_core::telemetry::init();
+    let settings = Settings::from_env()?;
     let policies = Policies {
-        quoting: Quoting::from_env().await?,
-        cursors: CursorKey::from_env()?,
-        auth: AuthMode::from_env(),
+        quoting: Quoting::from_settings(&settings).await?,
+        cursors: CursorKey::new(settings.cursor_secret()?)?,
     };
-    run(service_fn(|request| policies::handle(&policies, request))).await
+    policy_core::api::serve(&ROUTES, policies, settings.auth).await
 }

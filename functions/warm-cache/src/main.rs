@@ -4,16 +4,16 @@ use lambda_runtime::{Error, run, service_fn};
 use policy_core::api::cursor::CursorKey;
 use policy_core::api::policies::Policies;
 use policy_core::api::warm;
-use policy_core::auth::AuthMode;
 use policy_core::quoting::Quoting;
+use policy_core::settings::Settings;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     policy_core::telemetry::init();
+    let settings = Settings::from_env()?;
     let policies = Policies {
-        quoting: Quoting::from_env().await?,
-        cursors: CursorKey::from_env()?,
-        auth: AuthMode::from_env(),
+        quoting: Quoting::from_settings(&settings).await?,
+        cursors: CursorKey::new(settings.cursor_secret()?)?,
     };
     Box::pin(run(service_fn(|event| warm::handle(&policies, event)))).await
 }

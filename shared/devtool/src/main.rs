@@ -62,7 +62,8 @@ async fn main() -> Result<()> {
         };
     }
     let stage = option("--stage", "local");
-    let client = policy_core::storage::client_from_env().await;
+    let client =
+        policy_core::storage::client_for(std::env::var("DYNAMODB_ENDPOINT").ok().as_deref()).await;
     match args.first().map(String::as_str) {
         Some("create-tables") => {
             let template = std::fs::read_to_string(option("--template", "template.yaml"))?;

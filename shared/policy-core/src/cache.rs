@@ -7,16 +7,17 @@
 //! format) is a miss that the caller overwrites. Keys carry a format version, so a deploy with a new
 //! format never reads old entries.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
+
+use crate::telemetry::{self, CacheLookup};
 
 /// Version of the key and value format; bump it when a cached type changes shape.
 pub const FORMAT_VERSION: u8 = 1;
@@ -34,8 +35,6 @@ pub enum CacheName {
 }
 
 impl CacheName {
-    const ALL: [CacheName; 3] = [CacheName::Quote, CacheName::Policy, CacheName::List];
-
     /// Name in keys and metrics.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -69,53 +68,10 @@ impl CacheName {
     fn generational(self) -> bool {
         self == CacheName::List
     }
-
-    fn index(self) -> usize {
-        self as usize
-    }
 }
 
-/// Cache settings, from the environment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CacheConfig {
-    /// L1 size bound in bytes (`CACHE_L1_MAX_BYTES`, default 32 MiB).
-    pub l1_max_bytes: u64,
-    /// L1 time to live (`CACHE_L1_TTL_SECS`, default 5 s): bounds staleness within one environment.
-    pub l1_ttl: Duration,
-    /// Redis URL (`REDIS_URL`; `rediss://` for TLS, `redis://:password@host` for AUTH); none: L1 only.
-    pub redis_url: Option<String>,
-    /// Connect and command timeout (`CACHE_TIMEOUT_MS`, default 25 ms).
-    pub timeout: Duration,
-    /// How long Redis is skipped after a failure (`CACHE_BREAKER_SECS`, default 5 s).
-    pub breaker: Duration,
-}
-
-impl Default for CacheConfig {
-    fn default() -> CacheConfig {
-        CacheConfig {
-            l1_max_bytes: 32 << 20,
-            l1_ttl: Duration::from_secs(5),
-            redis_url: None,
-            timeout: Duration::from_millis(25),
-            breaker: Duration::from_secs(5),
-        }
-    }
-}
-
-impl CacheConfig {
-    /// Reads the settings; unset or unparsable values take the defaults.
-    pub fn from_env() -> CacheConfig {
-        let number = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
-        let defaults = CacheConfig::default();
-        CacheConfig {
-            l1_max_bytes: number("CACHE_L1_MAX_BYTES").unwrap_or(defaults.l1_max_bytes),
-            l1_ttl: number("CACHE_L1_TTL_SECS").map_or(defaults.l1_ttl, Duration::from_secs),
-            redis_url: std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()),
-            timeout: number("CACHE_TIMEOUT_MS").map_or(defaults.timeout, Duration::from_millis),
-            breaker: number("CACHE_BREAKER_SECS").map_or(defaults.breaker, Duration::from_secs),
-        }
-    }
-}
+/// The cache's settings: read once at cold start with every other setting.
+pub use crate::settings::CacheSettings as CacheConfig;
 
 /// A cached JSON response body.
 #[derive(Debug, Clone)]
@@ -148,14 +104,14 @@ pub enum Level {
     L2,
 }
 
-const LEVELS: usize = 2;
-
-#[derive(Debug, Default)]
-struct Counters {
-    // [name][level] hits and misses.
-    hits: [[AtomicU64; LEVELS]; 3],
-    misses: [[AtomicU64; LEVELS]; 3],
-    errors: AtomicU64,
+impl Level {
+    /// Name in metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::L1 => "l1",
+            Level::L2 => "l2",
+        }
+    }
 }
 
 struct L2 {
@@ -171,7 +127,6 @@ pub struct Cache {
     l2: Option<L2>,
     config: CacheConfig,
     born: Instant,
-    counters: Counters,
 }
 
 impl std::fmt::Debug for Cache {
@@ -216,7 +171,6 @@ impl Cache {
             l2,
             config,
             born: Instant::now(),
-            counters: Counters::default(),
         })
     }
 
@@ -261,7 +215,7 @@ impl Cache {
     }
 
     fn trip(&self, why: &str) {
-        self.counters.errors.fetch_add(1, Ordering::Relaxed);
+        telemetry::record_cache_error();
         if let Some(l2) = &self.l2 {
             let until =
                 self.now_ms() + u64::try_from(self.config.breaker.as_millis()).unwrap_or(u64::MAX);
@@ -289,13 +243,13 @@ impl Cache {
         }
     }
 
-    fn count(&self, name: CacheName, level: Level, hit: bool) {
-        let table = if hit {
-            &self.counters.hits
-        } else {
-            &self.counters.misses
+    /// Counts a lookup in the current request's metrics.
+    fn count(name: CacheName, level: Level, hit: bool) {
+        let lookup = CacheLookup {
+            cache: name.as_str(),
+            level: level.as_str(),
         };
-        table[name.index()][level as usize].fetch_add(1, Ordering::Relaxed);
+        telemetry::record_cache(lookup, hit);
     }
 
     /// Where `key` goes now. For lists this reads the generation from Redis (one round trip).
@@ -323,10 +277,10 @@ impl Cache {
     pub async fn lookup(&self, name: CacheName, key: &str) -> Result<(Arc<[u8]>, Level), Slot> {
         if name.uses_l1() {
             if let Some(value) = self.l1.get(&full_key(name, key)).await {
-                self.count(name, Level::L1, true);
+                Self::count(name, Level::L1, true);
                 return Ok((value, Level::L1));
             }
-            self.count(name, Level::L1, false);
+            Self::count(name, Level::L1, false);
         }
         let slot = self.slot(name, key).await;
         if self.l2.is_none() {
@@ -339,7 +293,7 @@ impl Cache {
                 .flatten(),
             None => None,
         };
-        self.count(name, Level::L2, found.is_some());
+        Self::count(name, Level::L2, found.is_some());
         let Some(found) = found else {
             return Err(slot);
         };
@@ -443,34 +397,6 @@ impl Cache {
         self.redis(|mut c| async move { c.incr::<_, _, ()>(counter, 1).await })
             .await;
     }
-
-    /// The hit and miss counts since the last call, as CloudWatch Embedded Metric Format lines (one
-    /// per cache and level with any traffic), and resets them. Print them to stdout.
-    pub fn take_metrics(&self, function: &str) -> Vec<String> {
-        let timestamp = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis());
-        let mut lines = Vec::new();
-        for name in CacheName::ALL {
-            for (level, label) in [(Level::L1, "l1"), (Level::L2, "l2")] {
-                let hits =
-                    self.counters.hits[name.index()][level as usize].swap(0, Ordering::Relaxed);
-                let misses =
-                    self.counters.misses[name.index()][level as usize].swap(0, Ordering::Relaxed);
-                if hits + misses == 0 {
-                    continue;
-                }
-                let mut line = String::with_capacity(320);
-                let _ = write!(
-                    line,
-                    r#"{{"_aws":{{"Timestamp":{timestamp},"CloudWatchMetrics":[{{"Namespace":"policy-decision","Dimensions":[["function","cache","level"]],"Metrics":[{{"Name":"CacheHit","Unit":"Count"}},{{"Name":"CacheMiss","Unit":"Count"}}]}}]}},"function":"{function}","cache":"{}","level":"{label}","CacheHit":{hits},"CacheMiss":{misses}}}"#,
-                    name.as_str()
-                );
-                lines.push(line);
-            }
-        }
-        lines
-    }
 }
 
 #[cfg(test)]
@@ -486,29 +412,23 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn l1_alone_hits_misses_and_counts_them_as_emf() {
+    async fn l1_alone_hits_misses_and_counts_them_for_the_request() {
         let cache = Cache::new(CacheConfig::default()).unwrap();
-        assert_eq!(cache.get::<String>(CacheName::Policy, "a").await, None);
-        cache.put(CacheName::Policy, "a", &"hello").await;
-        assert_eq!(
-            cache.get::<String>(CacheName::Policy, "a").await.as_deref(),
-            Some("hello")
-        );
-        let lines = cache.take_metrics("list-policies");
-        assert_eq!(lines.len(), 1, "{lines:?}");
-        let emf: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
-        assert_eq!(
-            (emf["CacheHit"].as_u64(), emf["CacheMiss"].as_u64()),
-            (Some(1), Some(1))
-        );
-        assert_eq!(
-            emf["_aws"]["CloudWatchMetrics"][0]["Namespace"],
-            "policy-decision"
-        );
-        assert!(
-            cache.take_metrics("list-policies").is_empty(),
-            "counters reset"
-        );
+        let record = telemetry::Record::default();
+        telemetry::recording(record.clone(), async {
+            assert_eq!(cache.get::<String>(CacheName::Policy, "a").await, None);
+            cache.put(CacheName::Policy, "a", &"hello").await;
+            assert_eq!(
+                cache.get::<String>(CacheName::Policy, "a").await.as_deref(),
+                Some("hello")
+            );
+        })
+        .await;
+        let policy_l1 = CacheLookup {
+            cache: "policy",
+            level: "l1",
+        };
+        assert_eq!(record.lock().unwrap().cache, vec![(policy_l1, 1, 1)]);
     }
 
     #[tokio::test]

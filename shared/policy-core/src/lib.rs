@@ -7,13 +7,14 @@
 #![deny(missing_docs)]
 
 pub mod api;
-pub mod auth;
 pub mod cache;
+pub mod caller;
 pub mod domain;
 pub mod money;
 pub mod quoting;
 pub mod rating;
 pub mod records;
+pub mod settings;
 pub mod storage;
 pub mod telemetry;
 pub mod underwriting;

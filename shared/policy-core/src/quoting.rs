@@ -1,12 +1,13 @@
 //! Use cases: make a quote (rate, decide, store, idempotently), read it, bind it into a policy,
 //! read and list policies.
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use std::sync::Arc;
 
 use time::{Date, Duration, OffsetDateTime};
 
-use crate::cache::{Cache, CacheConfig, CacheName};
+use crate::cache::{Cache, CacheName};
+use crate::settings::Settings;
 
 use crate::domain::CoverageKind;
 use crate::rating::request::Limit;
@@ -18,7 +19,7 @@ use crate::storage::{
 use crate::underwriting::{Decision, Outcome, decide};
 
 /// How long a quote can be bound, unless configured otherwise.
-pub const DEFAULT_QUOTE_VALIDITY_DAYS: i64 = 30;
+pub use crate::settings::DEFAULT_QUOTE_VALIDITY_DAYS;
 
 /// Why a quote or bind request was not carried out.
 #[derive(Debug, thiserror::Error)]
@@ -113,26 +114,23 @@ impl Quoting {
         &self.cache
     }
 
-    /// The service as the functions run it: built-in rate tables, the DynamoDB client and table
-    /// names from the environment, and `QUOTE_VALIDITY_DAYS` (default 30). Call once per cold start.
-    pub async fn from_env() -> Result<Quoting, Box<dyn std::error::Error + Send + Sync>> {
+    /// The service as the functions run it, from the settings read at cold start: built-in rate
+    /// tables, the DynamoDB client and tables, the cache (connected now, so the first request does
+    /// not pay for it) and the quote validity. Call once per cold start.
+    pub async fn from_settings(
+        settings: &Settings,
+    ) -> Result<Quoting, Box<dyn std::error::Error + Send + Sync>> {
         let tables = RateTables::builtin()?;
-        let names = crate::storage::TableNames::from_env()?;
-        let days = match std::env::var("QUOTE_VALIDITY_DAYS") {
-            Ok(text) => text
-                .parse::<i64>()
-                .ok()
-                .filter(|d| (1..=365).contains(d))
-                .ok_or("QUOTE_VALIDITY_DAYS must be 1 to 365")?,
-            Err(_) => DEFAULT_QUOTE_VALIDITY_DAYS,
-        };
-        let store = DynamoStore::new(crate::storage::client_from_env().await, names);
-        let cache = Cache::new(CacheConfig::from_env())?;
+        let store = DynamoStore::new(
+            crate::storage::client_for(settings.dynamodb_endpoint.as_deref()).await,
+            settings.tables()?,
+        );
+        let cache = Cache::new(settings.cache.clone())?;
         cache.connect().await;
         Ok(Quoting::new(
             tables,
             store,
-            Duration::days(days),
+            settings.quote_validity,
             Arc::new(cache),
         ))
     }

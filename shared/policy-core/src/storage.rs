@@ -25,28 +25,7 @@ use crate::underwriting::Decision;
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
 
-/// Names of the tables, from the environment (`POLICIES_TABLE`, `QUOTES_TABLE`, `IDEMPOTENCY_TABLE`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableNames {
-    /// Policies table.
-    pub policies: String,
-    /// Quotes table.
-    pub quotes: String,
-    /// Idempotency records.
-    pub idempotency: String,
-}
-
-impl TableNames {
-    /// Reads the names from the environment.
-    pub fn from_env() -> Result<TableNames, StorageError> {
-        let var = |name: &'static str| std::env::var(name).map_err(|_| StorageError::Config(name));
-        Ok(TableNames {
-            policies: var("POLICIES_TABLE")?,
-            quotes: var("QUOTES_TABLE")?,
-            idempotency: var("IDEMPOTENCY_TABLE")?,
-        })
-    }
-}
+pub use crate::settings::TableNames;
 
 /// Why storage failed. None of these is the client's fault.
 #[derive(Debug, thiserror::Error)]
@@ -78,13 +57,8 @@ fn dynamo<E: std::error::Error + 'static, R: std::fmt::Debug>(
 }
 
 /// Builds the DynamoDB client once per cold start: short timeouts so a slow call fails inside the
-/// function's own timeout, the SDK's standard retries with backoff, and `DYNAMODB_ENDPOINT` to
-/// point at DynamoDB Local.
-pub async fn client_from_env() -> Client {
-    client_for(std::env::var("DYNAMODB_ENDPOINT").ok().as_deref()).await
-}
-
-/// As [`client_from_env`], with the endpoint given (`None`: the region's AWS endpoint).
+/// function's own timeout, the SDK's standard retries with backoff, and `endpoint` to point at
+/// DynamoDB Local (`None`: the region's AWS endpoint).
 pub async fn client_for(endpoint: Option<&str>) -> Client {
     let timeouts = aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))

@@ -1,64 +1,46 @@
 //! `POST /api/v1/quotes/{quote_id}/bind` (the bind-quote function).
 
+use std::sync::Arc;
+
+use lambda_http::http::StatusCode;
 use lambda_http::http::header::{HeaderValue, LOCATION};
-use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, Response};
 use time::OffsetDateTime;
 
 use super::views::PolicyView;
-use super::{ApiError, body, finish, path_tail, request_id, respond};
-use crate::auth::{AuthMode, Scope};
+use super::{Answer, ApiError, Call, Table, body, respond};
+use crate::caller::Scope;
 use crate::quoting::{Quoting, is_number};
+use crate::route;
 
-/// The Lambda handler.
-pub async fn handle(
-    quoting: &Quoting,
-    auth: AuthMode,
-    request: Request,
-) -> Result<Response<Body>, lambda_http::Error> {
-    let started = std::time::Instant::now();
-    let request_id = request_id(&request);
-    let path = request.uri().path();
-    let result = bind(quoting, auth, &request, &request_id).await;
-    let route = "POST /api/v1/quotes/{quote_id}/bind";
-    Ok(finish(
-        "bind-quote",
-        route,
-        &request_id,
-        path,
-        started,
-        result,
-        Some(quoting.cache()),
-    ))
-}
+/// The bind-quote function's routes.
+pub static ROUTES: Table<Quoting> = Table {
+    function: "bind-quote",
+    routes: &[route!(
+        POST "/api/v1/quotes/{quote_id}/bind",
+        Some(Scope::QuotesWrite),
+        bind
+    )],
+};
 
-async fn bind(
-    quoting: &Quoting,
-    auth: AuthMode,
-    request: &Request,
-    request_id: &str,
-) -> Result<Response<Body>, ApiError> {
-    if request.method() != Method::POST {
-        return Err(ApiError::MethodNotAllowed {
-            method: request.method().to_string(),
-            allow: "POST",
+async fn bind(quoting: Arc<Quoting>, call: Call) -> Answer {
+    let quote_id = call.params.get("quote_id");
+    if !is_number("Q", quote_id) {
+        return Err(ApiError::NotFound {
+            detail: "no quote has that id".to_owned(),
         });
     }
-    let caller = auth.authorize(request, Scope::QuotesWrite)?;
-    let quote_id = path_tail(request.uri().path(), "/api/v1/quotes")
-        .and_then(|rest| rest.strip_suffix("/bind"))
-        .filter(|id| is_number("Q", id))
-        .ok_or_else(|| ApiError::NotFound {
-            detail: "no quote has that id".to_owned(),
-        })?;
-    if !request.body().as_ref().iter().all(u8::is_ascii_whitespace) {
-        let json = body::json_bytes(request, 1024)?;
+    if !call.request.body().iter().all(u8::is_ascii_whitespace) {
+        let json = body::json_bytes(&call.request, 1024)?;
         no_fields(&body::parse(json)?)?;
     }
     let policy = quoting
-        .bind(quote_id, &caller, OffsetDateTime::now_utc())
+        .bind(quote_id, &call.caller, OffsetDateTime::now_utc())
         .await?;
-    let mut response = respond(StatusCode::CREATED, request_id, &PolicyView::new(&policy)?);
+    let mut response = respond(
+        StatusCode::CREATED,
+        &call.request_id,
+        &PolicyView::new(&policy)?,
+    );
     if let Ok(location) =
         HeaderValue::from_str(&format!("/api/v1/policies/{}", policy.policy_number))
     {

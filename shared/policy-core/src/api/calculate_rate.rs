@@ -1,57 +1,63 @@
 //! `POST /api/v1/rates/calculate`: the premium for one rating request, or for a batch (a JSON
 //! array of up to [`MAX_BATCH`] requests) with one result or problem per item. Nothing is stored.
 
-use crate::auth::{AuthMode, Scope};
-use lambda_http::http::{Method, StatusCode};
+use std::sync::Arc;
+
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use time::{Date, OffsetDateTime};
 
-use super::{ApiError, Problem, body, finish, request_id, respond};
+use super::{Answer, ApiError, Call, Problem, Table, body, request_id, respond};
+use crate::caller::Scope;
 use crate::rating::{self, RateQuote, RateTables, RatingRequest};
+use crate::route;
 
 /// Most requests in one batch.
 pub const MAX_BATCH: usize = 100;
 /// Largest body accepted: room for a full batch of detailed requests.
 pub const MAX_BODY_BYTES: usize = 512 * 1024;
 
-/// The Lambda handler.
-#[allow(
-    clippy::unused_async,
-    reason = "the runtime's service_fn takes a future"
-)]
-pub async fn handle(
-    tables: &RateTables,
-    auth: AuthMode,
-    request: Request,
-) -> Result<Response<Body>, lambda_http::Error> {
-    let started = std::time::Instant::now();
-    let result = auth
-        .authorize(&request, Scope::RatesCalculate)
-        .map(|_| respond_to(tables, &request, OffsetDateTime::now_utc().date()));
-    let request_id = request_id(&request);
-    let route = "POST /api/v1/rates/calculate";
-    let path = request.uri().path();
-    Ok(finish(
-        "calculate-rate",
-        route,
-        &request_id,
-        path,
-        started,
-        result,
-        None,
-    ))
+/// What the calculate-rate function holds: the rate tables, parsed once per cold start.
+#[derive(Debug, Clone, Copy)]
+pub struct Rates {
+    /// The compiled-in tables.
+    pub tables: &'static RateTables,
 }
 
-/// Answers `request` as of `today`; synchronous, so tests and benchmarks can call it directly.
+/// The calculate-rate function's routes.
+pub static ROUTES: Table<Rates> = Table {
+    function: "calculate-rate",
+    routes: &[route!(
+        POST "/api/v1/rates/calculate",
+        Some(Scope::RatesCalculate),
+        calculate
+    )],
+};
+
+#[allow(
+    clippy::unused_async,
+    reason = "route handlers are async; rating itself never waits"
+)]
+async fn calculate(rates: Arc<Rates>, call: Call) -> Answer {
+    let today = OffsetDateTime::now_utc().date();
+    answer(rates.tables, &call.request, today, &call.request_id)
+}
+
+/// Answers `request` as of `today` with no router around it: for benchmarks and fuzzing.
 pub fn respond_to(tables: &RateTables, request: &Request, today: Date) -> Response<Body> {
     let request_id = request_id(request);
-    match rate_body(tables, request, today, &request_id) {
-        Ok(Rated::One(quote)) => respond(StatusCode::OK, &request_id, &*quote),
-        Ok(Rated::Batch(batch)) => respond(StatusCode::OK, &request_id, &batch),
-        Err(err) => err.into_response(&request_id, Some(request.uri().path())),
-    }
+    answer(tables, request, today, &request_id)
+        .unwrap_or_else(|err| err.into_response(&request_id, Some(request.uri().path())))
+}
+
+/// The rating (or the batch's ratings) for the body of `request`, as of `today`.
+fn answer(tables: &RateTables, request: &Request, today: Date, request_id: &str) -> Answer {
+    Ok(match rate_body(tables, request, today, request_id)? {
+        Rated::One(quote) => respond(StatusCode::OK, request_id, &*quote),
+        Rated::Batch(batch) => respond(StatusCode::OK, request_id, &batch),
+    })
 }
 
 enum Rated<'t> {
@@ -83,12 +89,6 @@ fn rate_body<'t>(
     today: Date,
     request_id: &str,
 ) -> Result<Rated<'t>, ApiError> {
-    if request.method() != Method::POST {
-        return Err(ApiError::MethodNotAllowed {
-            method: request.method().to_string(),
-            allow: "POST",
-        });
-    }
     let json = body::json_bytes(request, MAX_BODY_BYTES)?;
     if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'[') {
         let input: RatingRequest = body::parse(json)?;
@@ -133,6 +133,7 @@ fn rate_body<'t>(
 
 #[cfg(test)]
 mod tests {
+    use lambda_http::http::Method;
     use lambda_http::http::header::CONTENT_TYPE;
     use time::macros::date;
 
@@ -165,16 +166,6 @@ mod tests {
         assert!(
             problem["detail"].as_str().unwrap().contains("UTF-8"),
             "{problem}"
-        );
-    }
-
-    #[test]
-    fn only_post_is_accepted() {
-        let (status, problem) = answer(&request(Method::GET, Body::Empty));
-        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
-        assert_eq!(
-            problem["type"],
-            "urn:policy-decision:problem:method-not-allowed"
         );
     }
 

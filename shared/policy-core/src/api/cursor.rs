@@ -13,7 +13,7 @@ use sha2::Sha256;
 use super::ApiError;
 
 /// The smallest secret accepted, in bytes.
-pub const MIN_SECRET_LEN: usize = 32;
+pub use crate::settings::MIN_CURSOR_SECRET_LEN as MIN_SECRET_LEN;
 
 /// The key cursors are signed with, from `CURSOR_SECRET`.
 #[derive(Clone)]
@@ -45,15 +45,6 @@ impl CursorKey {
             return Err(WeakSecret);
         }
         Ok(CursorKey(secret.to_vec()))
-    }
-
-    /// Reads `CURSOR_SECRET`.
-    pub fn from_env() -> Result<CursorKey, WeakSecret> {
-        CursorKey::new(
-            std::env::var("CURSOR_SECRET")
-                .map_err(|_| WeakSecret)?
-                .as_bytes(),
-        )
     }
 
     fn mac(&self) -> Hmac<Sha256> {

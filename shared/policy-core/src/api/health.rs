@@ -5,18 +5,20 @@
 //! by [`CHECK_TIMEOUT`]: a cache outage is `degraded` (200), DynamoDB unreachable is `down` (503,
 //! problem+json). The body names no host, table or AWS error: only status and latency.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::http::StatusCode;
 use redis::AsyncConnectionConfig;
 use serde::Serialize;
 
-use super::{ApiError, PROBLEM_TYPE_PREFIX, finish, request_id, respond, with_headers};
+use super::query::single_params;
+use super::{Answer, ApiError, Call, PROBLEM_TYPE_PREFIX, Table, respond, with_headers};
 use crate::rating::RateTables;
+use crate::route;
+use crate::settings::Settings;
 
 /// How long each dependency check may take.
 pub const CHECK_TIMEOUT: Duration = Duration::from_millis(500);
@@ -93,7 +95,6 @@ pub struct Health {
     revision: &'static str,
     rate_table_version: String,
     started: Instant,
-    cold: AtomicBool,
 }
 
 impl Health {
@@ -113,23 +114,22 @@ impl Health {
             revision,
             rate_table_version: format!("common-{}", tables.common.version),
             started: Instant::now(),
-            cold: AtomicBool::new(true),
         })
     }
 
-    /// From the environment: `POLICIES_TABLE`, `DYNAMODB_ENDPOINT` and `REDIS_URL` (optional).
-    pub async fn from_env(
+    /// From the settings read at cold start: the policies table, the DynamoDB endpoint and the
+    /// cache, if one is configured.
+    pub async fn from_settings(
+        settings: &Settings,
         revision: &'static str,
     ) -> Result<Health, Box<dyn std::error::Error + Send + Sync>> {
         let tables = RateTables::builtin()?;
-        let table = std::env::var("POLICIES_TABLE").map_err(|_| "POLICIES_TABLE is not set")?;
-        let client = crate::storage::client_from_env().await;
-        let cache = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty());
+        let client = crate::storage::client_for(settings.dynamodb_endpoint.as_deref()).await;
         Ok(Health::new(
             tables,
             client,
-            table,
-            cache.as_deref(),
+            settings.policies_table()?.to_owned(),
+            settings.cache.redis_url.as_deref(),
             revision,
         )?)
     }
@@ -179,7 +179,7 @@ impl Health {
     }
 
     /// The report for one invocation; `deep` runs the dependency checks.
-    pub async fn report(&self, deep: bool) -> Report<'_> {
+    pub async fn report(&self, deep: bool, cold_start: bool) -> Report<'_> {
         let checks = if deep {
             Some(self.checks().await)
         } else {
@@ -196,7 +196,7 @@ impl Health {
             revision: self.revision,
             rate_table_version: &self.rate_table_version,
             uptime_seconds: self.started.elapsed().as_secs(),
-            cold_start: self.cold.swap(false, Ordering::Relaxed),
+            cold_start,
             checks,
         }
     }
@@ -210,55 +210,26 @@ fn timed(ok: bool, started: Instant) -> Check {
     }
 }
 
-/// The Lambda handler.
-pub async fn handle(
-    health: &Health,
-    request: Request,
-) -> Result<Response<Body>, lambda_http::Error> {
-    let started = Instant::now();
-    let request_id = request_id(&request);
-    let path = request.uri().path();
-    let result = answer(health, &request, &request_id).await;
-    Ok(finish(
-        "health",
-        "GET /api/v1/health",
-        &request_id,
-        path,
-        started,
-        result,
-        None,
-    ))
-}
+/// The health function's routes: public, so a load balancer or a probe needs no token.
+pub static ROUTES: Table<Health> = Table {
+    function: "health",
+    routes: &[route!(GET "/api/v1/health", None, answer)],
+};
 
-async fn answer(
-    health: &Health,
-    request: &Request,
-    request_id: &str,
-) -> Result<Response<Body>, ApiError> {
-    if request.method() != Method::GET {
-        return Err(ApiError::MethodNotAllowed {
-            method: request.method().to_string(),
-            allow: "GET",
-        });
-    }
-    let params = request.query_string_parameters();
-    if let Some((name, _)) = params.iter().find(|(name, _)| *name != "deep") {
-        return Err(ApiError::InvalidField {
-            field: name.to_owned(),
-            detail: "unknown query parameter; use deep".to_owned(),
-        });
-    }
-    let deep = match params.all("deep").as_deref() {
-        Some(["true"]) => true,
-        None | Some(["false"]) => false,
+async fn answer(health: Arc<Health>, call: Call) -> Answer {
+    let request_id = call.request_id.as_str();
+    let params = single_params(&call.request, &["deep"])?;
+    let deep = match params.get("deep").map(String::as_str) {
+        Some("true") => true,
+        None | Some("false") => false,
         Some(_) => {
             return Err(ApiError::InvalidField {
                 field: "deep".to_owned(),
-                detail: "must be true or false, once".to_owned(),
+                detail: "must be true or false".to_owned(),
             });
         }
     };
-    let report = health.report(deep).await;
+    let report = health.report(deep, call.cold_start).await;
     if report.status != Status::Down {
         return Ok(respond(StatusCode::OK, request_id, &report));
     }

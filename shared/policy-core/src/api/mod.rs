@@ -1,8 +1,10 @@
 //! Lambda glue: reading API Gateway HTTP requests and answering them.
 //!
+//! Each function's routes are a static [`Table`]; [`serve`] runs one behind the telemetry layer.
 //! Every response goes through [`respond`] or [`problem::ApiError::into_response`], so every
 //! answer carries `x-request-id`, and every error is an RFC 9457 `application/problem+json` body.
 
+pub mod auth;
 pub mod bind;
 pub mod body;
 pub mod calculate_rate;
@@ -10,35 +12,65 @@ pub mod cursor;
 pub mod health;
 pub mod policies;
 pub mod problem;
+pub mod query;
 pub mod quotes;
+pub mod router;
 pub mod views;
 pub mod warm;
 
 use lambda_http::http::header::{CONTENT_TYPE, HeaderValue};
 use lambda_http::http::{HeaderName, StatusCode};
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Response};
 use serde::Serialize;
 
+pub use crate::telemetry::layer::request_id;
 pub use problem::{ApiError, PROBLEM_TYPE_PREFIX, Problem};
+pub use router::{Answer, Call, Params, Route, Router, Table, serve};
 
 /// The response header that echoes the request id.
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The id that ties a response to its log lines: API Gateway's request id, else the Lambda one.
-pub fn request_id(request: &Request) -> String {
-    let gateway = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
-        _ => None,
-    };
-    gateway
-        .or_else(|| {
-            request
-                .lambda_context_ref()
-                .map(|ctx| ctx.request_id.clone())
-        })
-        .filter(|id| !id.is_empty())
-        .unwrap_or_else(|| "unknown".to_owned())
+/// A route of any function, without its handler: what the consistency checks read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteInfo {
+    /// The function that serves it.
+    pub function: &'static str,
+    /// Its method.
+    pub method: router::Method,
+    /// Its path pattern.
+    pub pattern: &'static str,
+    /// The scope it needs; `None` for a public route.
+    pub scope: Option<crate::caller::Scope>,
+    /// Its label in logs and metrics.
+    pub label: &'static str,
+}
+
+impl<S> Table<S> {
+    /// The table's routes, without their handlers.
+    pub fn describe(&self) -> Vec<RouteInfo> {
+        self.routes
+            .iter()
+            .map(|route| RouteInfo {
+                function: self.function,
+                method: route.method.clone(),
+                pattern: route.pattern,
+                scope: route.scope,
+                label: route.label,
+            })
+            .collect()
+    }
+}
+
+/// Every HTTP function's routes, function by function.
+pub fn all_routes() -> Vec<RouteInfo> {
+    [
+        calculate_rate::ROUTES.describe(),
+        quotes::ROUTES.describe(),
+        bind::ROUTES.describe(),
+        policies::ROUTES.describe(),
+        health::ROUTES.describe(),
+    ]
+    .concat()
 }
 
 /// A JSON response with the request id header.
@@ -52,39 +84,6 @@ pub fn respond<T: Serialize>(status: StatusCode, request_id: &str, body: &T) -> 
 /// A response whose JSON body is already encoded (e.g. from the cache).
 pub fn respond_json(status: StatusCode, request_id: &str, json: &[u8]) -> Response<Body> {
     with_headers(status, "application/json", request_id, json.to_vec())
-}
-
-/// What every handler does once it has an answer: turns an error into its problem response, logs
-/// the request, prints its metrics, and the cache's counts where there is a cache.
-pub(crate) fn finish(
-    function: &'static str,
-    route: &'static str,
-    request_id: &str,
-    path: &str,
-    started: std::time::Instant,
-    result: Result<Response<Body>, ApiError>,
-    cache: Option<&crate::cache::Cache>,
-) -> Response<Body> {
-    let response = result.unwrap_or_else(|err| err.into_response(request_id, Some(path)));
-    crate::telemetry::request_done(
-        function,
-        route,
-        request_id,
-        response.status().as_u16(),
-        started,
-    );
-    if let Some(cache) = cache {
-        emit_cache_metrics(cache, function);
-    }
-    response
-}
-
-/// Prints the cache's hit and miss counts as CloudWatch Embedded Metric Format lines on stdout,
-/// where Lambda sends them to CloudWatch Logs and the metrics are extracted.
-pub fn emit_cache_metrics(cache: &crate::cache::Cache, function: &str) {
-    for line in cache.take_metrics(function) {
-        println!("{line}");
-    }
 }
 
 pub(crate) fn with_headers(
@@ -101,15 +100,4 @@ pub(crate) fn with_headers(
         headers.insert(REQUEST_ID_HEADER, id);
     }
     response
-}
-
-/// What follows `base` in `path`, without the separating slash: `""` for the collection itself.
-/// Matches wherever `base` occurs, so a stage prefix (`/dev/api/v1/...`) does not matter.
-pub fn path_tail<'p>(path: &'p str, base: &str) -> Option<&'p str> {
-    let rest = &path[path.find(base)? + base.len()..];
-    if rest.is_empty() || rest == "/" {
-        Some("")
-    } else {
-        rest.strip_prefix('/')
-    }
 }

@@ -2,8 +2,9 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
-use lambda_http::http::{Method, StatusCode};
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -11,20 +12,20 @@ use time::Date;
 
 use super::cursor::CursorKey;
 use super::views::PolicyView;
-use super::{ApiError, finish, path_tail, request_id, respond_json};
-use crate::auth::{AuthMode, Caller, Scope};
+use super::{Answer, ApiError, Call, Table, respond_json};
 use crate::cache::CacheName;
+use crate::caller::{Caller, Scope};
 use crate::domain::{PolicyType, State};
 use crate::quoting::{QuoteError, Quoting, is_number};
 use crate::rating::request::iso_date::FORMAT;
 use crate::records::{PolicyStatus, PolicySummary};
+use crate::route;
 use crate::storage::{ALL_POLICIES, ListQuery, state_product};
 
 /// Page size when `limit` is not given.
 pub const DEFAULT_LIMIT: usize = 20;
 /// Largest page.
 pub const MAX_LIMIT: usize = 100;
-const BASE: &str = "/api/v1/policies";
 const PARAMETERS: [&str; 7] = [
     "state",
     "policy_type",
@@ -42,8 +43,6 @@ pub struct Policies {
     pub quoting: Quoting,
     /// Signs and checks cursors.
     pub cursors: CursorKey,
-    /// Whether callers are checked.
-    pub auth: AuthMode,
 }
 
 /// A page of policies.
@@ -56,44 +55,26 @@ struct Page {
     next_cursor: Option<String>,
 }
 
-/// The Lambda handler.
-pub async fn handle(
-    policies: &Policies,
-    request: Request,
-) -> Result<Response<Body>, lambda_http::Error> {
-    let started = std::time::Instant::now();
-    let request_id = request_id(&request);
-    let path = request.uri().path();
-    let result = match (request.method(), path_tail(path, BASE)) {
-        (&Method::GET, Some(tail)) => {
-            match policies.auth.authorize(&request, Scope::PoliciesRead) {
-                Ok(caller) if tail.is_empty() => {
-                    list(policies, &caller, &request, &request_id).await
-                }
-                Ok(caller) => get(policies, &caller, tail, &request_id).await,
-                Err(err) => Err(err),
-            }
-        }
-        _ => Err(ApiError::MethodNotAllowed {
-            method: request.method().to_string(),
-            allow: "GET",
-        }),
-    };
-    let route = if path_tail(path, BASE) == Some("") {
-        "GET /api/v1/policies"
-    } else {
-        "GET /api/v1/policies/{policy_number}"
-    };
-    let cache = Some(policies.quoting.cache());
-    Ok(finish(
-        "list-policies",
-        route,
-        &request_id,
-        path,
-        started,
-        result,
-        cache,
-    ))
+/// The list-policies function's routes.
+pub static ROUTES: Table<Policies> = Table {
+    function: "list-policies",
+    routes: &[
+        route!(GET "/api/v1/policies", Some(Scope::PoliciesRead), list_route),
+        route!(
+            GET "/api/v1/policies/{policy_number}",
+            Some(Scope::PoliciesRead),
+            get_route
+        ),
+    ],
+};
+
+async fn list_route(policies: Arc<Policies>, call: Call) -> Answer {
+    list(&policies, &call.caller, &call.request, &call.request_id).await
+}
+
+async fn get_route(policies: Arc<Policies>, call: Call) -> Answer {
+    let number = call.params.get("policy_number");
+    get(&policies, &call.caller, number, &call.request_id).await
 }
 
 async fn get(

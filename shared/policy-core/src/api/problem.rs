@@ -11,6 +11,7 @@ use lambda_http::http::header::{ALLOW, HeaderValue, RETRY_AFTER, WWW_AUTHENTICAT
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
+use super::auth::AuthError;
 use crate::quoting::QuoteError;
 use crate::rating::RatingError;
 use crate::storage::StorageError;
@@ -27,8 +28,8 @@ pub enum ApiError {
     MethodNotAllowed {
         /// The method used.
         method: String,
-        /// The methods the route accepts.
-        allow: &'static str,
+        /// The methods the path accepts, comma-separated, as in the `Allow` header.
+        allow: String,
     },
     /// The body is not declared as JSON.
     #[error("send the body as application/json (found {found})")]
@@ -58,15 +59,9 @@ pub enum ApiError {
         /// What is wrong with it.
         detail: String,
     },
-    /// The request carries no verified token (or one without a subject).
-    #[error("this route needs a bearer token with a subject")]
-    Unauthorized,
-    /// The token lacks the route's scope.
-    #[error("the token lacks the scope {scope}")]
-    Forbidden {
-        /// The scope the route needs.
-        scope: &'static str,
-    },
+    /// The request carries no verified token, or one without the route's scope.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
     /// The engine cannot rate the request.
     #[error(transparent)]
     Rating(#[from] RatingError),
@@ -151,6 +146,12 @@ impl ApiError {
         ApiError::Internal(err.into())
     }
 
+    /// Whether an operator must act: a failure on our side, not the caller's and not a passing
+    /// fault that a retry would get past. Counted in the request's `OperatorErrors` metric.
+    pub fn is_operator_error(&self) -> bool {
+        matches!(self, ApiError::Internal(_))
+    }
+
     /// The HTTP status for this error.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -162,8 +163,8 @@ impl ApiError {
             | ApiError::Rating(_)
             | ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::Auth(AuthError::Unauthorized) => StatusCode::UNAUTHORIZED,
+            ApiError::Auth(AuthError::Forbidden(_)) => StatusCode::FORBIDDEN,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -199,8 +200,8 @@ impl ApiError {
                 _ => ("invalid-field", "Invalid field"),
             },
             ApiError::NotFound { .. } => ("not-found", "Not found"),
-            ApiError::Unauthorized => ("unauthorized", "Unauthorized"),
-            ApiError::Forbidden { .. } => ("forbidden", "Forbidden"),
+            ApiError::Auth(AuthError::Unauthorized) => ("unauthorized", "Unauthorized"),
+            ApiError::Auth(AuthError::Forbidden(_)) => ("forbidden", "Forbidden"),
             ApiError::Conflict { kind, title, .. }
             | ApiError::Unprocessable { kind, title, .. } => (kind, title),
             ApiError::Unavailable { .. } => ("service-unavailable", "Service unavailable"),
@@ -213,9 +214,7 @@ impl ApiError {
             ApiError::InvalidField { field, .. } => Some(Cow::Borrowed(field)),
             ApiError::Rating(err) => Some(Cow::Borrowed(err.field())),
             ApiError::UnsupportedMediaType { .. } => Some(Cow::Borrowed("content-type")),
-            ApiError::Unauthorized | ApiError::Forbidden { .. } => {
-                Some(Cow::Borrowed("Authorization"))
-            }
+            ApiError::Auth(_) => Some(Cow::Borrowed("Authorization")),
             ApiError::PayloadTooLarge { .. } | ApiError::MalformedBody { .. } => {
                 Some(Cow::Borrowed("body"))
             }
@@ -269,18 +268,21 @@ impl ApiError {
             super::with_headers(self.status(), "application/problem+json", request_id, body);
         match self {
             ApiError::MethodNotAllowed { allow, .. } => {
-                response
-                    .headers_mut()
-                    .insert(ALLOW, HeaderValue::from_static(allow));
+                if let Ok(allow) = HeaderValue::from_str(&allow) {
+                    response.headers_mut().insert(ALLOW, allow);
+                }
             }
             // RFC 6750: say which scheme, and which scope was missing.
-            ApiError::Unauthorized => {
+            ApiError::Auth(AuthError::Unauthorized) => {
                 response
                     .headers_mut()
                     .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            ApiError::Forbidden { scope } => {
-                let challenge = format!(r#"Bearer error="insufficient_scope", scope="{scope}""#);
+            ApiError::Auth(AuthError::Forbidden(scope)) => {
+                let challenge = format!(
+                    r#"Bearer error="insufficient_scope", scope="{}""#,
+                    scope.as_str()
+                );
                 if let Ok(value) = HeaderValue::from_str(&challenge) {
                     response.headers_mut().insert(WWW_AUTHENTICATE, value);
                 }
@@ -365,7 +367,7 @@ mod tests {
     fn method_not_allowed_says_what_is() {
         let response = ApiError::MethodNotAllowed {
             method: "GET".into(),
-            allow: "POST",
+            allow: "POST".into(),
         }
         .into_response("r", None);
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);

@@ -1,18 +1,20 @@
 //! `POST /api/v1/quotes` and `GET /api/v1/quotes/{quote_id}` (the create-quote function).
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
 use lambda_http::http::header::{HeaderValue, LOCATION};
-use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, Response};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::views::QuoteView;
-use super::{ApiError, body, finish, path_tail, request_id, respond};
-use crate::auth::{AuthMode, Caller, Scope};
+use super::{Answer, ApiError, Call, Table, body, respond};
+use crate::caller::Scope;
 use crate::quoting::{Idempotency, Quoting, is_number};
 use crate::rating::RatingRequest;
+use crate::route;
 
 /// Largest quote request accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -20,72 +22,35 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 const BASE: &str = "/api/v1/quotes";
 
-/// The Lambda handler.
-pub async fn handle(
-    quoting: &Quoting,
-    auth: AuthMode,
-    request: Request,
-) -> Result<Response<Body>, lambda_http::Error> {
-    let started = std::time::Instant::now();
-    let request_id = request_id(&request);
-    let path = request.uri().path();
-    // Whole seconds: the timestamps a client sees are the ones stored.
-    let now = OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| OffsetDateTime::now_utc());
-    let result = match (request.method(), path_tail(path, BASE)) {
-        (&Method::POST, Some("")) => match auth.authorize(&request, Scope::QuotesWrite) {
-            Ok(caller) => create(quoting, &caller, &request, &request_id, now).await,
-            Err(err) => Err(err),
-        },
-        (&Method::GET, Some(id)) if !id.is_empty() => {
-            match auth.authorize(&request, Scope::QuotesRead) {
-                Ok(caller) => get(quoting, &caller, id, &request_id, now).await,
-                Err(err) => Err(err),
-            }
-        }
-        (_, Some("")) => Err(ApiError::MethodNotAllowed {
-            method: request.method().to_string(),
-            allow: "POST",
-        }),
-        _ => Err(ApiError::MethodNotAllowed {
-            method: request.method().to_string(),
-            allow: "GET",
-        }),
-    };
-    let route = if request.method() == Method::GET {
-        "GET /api/v1/quotes/{quote_id}"
-    } else {
-        "POST /api/v1/quotes"
-    };
-    Ok(finish(
-        "create-quote",
-        route,
-        &request_id,
-        path,
-        started,
-        result,
-        Some(quoting.cache()),
-    ))
+/// The create-quote function's routes.
+pub static ROUTES: Table<Quoting> = Table {
+    function: "create-quote",
+    routes: &[
+        route!(POST "/api/v1/quotes", Some(Scope::QuotesWrite), create),
+        route!(GET "/api/v1/quotes/{quote_id}", Some(Scope::QuotesRead), get),
+    ],
+};
+
+/// Now, in whole seconds: the timestamps a client sees are the ones stored.
+fn now() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(0).unwrap_or(now)
 }
 
-async fn create(
-    quoting: &Quoting,
-    caller: &Caller,
-    request: &Request,
-    request_id: &str,
-    now: OffsetDateTime,
-) -> Result<Response<Body>, ApiError> {
-    let CreateRequest { input, key, json } = read_create(request)?;
+async fn create(quoting: Arc<Quoting>, call: Call) -> Answer {
+    let now = now();
+    let CreateRequest { input, key, json } = read_create(&call.request)?;
     // Keys are per caller: two callers choosing the same key never see each other's quote.
     let idempotency = key.map(|key| Idempotency {
-        key: format!("{}:{key}", caller.id()),
+        key: format!("{}:{key}", call.caller.id()),
         fingerprint: fingerprint(json),
     });
-    let made = quoting.create(input, caller.id(), idempotency, now).await?;
+    let made = quoting
+        .create(input, call.caller.id(), idempotency, now)
+        .await?;
     let mut response = respond(
         StatusCode::CREATED,
-        request_id,
+        &call.request_id,
         &QuoteView::new(&made.quote, now)?,
     );
     let location = format!("{BASE}/{}", made.quote.quote_id);
@@ -119,28 +84,23 @@ pub fn read_create(request: &Request) -> Result<CreateRequest<'_>, ApiError> {
     Ok(CreateRequest { input, key, json })
 }
 
-async fn get(
-    quoting: &Quoting,
-    caller: &Caller,
-    quote_id: &str,
-    request_id: &str,
-    now: OffsetDateTime,
-) -> Result<Response<Body>, ApiError> {
+async fn get(quoting: Arc<Quoting>, call: Call) -> Answer {
     let not_found = || ApiError::NotFound {
         detail: "no quote has that id".to_owned(),
     };
+    let quote_id = call.params.get("quote_id");
     if !is_number("Q", quote_id) {
         return Err(not_found());
     }
     let quote = quoting.get(quote_id).await?;
     // Someone else's quote reads as missing: its existence is not the caller's business.
-    if !caller.may_access(&quote.owner) {
+    if !call.caller.may_access(&quote.owner) {
         return Err(not_found());
     }
     Ok(respond(
         StatusCode::OK,
-        request_id,
-        &QuoteView::new(&quote, now)?,
+        &call.request_id,
+        &QuoteView::new(&quote, now())?,
     ))
 }
 
@@ -175,6 +135,8 @@ fn fingerprint(json: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use lambda_http::Body;
+    use lambda_http::http::Method;
     use lambda_http::http::header::CONTENT_TYPE;
 
     use super::*;

@@ -1,50 +1,30 @@
 //! The health endpoint: shallow and deep over HTTP, and the degraded and down states against
 //! dependencies that really stop answering.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code"
-)]
 
-use e2e::{Redis, assert_problem, free_port, get};
-use lambda_http::{Body, Request};
+use std::sync::Arc;
+
+use e2e::{Redis, assert_problem, free_port, gateway_request, get, settings};
+use policy_core::api::auth::AuthMode;
 use policy_core::api::health::{self, Health, Status};
 use policy_core::rating::RateTables;
 use policy_core::storage::client_for;
 use serde_json::Value;
 
-async fn health_with(dynamodb: Option<&str>, cache: Option<&str>) -> Health {
-    let endpoint = dynamodb
-        .map(str::to_owned)
-        .or_else(|| std::env::var("DYNAMODB_ENDPOINT").ok());
-    let client = client_for(endpoint.as_deref()).await;
-    let table = std::env::var("POLICIES_TABLE").expect("run with `make test`");
-    Health::new(RateTables::builtin().unwrap(), client, table, cache, "test").unwrap()
+use crate::support::dispatch;
+
+async fn health_with(dynamodb: Option<&str>, cache: Option<&str>) -> Arc<Health> {
+    let settings = settings();
+    let endpoint = dynamodb.or(settings.dynamodb_endpoint.as_deref());
+    let client = client_for(endpoint).await;
+    let table = settings.policies_table().unwrap().to_owned();
+    Arc::new(Health::new(RateTables::builtin().unwrap(), client, table, cache, "test").unwrap())
 }
 
-async fn call(health: &Health, query: &str) -> (u16, String, Value) {
-    let mut request = Request::new(Body::Empty);
-    *request.uri_mut() = format!("/api/v1/health{query}").parse().unwrap();
-    let request = lambda_http::RequestExt::with_query_string_parameters(
-        request,
-        query
-            .trim_start_matches('?')
-            .split('&')
-            .filter_map(|pair| pair.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect::<std::collections::HashMap<_, _>>(),
-    );
-    let response = health::handle(health, request).await.unwrap();
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    (
-        response.status().as_u16(),
-        content_type,
-        serde_json::from_slice(response.body()).unwrap(),
-    )
+async fn call(health: &Arc<Health>, query: &str) -> (u16, String, Value) {
+    let request = gateway_request(None, "GET", &format!("/api/v1/health{query}"), "", None);
+    let reply = dispatch(&health::ROUTES, health, AuthMode::Jwt, request).await;
+    let content_type = reply.header("content-type").unwrap().to_owned();
+    (reply.status, content_type, reply.body)
 }
 
 #[test]
@@ -83,7 +63,7 @@ async fn a_stopped_cache_is_degraded_with_200() {
     // Given a cache that answers
     let mut redis = Redis::start();
     let health = health_with(None, Some(&redis.url())).await;
-    assert_eq!(health.report(true).await.status, Status::Ok);
+    assert_eq!(health.report(true, false).await.status, Status::Ok);
 
     // When it stops
     redis.stop();

@@ -2,12 +2,6 @@
 //! functions answer 503 problem+json with `Retry-After` within their timeout, never a 500; the
 //! SDK's retries are bounded; and once DynamoDB recovers, every quote answered 201 is readable, every
 //! write a client was not told of is found by repeating the request, and no quote is bound twice.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code"
-)]
 
 mod proxy;
 
@@ -17,71 +11,45 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use e2e::{free_port, gateway_request, unique};
-use lambda_http::http::Method;
-use lambda_http::{Body, Request};
+use e2e::{free_port, gateway_request, settings, unique};
+use policy_core::api::auth::AuthMode;
 use policy_core::api::{bind, quotes};
-use policy_core::auth::AuthMode;
-use policy_core::cache::{Cache, CacheConfig};
 use policy_core::quoting::Quoting;
-use policy_core::rating::RateTables;
-use policy_core::storage::{DynamoStore, TableNames, client_for};
+use policy_core::settings::TableNames;
+use policy_core::storage::client_for;
 use proxy::{Fault, Proxy};
 use serde_json::Value;
 
-/// The quoting service over the DynamoDB at `endpoint`, with an in-process cache only.
-async fn quoting_at(endpoint: &str, tables: TableNames) -> Quoting {
-    let store = DynamoStore::new(client_for(Some(endpoint)).await, tables);
-    Quoting::new(
-        RateTables::builtin().unwrap(),
-        store,
-        time::Duration::days(30),
-        Arc::new(Cache::new(CacheConfig::default()).unwrap()),
-    )
-}
+use crate::support::{QUOTE, dispatch, l1_only, quoting_at, table_names};
 
-async fn quoting_without_dynamodb() -> Quoting {
+async fn quoting_without_dynamodb() -> Arc<Quoting> {
     let closed = format!("http://127.0.0.1:{}", free_port());
     let names = TableNames {
         policies: "p".into(),
         quotes: "q".into(),
         idempotency: "i".into(),
     };
-    quoting_at(&closed, names).await
+    Arc::new(quoting_at(Some(&closed), names, l1_only()).await)
 }
 
 async fn call(
-    quoting: &Quoting,
-    method: Method,
+    quoting: &Arc<Quoting>,
+    method: &str,
     path: &str,
     body: &str,
 ) -> (u16, Option<String>, Value) {
-    let mut request = Request::new(Body::from(body));
-    *request.method_mut() = method;
-    *request.uri_mut() = path.parse().unwrap();
-    request
-        .headers_mut()
-        .insert("content-type", "application/json".parse().unwrap());
-    let response = Box::pin(quotes::handle(quoting, AuthMode::Off, request))
-        .await
-        .unwrap();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_owned());
-    (
-        response.status().as_u16(),
-        retry_after,
-        serde_json::from_slice(response.body()).unwrap(),
-    )
+    let request = gateway_request(None, method, path, body, None);
+    let reply = dispatch(&quotes::ROUTES, quoting, AuthMode::Off, request).await;
+    let retry_after = reply.header("retry-after").map(str::to_owned);
+    (reply.status, retry_after, reply.body)
 }
 
 #[tokio::test]
 async fn unreachable_dynamodb_is_a_503_with_retry_after_not_a_500() {
     let quoting = quoting_without_dynamodb().await;
     for (method, path, body) in [
-        (Method::POST, "/api/v1/quotes", QUOTE),
-        (Method::GET, "/api/v1/quotes/Q-2026-0000000000", ""),
+        ("POST", "/api/v1/quotes", QUOTE),
+        ("GET", "/api/v1/quotes/Q-2026-0000000000", ""),
     ] {
         let (status, retry_after, problem) = call(&quoting, method, path, body).await;
         assert_eq!(status, 503, "{path}: {problem:#}");
@@ -102,7 +70,7 @@ async fn bad_input_is_still_a_422_when_dynamodb_is_down() {
     let quoting = quoting_without_dynamodb().await;
     let (status, _, problem) = call(
         &quoting,
-        Method::POST,
+        "POST",
         "/api/v1/quotes",
         r#"{"policy_type":"auto","state":"ZZ"}"#,
     )
@@ -113,8 +81,6 @@ async fn bad_input_is_still_a_422_when_dynamodb_is_down() {
 
 /// `Globals.Function.Timeout` in `template.yaml`: Lambda stops a function that runs longer.
 const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
-const QUOTE: &str =
-    r#"{"policy_type":"auto","state":"CA","coverage_requested":{"liability":500000}}"#;
 const SCOPES: &str = "quotes:read quotes:write";
 
 struct Reply {
@@ -144,7 +110,7 @@ impl Reply {
 /// reads back from DynamoDB directly.
 struct Faulty {
     proxy: Proxy,
-    quoting: Quoting,
+    quoting: Arc<Quoting>,
     direct: aws_sdk_dynamodb::Client,
     tables: TableNames,
     owner: String,
@@ -152,11 +118,12 @@ struct Faulty {
 
 impl Faulty {
     async fn new() -> Faulty {
-        let upstream = std::env::var("DYNAMODB_ENDPOINT")
+        let upstream = settings()
+            .dynamodb_endpoint
             .expect("run with `make test`: the stack's environment names DynamoDB Local");
-        let tables = TableNames::from_env().unwrap();
+        let tables = table_names();
         let proxy = Proxy::start(&upstream).await;
-        let quoting = quoting_at(proxy.url(), tables.clone()).await;
+        let quoting = Arc::new(quoting_at(Some(proxy.url()), tables.clone(), l1_only()).await);
         Faulty {
             proxy,
             quoting,
@@ -168,23 +135,16 @@ impl Faulty {
 
     async fn send(&self, method: &str, path: &str, body: &str, key: Option<&str>) -> Reply {
         let request = gateway_request(Some((&self.owner, SCOPES)), method, path, body, key);
-        let response = if path.ends_with("/bind") {
-            Box::pin(bind::handle(&self.quoting, AuthMode::Jwt, request)).await
+        let reply = if path.ends_with("/bind") {
+            dispatch(&bind::ROUTES, &self.quoting, AuthMode::Jwt, request).await
         } else {
-            Box::pin(quotes::handle(&self.quoting, AuthMode::Jwt, request)).await
-        }
-        .unwrap();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .map(|v| v.to_str().unwrap().to_owned())
+            dispatch(&quotes::ROUTES, &self.quoting, AuthMode::Jwt, request).await
         };
         Reply {
-            status: response.status().as_u16(),
-            retry_after: header("retry-after"),
-            replayed: header("idempotent-replayed").is_some(),
-            body: serde_json::from_slice(response.body()).unwrap(),
+            status: reply.status,
+            retry_after: reply.header("retry-after").map(str::to_owned),
+            replayed: reply.header("idempotent-replayed").is_some(),
+            body: reply.body,
         }
     }
 

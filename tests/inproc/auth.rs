@@ -1,30 +1,16 @@
-//! Authorization with `AUTH_MODE=jwt`: the handlers, in process, over the local stack's DynamoDB,
-//! given requests shaped as API Gateway passes them after its JWT authorizer.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code"
-)]
+//! Authorization with `AUTH_MODE=jwt`: the functions' routers, in process, over the local stack's
+//! DynamoDB, given requests shaped as API Gateway passes them after its JWT authorizer.
 
 use e2e::{gateway_request, unique};
 use lambda_http::Request;
-use policy_core::api::cursor::CursorKey;
-use policy_core::api::policies::{self, Policies};
-use policy_core::api::{bind, calculate_rate, quotes};
-use policy_core::auth::AuthMode;
-use policy_core::quoting::Quoting;
-use policy_core::rating::RateTables;
+use policy_core::api::auth::AuthMode;
 use serde_json::Value;
 
-const QUOTE: &str =
-    r#"{"policy_type":"auto","state":"CA","coverage_requested":{"liability":500000}}"#;
-const ALL_SCOPES: &str = "rates:calculate quotes:read quotes:write policies:read";
+use crate::support::{ALL_SCOPES, Functions, QUOTE};
 
-/// Who sends a request: nobody (no authorizer context), or a subject with scopes.
+/// Who sends a request: a subject with its scopes.
 #[derive(Clone, Copy)]
 enum As<'a> {
-    Nobody,
     Caller(&'a str, &'a str),
 }
 
@@ -36,7 +22,6 @@ fn request(
     key: Option<&str>,
 ) -> Request {
     let caller = match who {
-        As::Nobody => None,
         As::Caller(sub, scope) => Some((sub, scope)),
     };
     gateway_request(caller, method, path_and_query, body, key)
@@ -44,26 +29,18 @@ fn request(
 
 struct Reply {
     status: u16,
-    authenticate: Option<String>,
     body: Value,
 }
 
 struct Suite {
-    quoting: Quoting,
-    policies: Policies,
+    functions: Functions,
 }
 
 impl Suite {
     async fn new() -> Suite {
-        let quoting = Quoting::from_env()
-            .await
-            .expect("run with `make test`: the stack's environment names the tables");
-        let policies = Policies {
-            quoting: quoting.clone(),
-            cursors: CursorKey::from_env().unwrap(),
-            auth: AuthMode::Jwt,
-        };
-        Suite { quoting, policies }
+        Suite {
+            functions: Functions::new(AuthMode::Jwt).await,
+        }
     }
 
     async fn send(
@@ -74,24 +51,13 @@ impl Suite {
         body: &str,
         key: Option<&str>,
     ) -> Reply {
-        let request = request(who, method, path, body, key);
-        let response = if path.starts_with("/api/v1/rates") {
-            calculate_rate::handle(RateTables::builtin().unwrap(), AuthMode::Jwt, request).await
-        } else if path.ends_with("/bind") {
-            Box::pin(bind::handle(&self.quoting, AuthMode::Jwt, request)).await
-        } else if path.starts_with("/api/v1/quotes") {
-            Box::pin(quotes::handle(&self.quoting, AuthMode::Jwt, request)).await
-        } else {
-            Box::pin(policies::handle(&self.policies, request)).await
-        }
-        .unwrap();
+        let reply = self
+            .functions
+            .send(request(who, method, path, body, key))
+            .await;
         Reply {
-            status: response.status().as_u16(),
-            authenticate: response
-                .headers()
-                .get("www-authenticate")
-                .map(|v| v.to_str().unwrap().to_owned()),
-            body: serde_json::from_slice(response.body()).unwrap(),
+            status: reply.status,
+            body: reply.body,
         }
     }
 
@@ -131,79 +97,6 @@ impl Suite {
                 None => return numbers,
             }
         }
-    }
-}
-
-const ROUTES: [(&str, &str, &str, &str); 6] = [
-    ("POST", "/api/v1/rates/calculate", QUOTE, "rates:calculate"),
-    ("POST", "/api/v1/quotes", QUOTE, "quotes:write"),
-    ("GET", "/api/v1/quotes/Q-2026-0000000000", "", "quotes:read"),
-    (
-        "POST",
-        "/api/v1/quotes/Q-2026-0000000000/bind",
-        "",
-        "quotes:write",
-    ),
-    ("GET", "/api/v1/policies?limit=5", "", "policies:read"),
-    (
-        "GET",
-        "/api/v1/policies/POL-2026-000001",
-        "",
-        "policies:read",
-    ),
-];
-
-#[tokio::test]
-async fn every_route_answers_401_without_verified_claims() {
-    let suite = Suite::new().await;
-    for (method, path, body, _) in ROUTES {
-        let reply = suite.send(As::Nobody, method, path, body, None).await;
-        assert_eq!(reply.status, 401, "{method} {path}: {:#}", reply.body);
-        assert_eq!(reply.authenticate.as_deref(), Some("Bearer"));
-        assert_eq!(
-            reply.body["type"],
-            "urn:policy-decision:problem:unauthorized"
-        );
-        assert_eq!(reply.body["errors"][0]["field"], "Authorization");
-        // A subject is required too: a token for nobody is no token.
-        let reply = suite
-            .send(As::Caller("", ALL_SCOPES), method, path, body, None)
-            .await;
-        assert_eq!(reply.status, 401, "{method} {path}: {:#}", reply.body);
-    }
-}
-
-#[tokio::test]
-async fn every_route_answers_403_naming_the_scope_it_needs() {
-    let suite = Suite::new().await;
-    for (method, path, body, needed) in ROUTES {
-        // Every scope but the one the route needs.
-        let others: Vec<&str> = ALL_SCOPES.split(' ').filter(|s| *s != needed).collect();
-        let reply = suite
-            .send(
-                As::Caller("agent-01", &others.join(" ")),
-                method,
-                path,
-                body,
-                None,
-            )
-            .await;
-        assert_eq!(reply.status, 403, "{method} {path}: {:#}", reply.body);
-        assert_eq!(reply.body["type"], "urn:policy-decision:problem:forbidden");
-        assert!(reply.body["detail"].as_str().unwrap().contains(needed));
-        assert_eq!(
-            reply.authenticate.unwrap(),
-            format!(r#"Bearer error="insufficient_scope", scope="{needed}""#)
-        );
-        // With it, the route is reached: whatever it answers, it is not 401 or 403.
-        let reply = suite
-            .send(As::Caller("agent-01", needed), method, path, body, None)
-            .await;
-        assert!(
-            ![401, 403].contains(&reply.status),
-            "{method} {path}: {:#}",
-            reply.body
-        );
     }
 }
 

@@ -16,36 +16,17 @@ use std::collections::HashMap;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
-use crate::api::ApiError;
+use crate::caller::{ADMIN_SCOPE, Caller, Scope};
 
-/// The scope that lifts per-caller isolation: its holder reads and binds every caller's records.
-pub const ADMIN_SCOPE: &str = "policies:admin";
-/// The owner of everything made while authorization is off.
-pub const ANONYMOUS: &str = "anonymous";
-
-/// What a route needs the caller to hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// `POST /api/v1/rates/calculate`.
-    RatesCalculate,
-    /// `GET /api/v1/quotes/{quote_id}`.
-    QuotesRead,
-    /// `POST /api/v1/quotes` and `POST /api/v1/quotes/{quote_id}/bind`.
-    QuotesWrite,
-    /// `GET /api/v1/policies` and `GET /api/v1/policies/{policy_number}`.
-    PoliciesRead,
-}
-
-impl Scope {
-    /// The OAuth scope string, as in `template.yaml`'s `AuthorizationScopes`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Scope::RatesCalculate => "rates:calculate",
-            Scope::QuotesRead => "quotes:read",
-            Scope::QuotesWrite => "quotes:write",
-            Scope::PoliciesRead => "policies:read",
-        }
-    }
+/// Why a request may not use a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// The request carries no verified token (or one without a subject).
+    #[error("this route needs a bearer token with a subject")]
+    Unauthorized,
+    /// The token lacks the route's scope.
+    #[error("the token lacks the scope {}", .0.as_str())]
+    Forbidden(Scope),
 }
 
 /// Whether the functions check the authorizer's claims.
@@ -53,91 +34,42 @@ impl Scope {
 pub enum AuthMode {
     /// Every request must carry verified JWT claims with a subject and the route's scope.
     Jwt,
-    /// No checks: every caller is [`ANONYMOUS`] and an administrator. Local development only.
+    /// No checks: every caller is [`crate::caller::ANONYMOUS`] and an administrator. Local
+    /// development only.
     Off,
 }
 
 impl AuthMode {
-    /// `AUTH_MODE`: `off` turns checks off; anything else, or nothing, means `jwt`. Announces
-    /// `off` with a warning, so it cannot go unnoticed in a log.
-    pub fn from_env() -> AuthMode {
-        let mode = match std::env::var("AUTH_MODE") {
-            Ok(value) if value.eq_ignore_ascii_case("off") => AuthMode::Off,
+    /// The mode `AUTH_MODE` names: `off` (any case) turns checks off; anything else means `jwt`.
+    pub fn parse(value: Option<&str>) -> AuthMode {
+        match value {
+            Some(value) if value.eq_ignore_ascii_case("off") => AuthMode::Off,
             _ => AuthMode::Jwt,
-        };
-        if mode == AuthMode::Off {
-            tracing::warn!(
-                "AUTH_MODE=off: authorization is OFF, every caller is an administrator; \
-                 never deploy with this setting"
-            );
         }
-        mode
     }
 
     /// The caller of `request` if it may use a route that needs `needed`.
     ///
     /// # Errors
-    /// [`ApiError::Unauthorized`] when the request carries no verified subject,
-    /// [`ApiError::Forbidden`] when the token lacks the scope.
-    pub fn authorize(self, request: &Request, needed: Scope) -> Result<Caller, ApiError> {
+    /// [`AuthError::Unauthorized`] when the request carries no verified subject,
+    /// [`AuthError::Forbidden`] when the token lacks the scope.
+    pub fn authorize(self, request: &Request, needed: Scope) -> Result<Caller, AuthError> {
         match self {
             AuthMode::Off => Ok(Caller::anonymous_admin()),
             AuthMode::Jwt => {
-                let (claims, scopes) = jwt_claims(request).ok_or(ApiError::Unauthorized)?;
+                let (claims, scopes) = jwt_claims(request).ok_or(AuthError::Unauthorized)?;
                 let subject = claims
                     .get("sub")
                     .filter(|sub| !sub.is_empty())
-                    .ok_or(ApiError::Unauthorized)?;
+                    .ok_or(AuthError::Unauthorized)?;
                 let granted = granted_scopes(claims, scopes);
                 let admin = granted.contains(&ADMIN_SCOPE);
                 if !admin && !granted.contains(&needed.as_str()) {
-                    return Err(ApiError::Forbidden {
-                        scope: needed.as_str(),
-                    });
+                    return Err(AuthError::Forbidden(needed));
                 }
-                Ok(Caller {
-                    id: subject.clone(),
-                    admin,
-                })
+                Ok(Caller::new(subject.clone(), admin))
             }
         }
-    }
-}
-
-/// An authorized caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    id: String,
-    admin: bool,
-}
-
-impl Caller {
-    /// The one caller while authorization is off.
-    pub fn anonymous_admin() -> Caller {
-        Caller {
-            id: ANONYMOUS.to_owned(),
-            admin: true,
-        }
-    }
-
-    /// The token's subject.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// Holds [`ADMIN_SCOPE`].
-    pub fn is_admin(&self) -> bool {
-        self.admin
-    }
-
-    /// Whether this caller may read or change a record made by `owner`.
-    pub fn may_access(&self, owner: &str) -> bool {
-        self.admin || self.id == owner
-    }
-
-    /// The owner a list must be limited to: none for an administrator.
-    pub fn list_owner(&self) -> Option<&str> {
-        (!self.admin).then_some(self.id.as_str())
     }
 }
 
@@ -164,6 +96,7 @@ fn granted_scopes<'a>(claims: &'a HashMap<String, String>, scopes: &'a [String])
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::caller::ANONYMOUS;
 
     fn request(authorizer: &str) -> Request {
         let event = format!(
@@ -186,12 +119,12 @@ mod tests {
         let err = AuthMode::Jwt
             .authorize(&request(""), Scope::PoliciesRead)
             .unwrap_err();
-        assert!(matches!(err, ApiError::Unauthorized), "{err:?}");
+        assert_eq!(err, AuthError::Unauthorized);
         let no_subject = request(&jwt(r#""scope":"policies:read""#, "null"));
         let err = AuthMode::Jwt
             .authorize(&no_subject, Scope::PoliciesRead)
             .unwrap_err();
-        assert!(matches!(err, ApiError::Unauthorized), "{err:?}");
+        assert_eq!(err, AuthError::Unauthorized);
     }
 
     #[test]
@@ -220,15 +153,7 @@ mod tests {
         let err = AuthMode::Jwt
             .authorize(&reader, Scope::QuotesWrite)
             .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                ApiError::Forbidden {
-                    scope: "quotes:write"
-                }
-            ),
-            "{err:?}"
-        );
+        assert_eq!(err, AuthError::Forbidden(Scope::QuotesWrite));
         // A scope is a whole word, not a prefix.
         let near = request(&jwt(r#""sub":"a","scope":"quotes:writer""#, "null"));
         assert!(AuthMode::Jwt.authorize(&near, Scope::QuotesWrite).is_err());
@@ -250,15 +175,5 @@ mod tests {
             .unwrap();
         assert_eq!(caller, Caller::anonymous_admin());
         assert_eq!(caller.id(), ANONYMOUS);
-    }
-
-    #[test]
-    fn callers_see_only_their_own_records() {
-        let caller = Caller {
-            id: "agent-7".into(),
-            admin: false,
-        };
-        assert!(caller.may_access("agent-7"));
-        assert!(!caller.may_access("agent-8"));
     }
 }

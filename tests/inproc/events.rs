@@ -1,25 +1,16 @@
 //! Every sample event under `events/` is fed to the handler of its function, in process, with
 //! authorization on: the API events carry the claims API Gateway's JWT authorizer passes on.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code"
-)]
 
 use std::collections::BTreeMap;
 use std::fs;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_http::lambda_runtime::{Context, LambdaEvent};
-use policy_core::api::cursor::CursorKey;
-use policy_core::api::health::{self, Health};
-use policy_core::api::policies::Policies;
-use policy_core::api::{bind, calculate_rate, policies, quotes, warm};
-use policy_core::auth::AuthMode;
-use policy_core::quoting::Quoting;
-use policy_core::rating::RateTables;
+use policy_core::api::auth::AuthMode;
+use policy_core::api::warm;
 use serde_json::Value;
+
+use crate::support::{Functions, policies_over, quoting};
 
 /// What each event must produce: the HTTP status, and for batches the per-item statuses.
 fn expectations() -> BTreeMap<&'static str, (u16, Option<Vec<u16>>)> {
@@ -62,18 +53,13 @@ fn event_files() -> Vec<String> {
     files
 }
 
-async fn invoke(file: &str, text: &str) -> (u16, Value, Option<String>) {
-    let tables = RateTables::builtin().unwrap();
+async fn invoke(functions: &Functions, file: &str, text: &str) -> (u16, Value, Option<String>) {
     let function = file.split('/').next().unwrap();
     if function == "warm-cache" {
         let event: EventBridgeEvent = serde_json::from_str(text).unwrap();
         let mut context = Context::default();
         "invoke-1".clone_into(&mut context.request_id);
-        let state = Policies {
-            quoting: quoting().await,
-            cursors: CursorKey::from_env().unwrap(),
-            auth: AuthMode::Jwt,
-        };
+        let state = policies_over(quoting().await);
         let report = warm::handle(&state, LambdaEvent::new(event, context))
             .await
             .unwrap();
@@ -85,46 +71,19 @@ async fn invoke(file: &str, text: &str) -> (u16, Value, Option<String>) {
         );
     }
     let request = lambda_http::request::from_str(text).unwrap_or_else(|e| panic!("{file}: {e}"));
-    let response = match function {
-        "calculate-rate" => calculate_rate::handle(tables, AuthMode::Jwt, request)
-            .await
-            .unwrap(),
-        "list-policies" => {
-            let state = Policies {
-                quoting: quoting().await,
-                cursors: CursorKey::from_env().unwrap(),
-                auth: AuthMode::Jwt,
-            };
-            policies::handle(&state, request).await.unwrap()
-        }
-        "create-quote" => Box::pin(quotes::handle(&quoting().await, AuthMode::Jwt, request))
-            .await
-            .unwrap(),
-        "bind-quote" => bind::handle(&quoting().await, AuthMode::Jwt, request)
-            .await
-            .unwrap(),
-        "health" => health::handle(&Health::from_env("test").await.unwrap(), request)
-            .await
-            .unwrap(),
-        other => panic!("no handler for {other}"),
-    };
-    let request_id = response
-        .headers()
-        .get("x-request-id")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let body = serde_json::from_slice(response.body().as_ref()).unwrap();
-    (response.status().as_u16(), body, request_id)
-}
-
-/// The service the functions build, over the local stack's tables (`make test` sets the environment).
-async fn quoting() -> Quoting {
-    Quoting::from_env()
-        .await
-        .expect("run with `make test`: the stack's environment names the tables")
+    assert_eq!(
+        Functions::serving(&request),
+        function,
+        "{file}: routed to its own function"
+    );
+    let reply = functions.send(request).await;
+    let request_id = reply.header("x-request-id").map(str::to_owned);
+    (reply.status, reply.body, request_id)
 }
 
 #[tokio::test]
 async fn every_event_is_used_and_gets_its_expected_answer() {
+    let functions = Functions::new(AuthMode::Jwt).await;
     let expectations = expectations();
     let files = event_files();
     let expected: Vec<_> = expectations.keys().map(|k| (*k).to_owned()).collect();
@@ -136,7 +95,7 @@ async fn every_event_is_used_and_gets_its_expected_answer() {
     for (file, (status, items)) in expectations {
         let text = fs::read_to_string(e2e::events_dir().join(file)).unwrap();
         let event: Value = serde_json::from_str(&text).unwrap();
-        let (got, body, request_id) = Box::pin(invoke(file, &text)).await;
+        let (got, body, request_id) = Box::pin(invoke(&functions, file, &text)).await;
         assert_eq!(got, status, "{file}: {body:#}");
         if let Some(id) = event["requestContext"]["requestId"].as_str() {
             assert_eq!(

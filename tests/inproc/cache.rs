@@ -1,30 +1,21 @@
 //! The two-level cache against real Redis servers: hits, misses, expiry, invalidation on bind,
 //! warm-cache, corrupt entries, and Redis stopped, blackholed and restarted mid-run.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test code"
-)]
 
-use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use e2e::{Redis, get, post_json};
+use e2e::{Redis, gateway_request, get, post_json};
 use lambda_http::lambda_runtime::{Context, LambdaEvent};
-use lambda_http::{Body, Request, RequestExt};
-use policy_core::api::cursor::CursorKey;
+use policy_core::api::auth::AuthMode;
 use policy_core::api::policies::{self, Policies};
 use policy_core::api::warm::{self, hot_filters};
-use policy_core::auth::AuthMode;
 use policy_core::cache::{Cache, CacheConfig, CacheName, Level};
-use policy_core::quoting::Quoting;
 use policy_core::rating::RateTables;
-use policy_core::storage::{DynamoStore, TableNames, client_from_env};
 use redis::AsyncCommands;
 use serde_json::{Value, json};
+
+use crate::support::{dispatch, policies_over, quoting_at, table_names};
 
 fn config(url: &str) -> CacheConfig {
     // Tests share two cores with the whole stack: allow Redis more than the production 25 ms.
@@ -57,34 +48,14 @@ async fn redis_raw(url: &str, key: &str) -> Option<Vec<u8>> {
 }
 
 /// The list-policies service over the stack's tables, with `cache` in front.
-async fn policies_with(cache: Cache) -> Policies {
-    let store = DynamoStore::new(client_from_env().await, TableNames::from_env().unwrap());
-    let quoting = Quoting::new(
-        RateTables::builtin().unwrap(),
-        store,
-        time::Duration::days(30),
-        Arc::new(cache),
-    );
-    Policies {
-        quoting,
-        cursors: CursorKey::from_env().unwrap(),
-        auth: AuthMode::Off,
-    }
+async fn policies_with(cache: Cache) -> Arc<Policies> {
+    Arc::new(policies_over(quoting_at(None, table_names(), cache).await))
 }
 
-async fn list(policies: &Policies, query: &str) -> (u16, Value) {
-    let params: HashMap<String, String> = query
-        .split('&')
-        .filter_map(|p| p.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-    let mut request = Request::new(Body::Empty).with_query_string_parameters(params);
-    *request.uri_mut() = format!("/api/v1/policies?{query}").parse().unwrap();
-    let response = policies::handle(policies, request).await.unwrap();
-    (
-        response.status().as_u16(),
-        serde_json::from_slice(response.body()).unwrap(),
-    )
+async fn list(policies: &Arc<Policies>, query: &str) -> (u16, Value) {
+    let request = gateway_request(None, "GET", &format!("/api/v1/policies?{query}"), "", None);
+    let reply = dispatch(&policies::ROUTES, policies, AuthMode::Off, request).await;
+    (reply.status, reply.body)
 }
 
 /// Runs the warm-cache job with the sample scheduled event.
@@ -184,17 +155,12 @@ async fn a_corrupt_or_old_format_entry_is_a_miss_and_is_overwritten() {
         b"",
     ] {
         c.set::<_, _, ()>(&key, garbage).await.unwrap();
-        let fresh = Policies {
-            quoting: policies_with(Cache::new(config(&redis.url())).unwrap())
-                .await
-                .quoting,
-            ..policies.clone()
-        };
-        let mut request = Request::new(Body::Empty);
-        *request.uri_mut() = format!("/api/v1/policies/{number}").parse().unwrap();
-        let response = policies::handle(&fresh, request).await.unwrap();
-        assert_eq!(response.status(), 200);
-        let body: Value = serde_json::from_slice(response.body()).unwrap();
+        let fresh = policies_with(Cache::new(config(&redis.url())).unwrap()).await;
+        let path = format!("/api/v1/policies/{number}");
+        let request = gateway_request(None, "GET", &path, "", None);
+        let reply = dispatch(&policies::ROUTES, &fresh, AuthMode::Off, request).await;
+        assert_eq!(reply.status, 200);
+        let body = reply.body;
         assert_eq!(body["policy_number"], number.as_str());
         let stored = redis_raw(&redis.url(), &key).await.unwrap();
         assert_eq!(stored[0], 1, "overwritten with the current format");

@@ -1,0 +1,70 @@
+//! Query strings: every parameter known, each at most once.
+
+use std::collections::HashMap;
+
+use lambda_http::{Request, RequestExt};
+
+use super::ApiError;
+
+/// The query parameters of `request`, each one of `known` and each at most once; anything else is
+/// a 422 naming the parameter (`query` for a parameter without a name, as in `?=x`).
+pub fn single_params(
+    request: &Request,
+    known: &[&str],
+) -> Result<HashMap<String, String>, ApiError> {
+    let mut params = HashMap::new();
+    for (name, value) in request.query_string_parameters().iter() {
+        if !known.contains(&name) {
+            let field = if name.is_empty() { "query" } else { name };
+            return Err(ApiError::InvalidField {
+                field: field.to_owned(),
+                detail: format!("unknown query parameter; use {}", known.join(", ")),
+            });
+        }
+        if params.insert(name.to_owned(), value.to_owned()).is_some() {
+            return Err(ApiError::InvalidField {
+                field: name.to_owned(),
+                detail: "given more than once".to_owned(),
+            });
+        }
+    }
+    Ok(params)
+}
+
+#[cfg(test)]
+mod tests {
+    use lambda_http::Body;
+
+    use super::*;
+
+    fn with_query(pairs: &[(&str, &str)]) -> Request {
+        let mut query: HashMap<String, Vec<String>> = HashMap::new();
+        for (name, value) in pairs {
+            query
+                .entry((*name).to_owned())
+                .or_default()
+                .push((*value).to_owned());
+        }
+        Request::new(Body::Empty).with_query_string_parameters(query)
+    }
+
+    fn field(pairs: &[(&str, &str)]) -> String {
+        match single_params(&with_query(pairs), &["deep", "limit"]) {
+            Err(ApiError::InvalidField { field, .. }) => field,
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn known_parameters_once_each_are_read() {
+        let params = single_params(&with_query(&[("deep", "true")]), &["deep"]).unwrap();
+        assert_eq!(params["deep"], "true");
+    }
+
+    #[test]
+    fn unknown_repeated_and_nameless_parameters_are_named() {
+        assert_eq!(field(&[("verbose", "1")]), "verbose");
+        assert_eq!(field(&[("limit", "1"), ("limit", "2")]), "limit");
+        assert_eq!(field(&[("", "099")]), "query");
+    }
+}

@@ -1,0 +1,387 @@
+//! One configuration, read once at cold start from the environment, with one rule: a variable that
+//! is present but invalid stops the start with a message naming it, and one that is absent takes
+//! its documented default (or, where a function needs it and there is none, stops the start too).
+//! Nothing else in the crate reads the environment.
+
+use std::time::Duration;
+
+use crate::api::auth::AuthMode;
+
+/// A variable the functions read: its name, whether it has a default, and what it is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variable {
+    /// The environment variable.
+    pub name: &'static str,
+    /// Whether leaving it unset is fine everywhere (it has a default, or only a local stack sets it).
+    pub optional: bool,
+    /// What it sets.
+    pub about: &'static str,
+}
+
+/// Every variable [`Settings`] reads. The template test checks `template.yaml` against this list.
+pub const VARIABLES: &[Variable] = &[
+    Variable {
+        name: "AUTH_MODE",
+        optional: false,
+        about: "jwt (check the authorizer's claims) or off (local stacks only)",
+    },
+    Variable {
+        name: "POLICIES_TABLE",
+        optional: false,
+        about: "the policies table",
+    },
+    Variable {
+        name: "QUOTES_TABLE",
+        optional: false,
+        about: "the quotes table",
+    },
+    Variable {
+        name: "IDEMPOTENCY_TABLE",
+        optional: false,
+        about: "the idempotency-key table",
+    },
+    Variable {
+        name: "QUOTE_VALIDITY_DAYS",
+        optional: false,
+        about: "days a quote can be bound, 1 to 365 (default 30)",
+    },
+    Variable {
+        name: "CURSOR_SECRET",
+        optional: false,
+        about: "the key list cursors are signed with, at least 32 bytes",
+    },
+    Variable {
+        name: "REDIS_URL",
+        optional: false,
+        about: "the cache (rediss:// for TLS); empty or unset: in-process cache only",
+    },
+    Variable {
+        name: "DYNAMODB_ENDPOINT",
+        optional: true,
+        about: "a DynamoDB endpoint other than the region's (DynamoDB Local)",
+    },
+    Variable {
+        name: "CACHE_L1_MAX_BYTES",
+        optional: true,
+        about: "in-process cache size in bytes (default 32 MiB)",
+    },
+    Variable {
+        name: "CACHE_L1_TTL_SECS",
+        optional: true,
+        about: "in-process cache time to live (default 5 s)",
+    },
+    Variable {
+        name: "CACHE_TIMEOUT_MS",
+        optional: true,
+        about: "Redis connect and command timeout (default 25 ms)",
+    },
+    Variable {
+        name: "CACHE_BREAKER_SECS",
+        optional: true,
+        about: "how long Redis is skipped after a failure (default 5 s)",
+    },
+];
+
+/// A variable that is invalid, or missing where a function needs it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name}: {problem}")]
+pub struct SettingsError {
+    /// The variable.
+    pub name: &'static str,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl SettingsError {
+    fn new(name: &'static str, problem: impl Into<String>) -> SettingsError {
+        SettingsError {
+            name,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// The names of the DynamoDB tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableNames {
+    /// Policies.
+    pub policies: String,
+    /// Quotes.
+    pub quotes: String,
+    /// Idempotency records.
+    pub idempotency: String,
+}
+
+/// The in-process and Redis cache's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheSettings {
+    /// L1 size bound in bytes.
+    pub l1_max_bytes: u64,
+    /// L1 time to live: bounds staleness within one environment.
+    pub l1_ttl: Duration,
+    /// Redis URL (`rediss://` for TLS, `redis://:password@host` for AUTH); none: L1 only.
+    pub redis_url: Option<String>,
+    /// Connect and command timeout.
+    pub timeout: Duration,
+    /// How long Redis is skipped after a failure.
+    pub breaker: Duration,
+}
+
+impl Default for CacheSettings {
+    fn default() -> CacheSettings {
+        CacheSettings {
+            l1_max_bytes: 32 << 20,
+            l1_ttl: Duration::from_secs(5),
+            redis_url: None,
+            timeout: Duration::from_millis(25),
+            breaker: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Everything the functions are configured with.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Whether callers are checked.
+    pub auth: AuthMode,
+    /// A DynamoDB endpoint other than the region's.
+    pub dynamodb_endpoint: Option<String>,
+    /// How long a quote can be bound.
+    pub quote_validity: time::Duration,
+    /// The cache.
+    pub cache: CacheSettings,
+    policies_table: Option<String>,
+    quotes_table: Option<String>,
+    idempotency_table: Option<String>,
+    cursor_secret: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("auth", &self.auth)
+            .field("dynamodb_endpoint", &self.dynamodb_endpoint)
+            .field("quote_validity", &self.quote_validity)
+            .field("cache", &self.cache)
+            .field("policies_table", &self.policies_table)
+            .field("quotes_table", &self.quotes_table)
+            .field("idempotency_table", &self.idempotency_table)
+            .field("cursor_secret", &self.cursor_secret.as_ref().map(|_| ".."))
+            .finish()
+    }
+}
+
+/// The default number of days a quote can be bound.
+pub const DEFAULT_QUOTE_VALIDITY_DAYS: i64 = 30;
+
+impl Settings {
+    /// Reads the process environment. Call once per cold start.
+    pub fn from_env() -> Result<Settings, SettingsError> {
+        Settings::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the variables through `lookup` (the environment, or a test's map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
+        let read = Reader(&lookup);
+        let defaults = CacheSettings::default();
+        Ok(Settings {
+            auth: match read.text("AUTH_MODE") {
+                None => AuthMode::Jwt,
+                Some(mode) if mode.eq_ignore_ascii_case("jwt") => AuthMode::Jwt,
+                Some(mode) if mode.eq_ignore_ascii_case("off") => AuthMode::Off,
+                Some(_) => return Err(SettingsError::new("AUTH_MODE", "must be jwt or off")),
+            },
+            dynamodb_endpoint: read.text("DYNAMODB_ENDPOINT"),
+            quote_validity: time::Duration::days(
+                read.number("QUOTE_VALIDITY_DAYS", 1..=365)?
+                    .map_or(DEFAULT_QUOTE_VALIDITY_DAYS, |days| {
+                        i64::try_from(days).unwrap_or(DEFAULT_QUOTE_VALIDITY_DAYS)
+                    }),
+            ),
+            cache: CacheSettings {
+                l1_max_bytes: read
+                    .number("CACHE_L1_MAX_BYTES", 0..=(1 << 40))?
+                    .unwrap_or(defaults.l1_max_bytes),
+                l1_ttl: read
+                    .number("CACHE_L1_TTL_SECS", 1..=3600)?
+                    .map_or(defaults.l1_ttl, Duration::from_secs),
+                redis_url: read.text("REDIS_URL"),
+                timeout: read
+                    .number("CACHE_TIMEOUT_MS", 1..=60_000)?
+                    .map_or(defaults.timeout, Duration::from_millis),
+                breaker: read
+                    .number("CACHE_BREAKER_SECS", 0..=3600)?
+                    .map_or(defaults.breaker, Duration::from_secs),
+            },
+            policies_table: read.text("POLICIES_TABLE"),
+            quotes_table: read.text("QUOTES_TABLE"),
+            idempotency_table: read.text("IDEMPOTENCY_TABLE"),
+            cursor_secret: match read.text("CURSOR_SECRET") {
+                Some(secret) if secret.len() < MIN_CURSOR_SECRET_LEN => {
+                    return Err(SettingsError::new(
+                        "CURSOR_SECRET",
+                        format!("must be at least {MIN_CURSOR_SECRET_LEN} bytes"),
+                    ));
+                }
+                secret => secret.map(String::into_bytes),
+            },
+        })
+    }
+
+    /// The policies table, for a function that reads only policies.
+    pub fn policies_table(&self) -> Result<&str, SettingsError> {
+        required("POLICIES_TABLE", self.policies_table.as_deref())
+    }
+
+    /// All three tables, for a function that quotes, binds or lists.
+    pub fn tables(&self) -> Result<TableNames, SettingsError> {
+        Ok(TableNames {
+            policies: self.policies_table()?.to_owned(),
+            quotes: required("QUOTES_TABLE", self.quotes_table.as_deref())?.to_owned(),
+            idempotency: required("IDEMPOTENCY_TABLE", self.idempotency_table.as_deref())?
+                .to_owned(),
+        })
+    }
+
+    /// The secret list cursors are signed with, for a function that pages.
+    pub fn cursor_secret(&self) -> Result<&[u8], SettingsError> {
+        self.cursor_secret
+            .as_deref()
+            .ok_or_else(|| SettingsError::new("CURSOR_SECRET", "is not set"))
+    }
+}
+
+/// The smallest cursor secret accepted, in bytes.
+pub const MIN_CURSOR_SECRET_LEN: usize = 32;
+
+fn required<'a>(name: &'static str, value: Option<&'a str>) -> Result<&'a str, SettingsError> {
+    value.ok_or_else(|| SettingsError::new(name, "is not set"))
+}
+
+struct Reader<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Reader<'_> {
+    /// The variable's value; empty counts as unset.
+    fn text(&self, name: &'static str) -> Option<String> {
+        (self.0)(name).filter(|value| !value.is_empty())
+    }
+
+    /// A whole number in `range`; present but not one is an error naming the variable.
+    fn number(
+        &self,
+        name: &'static str,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<Option<u64>, SettingsError> {
+        let Some(text) = self.text(name) else {
+            return Ok(None);
+        };
+        text.trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .map(Some)
+            .ok_or_else(|| {
+                SettingsError::new(
+                    name,
+                    format!(
+                        "\"{text}\" is not a whole number from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                )
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let vars: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn absent_variables_take_their_defaults() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.auth, AuthMode::Jwt);
+        assert_eq!(s.cache, CacheSettings::default());
+        assert_eq!(s.quote_validity, time::Duration::days(30));
+        assert_eq!(s.dynamodb_endpoint, None);
+    }
+
+    #[test]
+    fn a_present_but_invalid_variable_stops_the_start_naming_it() {
+        for (name, value) in [
+            ("AUTH_MODE", "none"),
+            ("QUOTE_VALIDITY_DAYS", "0"),
+            ("QUOTE_VALIDITY_DAYS", "thirty"),
+            ("CACHE_TIMEOUT_MS", "25ms"),
+            ("CACHE_L1_TTL_SECS", "-1"),
+            ("CACHE_BREAKER_SECS", "1e3"),
+            ("CACHE_L1_MAX_BYTES", "lots"),
+            ("CURSOR_SECRET", "short"),
+        ] {
+            let err = settings(&[(name, value)]).unwrap_err();
+            assert_eq!(err.name, name, "{value}");
+            assert!(err.to_string().starts_with(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn valid_values_are_read() {
+        let s = settings(&[
+            ("AUTH_MODE", "OFF"),
+            ("QUOTE_VALIDITY_DAYS", "7"),
+            ("CACHE_TIMEOUT_MS", "250"),
+            ("REDIS_URL", "rediss://cache:6379"),
+            ("POLICIES_TABLE", "p"),
+            ("QUOTES_TABLE", "q"),
+            ("IDEMPOTENCY_TABLE", "i"),
+            ("CURSOR_SECRET", &"s".repeat(32)),
+        ])
+        .unwrap();
+        assert_eq!(s.auth, AuthMode::Off);
+        assert_eq!(s.quote_validity, time::Duration::days(7));
+        assert_eq!(s.cache.timeout, Duration::from_millis(250));
+        assert_eq!(s.cache.redis_url.as_deref(), Some("rediss://cache:6379"));
+        assert_eq!(s.tables().unwrap().idempotency, "i");
+        assert_eq!(s.cursor_secret().unwrap().len(), 32);
+        assert!(
+            !format!("{s:?}").contains("sssss"),
+            "the secret is not printed"
+        );
+    }
+
+    #[test]
+    fn a_table_a_function_needs_but_nobody_set_is_named() {
+        let s = settings(&[("POLICIES_TABLE", "p")]).unwrap();
+        assert_eq!(s.policies_table(), Ok("p"));
+        assert_eq!(s.tables().unwrap_err().name, "QUOTES_TABLE");
+        assert_eq!(s.cursor_secret().unwrap_err().name, "CURSOR_SECRET");
+    }
+
+    #[test]
+    fn every_variable_read_is_listed() {
+        let source = include_str!("settings.rs");
+        let listed: Vec<&str> = VARIABLES.iter().map(|v| v.name).collect();
+        for lead in ["text(\"", "number(\""] {
+            for (at, _) in source.match_indices(lead) {
+                let rest = &source[at + lead.len()..];
+                let name = &rest[..rest.find('"').unwrap()];
+                if name.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+                    assert!(
+                        listed.contains(&name),
+                        "{name} is read but not in VARIABLES"
+                    );
+                }
+            }
+        }
+    }
+}
