@@ -1,0 +1,20 @@
+//! Rate tables: data files in `rates/`, compiled into the binary and parsed once per cold start.
+//!
+//! `rates/common.toml` holds the factor curves, the discount matrix and the tier thresholds shared by
+//! every state; `rates/<state>/<product>.toml` holds what a state files: base rates and limits per
+//! coverage, minimum premium, premium tax, fees, surcharges, territories and whether credit may be
+//! used. Parsing validates every table, so a malformed table fails the test suite, never a request.
+//!
+//! The build script lists every file under `rates/`, so a table added there is compiled in without
+//! naming it anywhere else. `raw` holds the files as deserialized, `model` the validated tables
+//! indexed for lookup, and `loader` turns the one into the other.
+
+mod loader;
+mod model;
+mod raw;
+
+pub use loader::TableError;
+pub use model::{
+    Bands, ByCount, Common, CoverageRate, DeductibleCurve, DiscountKind, Discounts, Factors,
+    NamedAmount, RateTable, RateTables, Tier,
+};
