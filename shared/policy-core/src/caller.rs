@@ -32,6 +32,15 @@ impl Scope {
     }
 }
 
+/// Whether the functions check the authorizer's claims (`AUTH_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Every request must carry verified JWT claims with a subject and the route's scope.
+    Jwt,
+    /// No checks: every caller is [`ANONYMOUS`] and an administrator. Local development only.
+    Off,
+}
+
 /// An authorized caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {

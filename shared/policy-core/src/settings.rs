@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::api::auth::AuthMode;
+use crate::caller::AuthMode;
 
 /// A variable the functions read: its name, whether it has a default, and what it is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -29,46 +29,28 @@ pub enum AuthError {
     Forbidden(Scope),
 }
 
-/// Whether the functions check the authorizer's claims.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthMode {
-    /// Every request must carry verified JWT claims with a subject and the route's scope.
-    Jwt,
-    /// No checks: every caller is [`crate::caller::ANONYMOUS`] and an administrator. Local
-    /// development only.
-    Off,
-}
+pub use crate::caller::AuthMode;
 
-impl AuthMode {
-    /// The mode `AUTH_MODE` names: `off` (any case) turns checks off; anything else means `jwt`.
-    pub fn parse(value: Option<&str>) -> AuthMode {
-        match value {
-            Some(value) if value.eq_ignore_ascii_case("off") => AuthMode::Off,
-            _ => AuthMode::Jwt,
-        }
-    }
-
-    /// The caller of `request` if it may use a route that needs `needed`.
-    ///
-    /// # Errors
-    /// [`AuthError::Unauthorized`] when the request carries no verified subject,
-    /// [`AuthError::Forbidden`] when the token lacks the scope.
-    pub fn authorize(self, request: &Request, needed: Scope) -> Result<Caller, AuthError> {
-        match self {
-            AuthMode::Off => Ok(Caller::anonymous_admin()),
-            AuthMode::Jwt => {
-                let (claims, scopes) = jwt_claims(request).ok_or(AuthError::Unauthorized)?;
-                let subject = claims
-                    .get("sub")
-                    .filter(|sub| !sub.is_empty())
-                    .ok_or(AuthError::Unauthorized)?;
-                let granted = granted_scopes(claims, scopes);
-                let admin = granted.contains(&ADMIN_SCOPE);
-                if !admin && !granted.contains(&needed.as_str()) {
-                    return Err(AuthError::Forbidden(needed));
-                }
-                Ok(Caller::new(subject.clone(), admin))
+/// The caller of `request` if it may use a route that needs `needed`, as `mode` says.
+///
+/// # Errors
+/// [`AuthError::Unauthorized`] when the request carries no verified subject,
+/// [`AuthError::Forbidden`] when the token lacks the scope.
+pub fn authorize(mode: AuthMode, request: &Request, needed: Scope) -> Result<Caller, AuthError> {
+    match mode {
+        AuthMode::Off => Ok(Caller::anonymous_admin()),
+        AuthMode::Jwt => {
+            let (claims, scopes) = jwt_claims(request).ok_or(AuthError::Unauthorized)?;
+            let subject = claims
+                .get("sub")
+                .filter(|sub| !sub.is_empty())
+                .ok_or(AuthError::Unauthorized)?;
+            let granted = granted_scopes(claims, scopes);
+            let admin = granted.contains(&ADMIN_SCOPE);
+            if !admin && !granted.contains(&needed.as_str()) {
+                return Err(AuthError::Forbidden(needed));
             }
+            Ok(Caller::new(subject.clone(), admin))
         }
     }
 }
@@ -116,14 +98,10 @@ mod tests {
 
     #[test]
     fn a_request_without_verified_claims_is_unauthorized() {
-        let err = AuthMode::Jwt
-            .authorize(&request(""), Scope::PoliciesRead)
-            .unwrap_err();
+        let err = authorize(AuthMode::Jwt, &request(""), Scope::PoliciesRead).unwrap_err();
         assert_eq!(err, AuthError::Unauthorized);
         let no_subject = request(&jwt(r#""scope":"policies:read""#, "null"));
-        let err = AuthMode::Jwt
-            .authorize(&no_subject, Scope::PoliciesRead)
-            .unwrap_err();
+        let err = authorize(AuthMode::Jwt, &no_subject, Scope::PoliciesRead).unwrap_err();
         assert_eq!(err, AuthError::Unauthorized);
     }
 
@@ -133,36 +111,28 @@ mod tests {
             r#""sub":"agent-7","scope":"quotes:write policies:read""#,
             "null",
         ));
-        let caller = AuthMode::Jwt
-            .authorize(&from_claim, Scope::PoliciesRead)
-            .unwrap();
+        let caller = authorize(AuthMode::Jwt, &from_claim, Scope::PoliciesRead).unwrap();
         assert_eq!(caller.id(), "agent-7");
         assert!(!caller.is_admin());
         assert_eq!(caller.list_owner(), Some("agent-7"));
         let from_list = request(&jwt(r#""sub":"agent-7""#, r#"["policies:read"]"#));
-        assert!(
-            AuthMode::Jwt
-                .authorize(&from_list, Scope::PoliciesRead)
-                .is_ok()
-        );
+        assert!(authorize(AuthMode::Jwt, &from_list, Scope::PoliciesRead).is_ok());
     }
 
     #[test]
     fn a_missing_scope_is_forbidden_and_named() {
         let reader = request(&jwt(r#""sub":"agent-7","scope":"policies:read""#, "null"));
-        let err = AuthMode::Jwt
-            .authorize(&reader, Scope::QuotesWrite)
-            .unwrap_err();
+        let err = authorize(AuthMode::Jwt, &reader, Scope::QuotesWrite).unwrap_err();
         assert_eq!(err, AuthError::Forbidden(Scope::QuotesWrite));
         // A scope is a whole word, not a prefix.
         let near = request(&jwt(r#""sub":"a","scope":"quotes:writer""#, "null"));
-        assert!(AuthMode::Jwt.authorize(&near, Scope::QuotesWrite).is_err());
+        assert!(authorize(AuthMode::Jwt, &near, Scope::QuotesWrite).is_err());
     }
 
     #[test]
     fn the_admin_scope_grants_every_route_and_every_owner() {
         let admin = request(&jwt(r#""sub":"ops","scope":"policies:admin""#, "null"));
-        let caller = AuthMode::Jwt.authorize(&admin, Scope::QuotesWrite).unwrap();
+        let caller = authorize(AuthMode::Jwt, &admin, Scope::QuotesWrite).unwrap();
         assert!(caller.is_admin());
         assert!(caller.may_access("agent-7"));
         assert_eq!(caller.list_owner(), None);
@@ -170,9 +140,7 @@ mod tests {
 
     #[test]
     fn off_makes_everyone_the_anonymous_administrator() {
-        let caller = AuthMode::Off
-            .authorize(&request(""), Scope::QuotesWrite)
-            .unwrap();
+        let caller = authorize(AuthMode::Off, &request(""), Scope::QuotesWrite).unwrap();
         assert_eq!(caller, Caller::anonymous_admin());
         assert_eq!(caller.id(), ANONYMOUS);
     }

@@ -15,7 +15,7 @@ use lambda_http::tower::{Layer, Service};
 use lambda_http::{Body, Request, Response};
 
 use super::ApiError;
-use super::auth::AuthMode;
+use super::auth::{AuthMode, authorize};
 use crate::caller::{Caller, Scope};
 use crate::telemetry::layer::{BoxFuture, Invocation, RouteLabel, Telemetry, request_id};
 
@@ -230,7 +230,7 @@ impl<S: Send + Sync + 'static> Router<S> {
         };
         let caller = match route.scope {
             None => Caller::public(),
-            Some(scope) => match self.auth.authorize(&request, scope) {
+            Some(scope) => match authorize(self.auth, &request, scope) {
                 Ok(caller) => caller,
                 Err(err) => return (route.label, Err(err.into())),
             },
