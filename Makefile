@@ -11,6 +11,8 @@ TEST_DIR := .stack/test
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# Must stay phony: the tools/ folder (devtool, loadtest) has the same name, and make would
+# otherwise take the folder for this target, always up to date, and never run its recipe.
 .PHONY: tools
 tools: ## Install what is missing: cargo-lambda, redis-server, Java, DynamoDB Local, cargo-nextest, cfn-lint, SAM CLI, cargo-deny, cargo-fuzz
 	@$(STACK) install
