@@ -1,9 +1,10 @@
 //! The CloudWatch Embedded Metric Format lines the functions print, read back out of the
-//! `cargo lambda watch` log: cache hits and misses, handler latency and DynamoDB call latency.
+//! `cargo lambda watch` log with the functions' own line types (`policy_core::telemetry::emf`):
+//! cache hits and misses, handler latency and DynamoDB call latency.
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use policy_core::telemetry::emf::{self, CacheMetrics, RequestMetrics};
 
 /// Hits and misses of one cache at one level.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -25,48 +26,38 @@ pub struct Metrics {
     pub dynamodb_ms: BTreeMap<String, Vec<u64>>,
 }
 
-/// The EMF object in a log line, wherever in the line it starts (the watch log prefixes lines,
-/// and a line can follow other output that had no newline).
-pub fn emf_in(line: &str) -> Option<Value> {
-    let start = line.find(r#"{"_aws""#)?;
-    // Only the first JSON value counts: anything after it on the line is other output.
-    serde_json::Deserializer::from_str(&line[start..])
-        .into_iter::<Value>()
-        .next()?
-        .ok()
-}
-
 impl Metrics {
-    /// Adds every EMF line in `log`.
+    /// Adds every EMF line in `log`, read with the functions' own line types.
     pub fn add_log(&mut self, log: &str) {
         for line in log.lines() {
-            if let Some(emf) = emf_in(line) {
-                self.add(&emf);
+            if let Some(request) = emf::parse::<RequestMetrics>(line) {
+                self.add_request(request);
+            } else if let Some(cache) = emf::parse::<CacheMetrics>(line) {
+                self.add_cache(&cache);
             }
         }
     }
 
-    /// Adds one EMF object.
-    pub fn add(&mut self, emf: &Value) {
-        let function = emf["function"].as_str().unwrap_or("unknown").to_owned();
-        if let (Some(cache), Some(level)) = (emf["cache"].as_str(), emf["level"].as_str()) {
-            let counts = self
-                .cache
-                .entry((cache.to_owned(), level.to_owned()))
-                .or_default();
-            counts.hits += emf["CacheHit"].as_u64().unwrap_or(0);
-            counts.misses += emf["CacheMiss"].as_u64().unwrap_or(0);
-        }
-        if let Some(latency) = emf["Latency"].as_u64() {
-            self.handler_ms
-                .entry(function.clone())
-                .or_default()
-                .push(latency);
-        }
-        if let Some(calls) = emf["DynamoDbLatency"].as_array() {
-            let list = self.dynamodb_ms.entry(function).or_default();
-            list.extend(calls.iter().filter_map(Value::as_u64));
-        }
+    /// Adds one request's line.
+    pub fn add_request(&mut self, request: RequestMetrics) {
+        self.handler_ms
+            .entry(request.function.clone())
+            .or_default()
+            .push(request.latency_ms);
+        self.dynamodb_ms
+            .entry(request.function)
+            .or_default()
+            .extend(request.dynamodb_ms);
+    }
+
+    /// Adds one cache line.
+    pub fn add_cache(&mut self, cache: &CacheMetrics) {
+        let counts = self
+            .cache
+            .entry((cache.cache.clone(), cache.level.clone()))
+            .or_default();
+        counts.hits += cache.hits;
+        counts.misses += cache.misses;
     }
 
     /// Hits and lookups of one cache: a read asks L1 first and Redis only on an L1 miss, so the
@@ -113,27 +104,59 @@ pub fn rate(hits: u64, lookups: u64) -> Option<f64> {
 mod tests {
     use super::*;
 
-    const CACHE_LINE: &str = r#"{"_aws":{"Timestamp":1795866936612,"CloudWatchMetrics":[{"Namespace":"policy-decision","Dimensions":[["function","cache","level"]],"Metrics":[{"Name":"CacheHit","Unit":"Count"},{"Name":"CacheMiss","Unit":"Count"}]}]},"function":"list-policies","cache":"list","level":"l1","CacheHit":3,"CacheMiss":1}"#;
-    const REQUEST_LINE: &str = r#"{"_aws":{"Timestamp":1795867022383,"CloudWatchMetrics":[]},"function":"list-policies","route":"GET /api/v1/policies","status":"200","request_id":"x","Latency":45,"ColdStart":1,"DynamoDbCalls":2,"DynamoDbLatency":[44,7]}"#;
+    fn cache_line(level: &str, hits: u64, misses: u64) -> String {
+        emf::line(
+            CacheMetrics {
+                function: "list-policies".into(),
+                cache: "list".into(),
+                level: level.into(),
+                hits,
+                misses,
+            },
+            1_795_866_936_612,
+        )
+    }
+
+    fn request_line() -> String {
+        emf::line(
+            RequestMetrics {
+                function: "list-policies".into(),
+                route: "GET /api/v1/policies".into(),
+                status: "200".into(),
+                request_id: "x".into(),
+                latency_ms: 45,
+                cold_start: 1,
+                dynamodb_calls: 2,
+                dynamodb_ms: vec![44, 7],
+                cache_errors: 0,
+                operator_errors: 0,
+            },
+            1_795_867_022_383,
+        )
+    }
 
     #[test]
-    fn an_emf_object_is_found_behind_a_prefix_and_before_trailing_output() {
-        let line = format!("   Compiling aws-smithy-schema {CACHE_LINE}   Compiling next");
-        let emf = emf_in(&line).unwrap();
-        assert_eq!(emf["CacheHit"], 3);
-        assert!(emf_in(r#"INFO {"level":"info","msg":"request"}"#).is_none());
-        assert!(emf_in(r#"{"_aws":{"Timestamp": trunc"#).is_none());
+    fn a_line_is_found_behind_a_prefix_and_before_trailing_output() {
+        let line = format!(
+            "   Compiling aws-smithy-schema {}   Compiling next",
+            cache_line("l1", 3, 1)
+        );
+        let mut metrics = Metrics::default();
+        metrics.add_log(&line);
+        metrics.add_log(r#"INFO {"level":"info","msg":"request"}"#);
+        metrics.add_log(r#"{"_aws":{"Timestamp": trunc"#);
+        assert_eq!(metrics.hit_counts("list"), (3, 4));
+        assert!(metrics.handler_ms.is_empty());
     }
 
     #[test]
     fn cache_lines_add_up_by_cache_and_level_and_requests_by_function() {
         // Given two cache lines, an L2 line for the misses, a request line and other log output
+        let l1 = cache_line("l1", 3, 1);
         let log = format!(
-            "{CACHE_LINE}\nINFO starting\n{CACHE_LINE}\n{}\n{REQUEST_LINE}\n",
-            CACHE_LINE.replace(
-                r#""level":"l1","CacheHit":3,"CacheMiss":1"#,
-                r#""level":"l2","CacheHit":1,"CacheMiss":1"#
-            )
+            "{l1}\nINFO starting\n{l1}\n{}\n{}\n",
+            cache_line("l2", 1, 1),
+            request_line()
         );
         // When the log is read
         let mut metrics = Metrics::default();
@@ -150,7 +173,13 @@ mod tests {
     #[test]
     fn a_cache_without_l1_counts_its_redis_lookups() {
         let mut metrics = Metrics::default();
-        metrics.add(&serde_json::json!({"_aws": {}, "function": "create-quote", "cache": "quote", "level": "l2", "CacheHit": 2, "CacheMiss": 3}));
+        metrics.add_cache(&CacheMetrics {
+            function: "create-quote".into(),
+            cache: "quote".into(),
+            level: "l2".into(),
+            hits: 2,
+            misses: 3,
+        });
         assert_eq!(metrics.hit_counts("quote"), (2, 5));
         assert_eq!(metrics.hit_counts("absent"), (0, 0));
     }
