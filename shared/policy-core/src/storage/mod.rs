@@ -1,0 +1,86 @@
+//! DynamoDB storage for quotes, policies and idempotency records.
+//!
+//! Items are mapped with `serde_dynamo`; money is written as a DynamoDB number from the decimal's
+//! own text and read back exactly, never through a float. Every write that must not happen twice
+//! is conditional, and the multi-item writes are transactions.
+//!
+//! Inside: `client` builds the SDK client, times each call and maps its failures; `items` maps
+//! records to items and back; `quotes` and `policies` are the calls on each table.
+
+mod client;
+mod items;
+mod policies;
+mod quotes;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+pub use client::{client_for, client_from_env};
+pub use items::{
+    ALL_POLICIES, IDEMPOTENCY_TTL_SECS, IdempotencyRecord, effective_key, policy_from_item,
+    policy_item, state_product,
+};
+pub use policies::{ListQuery, PolicyPage};
+pub use quotes::{Bound, Inserted};
+
+/// A DynamoDB item.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Names of the tables, from the environment (`POLICIES_TABLE`, `QUOTES_TABLE`, `IDEMPOTENCY_TABLE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableNames {
+    /// Policies table.
+    pub policies: String,
+    /// Quotes table.
+    pub quotes: String,
+    /// Idempotency records.
+    pub idempotency: String,
+}
+
+impl TableNames {
+    /// Reads the names from the environment.
+    pub fn from_env() -> Result<TableNames, StorageError> {
+        let var = |name: &'static str| std::env::var(name).map_err(|_| StorageError::Config(name));
+        Ok(TableNames {
+            policies: var("POLICIES_TABLE")?,
+            quotes: var("QUOTES_TABLE")?,
+            idempotency: var("IDEMPOTENCY_TABLE")?,
+        })
+    }
+}
+
+/// Why storage failed. None of these is the client's fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// A required environment variable is missing.
+    #[error("environment variable {0} is not set")]
+    Config(&'static str),
+    /// DynamoDB refused or failed a call.
+    #[error("DynamoDB {operation} failed: {message}")]
+    Dynamo {
+        /// The operation.
+        operation: &'static str,
+        /// The SDK's description.
+        message: String,
+    },
+    /// An item could not be mapped.
+    #[error("item mapping failed: {0}")]
+    Mapping(String),
+}
+
+/// The DynamoDB adapter.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    tables: TableNames,
+}
+
+impl DynamoStore {
+    /// An adapter over `client` and `tables`.
+    pub fn new(client: Client, tables: TableNames) -> DynamoStore {
+        DynamoStore { client, tables }
+    }
+}
