@@ -1,19 +1,19 @@
 //! Use cases: make a quote (rate, decide, store, idempotently), read it, bind it into a policy,
 //! read and list policies.
 
-use crate::auth::Caller;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use time::{Date, Duration, OffsetDateTime};
 
+use crate::auth::Caller;
 use crate::cache::{Cache, CacheConfig, CacheName};
-
 use crate::domain::CoverageKind;
 use crate::rating::request::Limit;
 use crate::rating::{RateQuote, RateTables, RatingError, RatingRequest, rate};
-use crate::records::{Policy, PolicyStatus, Quote, QuoteStatus, term_end};
+use crate::records::{Policy, PolicyFilter, PolicyStatus, Quote, QuoteStatus, term_end};
 use crate::storage::{
-    Bound, DynamoStore, IDEMPOTENCY_TTL_SECS, IdempotencyRecord, Inserted, StorageError,
+    Bound, DynamoStore, IDEMPOTENCY_TTL_SECS, IdempotencyRecord, Inserted, PolicyPage, StorageError,
 };
 use crate::underwriting::{Decision, Outcome, decide};
 
@@ -135,11 +135,6 @@ impl Quoting {
             Duration::days(days),
             Arc::new(cache),
         ))
-    }
-
-    /// The store, for reads that need no use-case logic.
-    pub fn store(&self) -> &DynamoStore {
-        &self.store
     }
 
     /// Rates `request`, decides on it and stores the quote. Coverages the state requires but the
@@ -284,6 +279,20 @@ impl Quoting {
             .get_policy(policy_number)
             .await?
             .ok_or_else(|| QuoteError::PolicyNotFound(policy_number.to_owned()))
+    }
+
+    /// One page of at most `limit` of the policies `filter` selects, newest effective date
+    /// first, resuming after `start_after` (an earlier page's `last_key`).
+    pub async fn list_policies(
+        &self,
+        filter: &PolicyFilter,
+        limit: usize,
+        start_after: Option<HashMap<String, String>>,
+    ) -> Result<PolicyPage, QuoteError> {
+        self.store
+            .list_policies(filter, limit, start_after)
+            .await
+            .map_err(QuoteError::Storage)
     }
 }
 

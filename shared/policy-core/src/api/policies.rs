@@ -15,10 +15,9 @@ use super::{ApiError, finish, path_tail, request_id, respond_json};
 use crate::auth::{AuthMode, Caller, Scope};
 use crate::cache::CacheName;
 use crate::domain::{PolicyType, State};
-use crate::quoting::{QuoteError, Quoting, is_number};
+use crate::quoting::{Quoting, is_number};
 use crate::rating::request::iso_date::FORMAT;
-use crate::records::{PolicyStatus, PolicySummary};
-use crate::storage::{ALL_POLICIES, ListQuery, state_product};
+use crate::records::{PolicyFilter, PolicyStatus, PolicySummary};
 
 /// Page size when `limit` is not given.
 pub const DEFAULT_LIMIT: usize = 20;
@@ -38,7 +37,7 @@ const PARAMETERS: [&str; 7] = [
 /// What the list-policies function needs.
 #[derive(Debug, Clone)]
 pub struct Policies {
-    /// Reads go through the quoting service's store.
+    /// Reads go through the quoting service.
     pub quoting: Quoting,
     /// Signs and checks cursors.
     pub cursors: CursorKey,
@@ -147,22 +146,24 @@ async fn list(
     request_id: &str,
 ) -> Result<Response<Body>, ApiError> {
     let ListRequest {
-        query,
+        filter,
+        limit,
+        start_after,
         identity,
         cursor,
     } = read_list(request, caller.list_owner(), &policies.cursors)?;
-    let key = list_cache_key(&identity, query.limit, cursor.as_deref());
+    let key = list_cache_key(&identity, limit, cursor.as_deref());
     let cache = policies.quoting.cache();
     let slot = match cache.get_body(CacheName::List, &key).await {
         Ok(body) => return Ok(respond_json(StatusCode::OK, request_id, body.json())),
         Err(slot) => slot,
     };
-    let body = list_body(policies, query, &identity).await?;
+    let body = list_body(policies, &filter, limit, start_after, &identity).await?;
     cache.put_body(slot, &body).await;
     Ok(respond_json(StatusCode::OK, request_id, &body))
 }
 
-/// The cache key of a list page: the query, the page size and the cursor, digested.
+/// The cache key of a list page: the filter, the page size and the cursor, digested.
 fn list_cache_key(identity: &str, limit: usize, cursor: Option<&str>) -> String {
     let digest = Sha256::digest(format!("{identity}|{limit}|{}", cursor.unwrap_or("")));
     digest
@@ -177,9 +178,13 @@ fn list_cache_key(identity: &str, limit: usize, cursor: Option<&str>) -> String 
 /// A list request read from its query string.
 #[derive(Debug)]
 pub struct ListRequest {
-    /// The DynamoDB query, resuming after the cursor's key when there is a cursor.
-    pub query: ListQuery,
-    /// What cursors and cache keys of this query are bound to.
+    /// Which policies are listed.
+    pub filter: PolicyFilter,
+    /// Page size.
+    pub limit: usize,
+    /// Where to resume: the key the cursor was sealed with, when there is a cursor.
+    pub start_after: Option<HashMap<String, String>>,
+    /// What cursors and cache keys of this list are bound to: the filter's identity.
     pub identity: String,
     /// The cursor as sent.
     pub cursor: Option<String>,
@@ -194,13 +199,17 @@ pub fn read_list(
     cursors: &CursorKey,
 ) -> Result<ListRequest, ApiError> {
     let mut params = single_params(request)?;
-    let (mut query, identity) = list_query(&params, owner)?;
+    let (filter, limit) = read_filter(&params, owner)?;
+    let identity = filter.identity();
     let cursor = params.remove("cursor");
-    if let Some(cursor) = &cursor {
-        query.start_after = Some(cursors.open(&identity, cursor)?);
-    }
+    let start_after = cursor
+        .as_deref()
+        .map(|cursor| cursors.open(&identity, cursor))
+        .transpose()?;
     Ok(ListRequest {
-        query,
+        filter,
+        limit,
+        start_after,
         identity,
         cursor,
     })
@@ -209,21 +218,21 @@ pub fn read_list(
 /// The response body for one page, read from DynamoDB.
 async fn list_body(
     policies: &Policies,
-    query: ListQuery,
+    filter: &PolicyFilter,
+    limit: usize,
+    start_after: Option<HashMap<String, String>>,
     identity: &str,
 ) -> Result<Vec<u8>, ApiError> {
     let page = policies
         .quoting
-        .store()
-        .list_policies(&query)
-        .await
-        .map_err(QuoteError::from)?;
+        .list_policies(filter, limit, start_after)
+        .await?;
     let next_cursor = page
         .last_key
         .map(|key| policies.cursors.seal(identity, key));
     let page = Page {
         items: page.items,
-        limit: query.limit,
+        limit,
         next_cursor,
     };
     serde_json::to_vec(&page).map_err(ApiError::internal)
@@ -241,17 +250,15 @@ pub async fn warm(policies: &Policies, filters: &[HashMap<String, String>]) -> (
     let mut tally = |stored: bool| if stored { warmed += 1 } else { failed += 1 };
     let mut newest = Vec::new();
     for params in filters {
-        let Ok((query, identity)) = list_query(params, None) else {
+        let Ok((filter, limit)) = read_filter(params, None) else {
             tally(false);
             continue;
         };
+        let identity = filter.identity();
         let slot = cache
-            .slot(
-                CacheName::List,
-                &list_cache_key(&identity, query.limit, None),
-            )
+            .slot(CacheName::List, &list_cache_key(&identity, limit, None))
             .await;
-        match list_body(policies, query, &identity).await {
+        match list_body(policies, &filter, limit, None, &identity).await {
             Ok(body) => {
                 if params.is_empty() {
                     newest = serde_json::from_slice::<serde_json::Value>(&body)
@@ -332,12 +339,12 @@ fn date(params: &HashMap<String, String>, name: &str) -> Result<Option<Date>, Ap
         .transpose()
 }
 
-/// The DynamoDB query for the filters, limited to `owner`'s policies when there is one, and a
-/// string naming it that cursors and cache keys are bound to.
-fn list_query(
+/// The filter and page size in the query parameters, limited to `owner`'s policies when there is
+/// one. Which index answers the filter is the store's business.
+fn read_filter(
     params: &HashMap<String, String>,
     owner: Option<&str>,
-) -> Result<(ListQuery, String), ApiError> {
+) -> Result<(PolicyFilter, usize), ApiError> {
     let state: Option<State> = parse_with(params, "state")?;
     let policy_type: Option<PolicyType> = parse_with(params, "policy_type")?;
     let status: Option<PolicyStatus> = parse_with(params, "status")?;
@@ -364,51 +371,15 @@ fn list_query(
                 )
             })?,
     };
-    let (index, partition) = match (owner, state, policy_type, status) {
-        (Some(owner), ..) => ("by_owner", ("owner", owner.to_owned())),
-        (None, Some(state), Some(product), _) => (
-            "by_state_product",
-            ("state_product", state_product(state, product)),
-        ),
-        (None, Some(state), None, _) => ("by_state", ("state", state.code().to_owned())),
-        (None, None, Some(product), _) => (
-            "by_policy_type",
-            ("policy_type", product.as_str().to_owned()),
-        ),
-        (None, None, None, Some(status)) => ("by_status", ("status", status.as_str().to_owned())),
-        (None, None, None, None) => ("by_effective", ("all_policies", ALL_POLICIES.to_owned())),
+    let filter = PolicyFilter {
+        owner: owner.map(str::to_owned),
+        state,
+        policy_type,
+        status,
+        effective_from: from,
+        effective_to: to,
     };
-    // What the index's partition does not already select is filtered.
-    let filters: Vec<(&'static str, String)> = [
-        ("state", state.map(|s| s.code().to_owned())),
-        ("policy_type", policy_type.map(|p| p.as_str().to_owned())),
-        ("status", status.map(|s| s.as_str().to_owned())),
-    ]
-    .into_iter()
-    .filter_map(|(name, value)| Some((name, value?)))
-    .filter(|(name, _)| match index {
-        "by_state_product" => *name == "status",
-        "by_state" | "by_policy_type" | "by_status" => *name != partition.0,
-        _ => true,
-    })
-    .collect();
-    // effective_key is "YYYY-MM-DD#POL-..."; '~' sorts after every character of a policy number.
-    let from_key = from.map(|d| format!("{d}#"));
-    let to_key = to.map(|d| format!("{d}#~"));
-    let identity = format!(
-        "{index}|{}|{from_key:?}|{to_key:?}|{filters:?}",
-        partition.1
-    );
-    let query = ListQuery {
-        index,
-        partition,
-        from_key,
-        to_key,
-        filters,
-        limit,
-        start_after: None,
-    };
-    Ok((query, identity))
+    Ok((filter, limit))
 }
 
 #[cfg(test)]
@@ -430,63 +401,31 @@ mod tests {
     }
 
     #[test]
-    fn each_filter_combination_picks_its_index() {
-        let cases = [
-            (
-                vec![
-                    ("state", "CA"),
-                    ("policy_type", "auto"),
-                    ("status", "active"),
-                ],
-                "by_state_product",
-                "CA#auto",
-                vec!["status"],
-            ),
-            (vec![("state", "CA")], "by_state", "CA", vec![]),
-            (
-                vec![("policy_type", "home"), ("status", "cancelled")],
-                "by_policy_type",
-                "home",
-                vec!["status"],
-            ),
-            (vec![("status", "active")], "by_status", "active", vec![]),
-            (vec![], "by_effective", "policy", vec![]),
-        ];
-        for (pairs, index, partition, filtered) in cases {
-            let (query, _) = list_query(&params(&pairs), None).unwrap();
-            assert_eq!(
-                (query.index, query.partition.1.as_str()),
-                (index, partition)
-            );
-            let names: Vec<&str> = query.filters.iter().map(|(name, _)| *name).collect();
-            assert_eq!(names, filtered, "{pairs:?}");
-            assert_eq!(query.limit, DEFAULT_LIMIT);
-        }
-    }
-
-    #[test]
-    fn an_owner_lists_from_its_own_partition_with_every_filter() {
+    fn every_parameter_lands_in_its_field_of_the_filter() {
         let pairs = [
             ("state", "CA"),
             ("policy_type", "auto"),
             ("status", "active"),
+            ("effective_from", "2026-01-01"),
+            ("effective_to", "2026-01-31"),
+            ("limit", "7"),
         ];
-        let (query, identity) = list_query(&params(&pairs), Some("agent-7")).unwrap();
-        assert_eq!(query.index, "by_owner");
-        assert_eq!(query.partition, ("owner", "agent-7".to_owned()));
+        let (filter, limit) = read_filter(&params(&pairs), Some("agent-7")).unwrap();
         assert_eq!(
-            query.filters,
-            vec![
-                ("state", "CA".to_owned()),
-                ("policy_type", "auto".to_owned()),
-                ("status", "active".to_owned())
-            ]
+            filter,
+            PolicyFilter {
+                owner: Some("agent-7".to_owned()),
+                state: Some(State::CA),
+                policy_type: Some(PolicyType::Auto),
+                status: Some(PolicyStatus::Active),
+                effective_from: Some(time::macros::date!(2026 - 01 - 01)),
+                effective_to: Some(time::macros::date!(2026 - 01 - 31)),
+            }
         );
-        // Cursors and cache entries of one caller are not another's.
-        let (_, other) = list_query(&params(&pairs), Some("agent-8")).unwrap();
-        let (_, admin) = list_query(&params(&pairs), None).unwrap();
-        assert_ne!(identity, other);
-        assert_ne!(identity, admin);
+        assert_eq!(limit, 7);
+
+        let (filter, limit) = read_filter(&params(&[]), None).unwrap();
+        assert_eq!((filter, limit), (PolicyFilter::default(), DEFAULT_LIMIT));
     }
 
     #[test]
@@ -519,7 +458,7 @@ mod tests {
             ),
         ] {
             assert_eq!(
-                field_of(list_query(&params(&pairs), None).unwrap_err()),
+                field_of(read_filter(&params(&pairs), None).unwrap_err()),
                 field
             );
         }
@@ -539,7 +478,10 @@ mod tests {
     #[test]
     fn a_list_request_resumes_only_from_a_cursor_issued_for_its_own_query() {
         let cursors = CursorKey::new(&[3; 32]).unwrap();
-        let (_, identity) = list_query(&params(&[("state", "CA")]), Some("agent-7")).unwrap();
+        let identity = read_filter(&params(&[("state", "CA")]), Some("agent-7"))
+            .unwrap()
+            .0
+            .identity();
         let resume = HashMap::from([("policy_number".to_owned(), "POL-2026-000001".to_owned())]);
         let genuine = cursors.seal(&identity, resume.clone());
 
@@ -549,7 +491,8 @@ mod tests {
             &cursors,
         )
         .unwrap();
-        assert_eq!(read.query.start_after, Some(resume));
+        assert_eq!(read.start_after, Some(resume));
+        assert_eq!(read.identity, identity);
         assert_eq!(read.cursor.as_deref(), Some(genuine.as_str()));
 
         for (pairs, owner, field) in [
@@ -577,21 +520,5 @@ mod tests {
             assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
             assert_eq!(field_of(err), field, "{pairs:?}");
         }
-    }
-
-    #[test]
-    fn date_bounds_cover_whole_days() {
-        let (query, identity) = list_query(
-            &params(&[
-                ("effective_from", "2026-01-01"),
-                ("effective_to", "2026-01-31"),
-            ]),
-            None,
-        )
-        .unwrap();
-        assert_eq!(query.from_key.as_deref(), Some("2026-01-01#"));
-        assert_eq!(query.to_key.as_deref(), Some("2026-01-31#~"));
-        let (_, other) = list_query(&params(&[("effective_from", "2026-01-02")]), None).unwrap();
-        assert_ne!(identity, other);
     }
 }

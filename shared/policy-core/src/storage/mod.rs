@@ -5,7 +5,8 @@
 //! is conditional, and the multi-item writes are transactions.
 //!
 //! Inside: `client` builds the SDK client, times each call and maps its failures; `items` maps
-//! records to items and back; `quotes` and `policies` are the calls on each table.
+//! records to items and back; `quotes` and `policies` are the calls on each table, including
+//! which index answers a [`PolicyFilter`](crate::records::PolicyFilter).
 
 mod client;
 mod items;
@@ -22,7 +23,7 @@ pub use items::{
     ALL_POLICIES, IDEMPOTENCY_TTL_SECS, IdempotencyRecord, effective_key, policy_from_item,
     policy_item, state_product,
 };
-pub use policies::{ListQuery, PolicyPage};
+pub use policies::PolicyPage;
 pub use quotes::{Bound, Inserted};
 
 /// A DynamoDB item.
