@@ -55,6 +55,15 @@ pub enum QuoteError {
         /// `referred`, `declined` or `expired`.
         why: &'static str,
     },
+    /// Every new number drawn was taken; a retry draws new ones.
+    #[error("no free {prefix} number after {NUMBER_TRIES} tries")]
+    NoFreeNumber {
+        /// `Q` or `POL`.
+        prefix: &'static str,
+    },
+    /// The system gave no randomness to draw a new number from.
+    #[error("no randomness for a new number: {0}")]
+    NoRandomness(String),
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -153,7 +162,7 @@ impl Quoting {
             quote_id: String::new(),
             ttl: now.unix_timestamp() + IDEMPOTENCY_TTL_SECS,
         });
-        for _ in 0..5 {
+        for _ in 0..NUMBER_TRIES {
             let quote = assessed.quote(new_number("Q", now)?, owner, now, self.validity)?;
             let record = record.clone().map(|r| IdempotencyRecord {
                 quote_id: quote.quote_id.clone(),
@@ -201,7 +210,7 @@ impl Quoting {
                 }
             }
         }
-        Err(StorageError::Mapping("no free quote number after 5 tries".into()).into())
+        Err(QuoteError::NoFreeNumber { prefix: "Q" })
     }
 
     /// Reads a quote, through the cache.
@@ -235,7 +244,7 @@ impl Quoting {
             return Err(QuoteError::QuoteNotFound(quote_id.to_owned()));
         }
         bindable(&quote, now)?;
-        for _ in 0..5 {
+        for _ in 0..NUMBER_TRIES {
             let effective_date = quote.effective_date.max(now.date());
             let policy = Policy {
                 policy_number: new_number("POL", now)?,
@@ -270,7 +279,7 @@ impl Quoting {
                 Bound::Refused(None) => return Err(QuoteError::QuoteNotFound(quote_id.to_owned())),
             }
         }
-        Err(StorageError::Mapping("no free policy number after 5 tries".into()).into())
+        Err(QuoteError::NoFreeNumber { prefix: "POL" })
     }
 
     /// Reads a policy.
@@ -416,12 +425,13 @@ fn bindable(quote: &Quote, now: OffsetDateTime) -> Result<(), QuoteError> {
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// Random characters after `PREFIX-YYYY-`: 50 bits, collisions are retried by conditional writes.
 pub const NUMBER_SUFFIX_LEN: usize = 10;
+/// How many new numbers a create or bind draws before it gives up.
+const NUMBER_TRIES: usize = 5;
 
 /// A new quote or policy number, `PREFIX-YYYY-` and ten random Crockford base32 characters.
-pub fn new_number(prefix: &str, now: OffsetDateTime) -> Result<String, StorageError> {
+pub fn new_number(prefix: &str, now: OffsetDateTime) -> Result<String, QuoteError> {
     let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| StorageError::Mapping(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut bytes).map_err(|e| QuoteError::NoRandomness(e.to_string()))?;
     let mut bits = u64::from_le_bytes(bytes);
     let mut number = format!("{prefix}-{}-", now.year());
     for _ in 0..NUMBER_SUFFIX_LEN {

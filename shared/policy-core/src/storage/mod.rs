@@ -4,9 +4,10 @@
 //! own text and read back exactly, never through a float. Every write that must not happen twice
 //! is conditional, and the multi-item writes are transactions.
 //!
-//! Inside: `client` builds the SDK client, times each call and maps its failures; `items` maps
-//! records to items and back; `quotes` and `policies` are the calls on each table, including
-//! which index answers a [`PolicyFilter`](crate::records::PolicyFilter).
+//! Inside: `client` builds the SDK client, times each call and tells a passing failure from a
+//! refusal ([`StorageError`]); `items` maps records to items and back; `quotes` and `policies` are
+//! the calls on each table, including which index answers a
+//! [`PolicyFilter`](crate::records::PolicyFilter).
 
 mod client;
 mod items;
@@ -59,17 +60,42 @@ pub enum StorageError {
     /// A required environment variable is missing.
     #[error("environment variable {0} is not set")]
     Config(&'static str),
-    /// DynamoDB refused or failed a call.
-    #[error("DynamoDB {operation} failed: {message}")]
-    Dynamo {
+    /// DynamoDB could not answer now (throttling, a passing fault, a timeout, the network); the
+    /// same call may succeed later.
+    #[error("DynamoDB {operation} is unavailable: {message}")]
+    Unavailable {
         /// The operation.
         operation: &'static str,
+        /// The SDK's description.
+        message: String,
+    },
+    /// DynamoDB refused the call for a reason a retry does not change (permissions, a missing
+    /// table, an invalid request, credentials): an operator must act.
+    #[error("DynamoDB {operation} was refused ({code}): {message}")]
+    Rejected {
+        /// The operation.
+        operation: &'static str,
+        /// The service's error code, e.g. `AccessDeniedException`.
+        code: String,
         /// The SDK's description.
         message: String,
     },
     /// An item could not be mapped.
     #[error("item mapping failed: {0}")]
     Mapping(String),
+}
+
+impl StorageError {
+    /// Whether someone on our side must act (configuration, permissions, tables, items that do
+    /// not map), rather than wait for a passing failure to clear.
+    pub fn is_operator_error(&self) -> bool {
+        match self {
+            StorageError::Config(_) | StorageError::Rejected { .. } | StorageError::Mapping(_) => {
+                true
+            }
+            StorageError::Unavailable { .. } => false,
+        }
+    }
 }
 
 /// The DynamoDB adapter.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::client::{dynamo, timed};
+use super::client::{sdk_error, timed};
 use super::items::{ALL_POLICIES, policy_from_item, state_product, summary_from_item};
 use super::{DynamoStore, Item, StorageError};
 use crate::records::{Policy, PolicyFilter, PolicySummary};
@@ -145,7 +145,7 @@ impl DynamoStore {
                 .send(),
         )
         .await
-        .map_err(dynamo("GetItem"))?;
+        .map_err(sdk_error("GetItem"))?;
         output.item.map(policy_from_item).transpose()
     }
 
@@ -199,7 +199,7 @@ impl DynamoStore {
                     .send(),
             )
             .await
-            .map_err(dynamo("Query"))?;
+            .map_err(sdk_error("Query"))?;
             let page: Vec<Item> = output.items.unwrap_or_default();
             let more_in_dynamo = output.last_evaluated_key.is_some();
             let count = page.len();

@@ -6,11 +6,12 @@ use std::time::Duration;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
 };
 use time::OffsetDateTime;
 
-use super::client::{dynamo, timed};
+use super::client::{is_transient_code, sdk_error, timed};
 use super::items::{from_item, policy_item, quote_from_item, quote_item, to_item};
 use super::{DynamoStore, IdempotencyRecord, StorageError};
 use crate::records::{Policy, Quote};
@@ -35,6 +36,43 @@ pub enum Bound {
     Refused(Option<Box<Quote>>),
     /// The policy number is taken; try another.
     NumberTaken,
+}
+
+/// What the reasons of a cancelled transaction say to do.
+#[derive(Debug, PartialEq, Eq)]
+enum Cancelled {
+    /// The condition on this item failed.
+    ConditionFailed(usize),
+    /// DynamoDB refused an item for a reason no retry changes.
+    Refused {
+        /// The reason's code, e.g. `ValidationError`.
+        code: String,
+        /// The reason's message, if it has one.
+        message: Option<String>,
+    },
+    /// Other transactions or throttling were in the way: try again.
+    Retry,
+}
+
+/// Reads the per-item reasons of a cancelled transaction; a failed condition comes first, as it
+/// is an answer rather than a failure.
+fn read_cancellation(reasons: &[CancellationReason]) -> Cancelled {
+    fn code(reason: &CancellationReason) -> &str {
+        reason.code().unwrap_or("None")
+    }
+    if let Some(item) = reasons
+        .iter()
+        .position(|reason| code(reason) == "ConditionalCheckFailed")
+    {
+        return Cancelled::ConditionFailed(item);
+    }
+    reasons
+        .iter()
+        .find(|reason| code(reason) != "None" && !is_transient_code(code(reason)))
+        .map_or(Cancelled::Retry, |reason| Cancelled::Refused {
+            code: code(reason).to_owned(),
+            message: reason.message().map(str::to_owned),
+        })
 }
 
 impl DynamoStore {
@@ -65,7 +103,7 @@ impl DynamoStore {
                 {
                     Ok(Inserted::IdTaken)
                 }
-                Err(err) => Err(dynamo("PutItem")(err)),
+                Err(err) => Err(sdk_error("PutItem")(err)),
             };
         };
         let put_quote = Put::builder()
@@ -99,7 +137,7 @@ impl DynamoStore {
                 Some(_) => return Ok(Inserted::IdTaken),
             }
         }
-        Err(StorageError::Dynamo {
+        Err(StorageError::Unavailable {
             operation: "TransactWriteItems",
             message: "idempotency record vanished".into(),
         })
@@ -108,6 +146,7 @@ impl DynamoStore {
     /// Runs a transaction: `None` when it committed, `Some(i)` when the condition on item `i`
     /// failed. Concurrent transactions on the same items conflict rather than wait, so conflicts
     /// are retried with backoff until one of them has committed and the others see its result.
+    /// A cancellation for a reason no retry changes (an invalid item, say) is refused at once.
     async fn transact(&self, items: &[TransactWriteItem]) -> Result<Option<usize>, StorageError> {
         for attempt in 0..8u32 {
             let result = timed(
@@ -122,18 +161,24 @@ impl DynamoStore {
             let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) =
                 err.as_service_error()
             else {
-                return Err(dynamo("TransactWriteItems")(err));
+                return Err(sdk_error("TransactWriteItems")(err));
             };
-            let failed = cancel
-                .cancellation_reasons()
-                .iter()
-                .position(|reason| reason.code() == Some("ConditionalCheckFailed"));
-            if failed.is_some() {
-                return Ok(failed);
+            match read_cancellation(cancel.cancellation_reasons()) {
+                Cancelled::ConditionFailed(item) => return Ok(Some(item)),
+                Cancelled::Refused { code, message } => {
+                    return Err(StorageError::Rejected {
+                        operation: "TransactWriteItems",
+                        code,
+                        message: message
+                            .or_else(|| cancel.message().map(str::to_owned))
+                            .unwrap_or_default(),
+                    });
+                }
+                Cancelled::Retry => {}
             }
             tokio::time::sleep(Duration::from_millis(10 << attempt.min(5))).await;
         }
-        Err(StorageError::Dynamo {
+        Err(StorageError::Unavailable {
             operation: "TransactWriteItems",
             message: "conflicts did not settle".into(),
         })
@@ -153,7 +198,7 @@ impl DynamoStore {
                 .send(),
         )
         .await
-        .map_err(dynamo("GetItem"))?;
+        .map_err(sdk_error("GetItem"))?;
         output.item.map(from_item).transpose()
     }
 
@@ -169,7 +214,7 @@ impl DynamoStore {
                 .send(),
         )
         .await
-        .map_err(dynamo("GetItem"))?;
+        .map_err(sdk_error("GetItem"))?;
         output.item.map(quote_from_item).transpose()
     }
 
@@ -209,6 +254,67 @@ impl DynamoStore {
                 self.get_quote(&policy.quote_id).await?.map(Box::new),
             )),
             Some(_) => Ok(Bound::NumberTaken),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reasons(codes: &[&str]) -> Vec<CancellationReason> {
+        codes
+            .iter()
+            .map(|code| {
+                CancellationReason::builder()
+                    .code(*code)
+                    .message(format!("{code} here"))
+                    .build()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_failed_condition_names_its_item_whatever_else_happened() {
+        assert_eq!(
+            read_cancellation(&reasons(&["None", "ConditionalCheckFailed"])),
+            Cancelled::ConditionFailed(1)
+        );
+        assert_eq!(
+            read_cancellation(&reasons(&["ConditionalCheckFailed", "ValidationError"])),
+            Cancelled::ConditionFailed(0)
+        );
+    }
+
+    #[test]
+    fn conflicts_and_throttling_are_retried() {
+        for codes in [
+            &["TransactionConflict", "None"][..],
+            &["None", "ThrottlingError"],
+            &["ProvisionedThroughputExceeded", "TransactionConflict"],
+            &[],
+        ] {
+            assert_eq!(
+                read_cancellation(&reasons(codes)),
+                Cancelled::Retry,
+                "{codes:?}"
+            );
+        }
+        // A reason without a code is an item that was fine.
+        let no_code = [CancellationReason::builder().build()];
+        assert_eq!(read_cancellation(&no_code), Cancelled::Retry);
+    }
+
+    #[test]
+    fn a_reason_no_retry_changes_is_refused_with_its_code() {
+        for code in ["ValidationError", "ItemCollectionSizeLimitExceeded"] {
+            assert_eq!(
+                read_cancellation(&reasons(&["TransactionConflict", code])),
+                Cancelled::Refused {
+                    code: code.to_owned(),
+                    message: Some(format!("{code} here")),
+                }
+            );
         }
     }
 }
