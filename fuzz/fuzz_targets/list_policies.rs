@@ -82,14 +82,14 @@ fuzz_target!(|data: &[u8]| {
     let already_has_cursor = query.iter().any(|(name, _)| *name == "cursor");
     match read_list(&request(&query, cursor.as_deref()), owner, &cursors) {
         Ok(read) => {
-            assert!((1..=100).contains(&read.query.limit), "{read:?}");
-            assert_eq!(read.cursor.is_some(), read.query.start_after.is_some());
+            assert!((1..=100).contains(&read.limit), "{read:?}");
+            assert_eq!(read.cursor.is_some(), read.start_after.is_some());
             if cursor.is_some() {
                 assert!(
                     expected.is_some(),
                     "a cursor not sealed for this query was opened"
                 );
-                assert_eq!(read.query.start_after, expected);
+                assert_eq!(read.start_after, expected);
             }
         }
         Err(err) => {

@@ -10,7 +10,7 @@ use lambda_http::lambda_runtime::{Context, LambdaEvent};
 use policy_core::api::auth::AuthMode;
 use policy_core::api::policies::{self, Policies};
 use policy_core::api::warm::{self, hot_filters};
-use policy_core::cache::{Cache, CacheConfig, CacheName, Level};
+use policy_core::cache::{Cache, CacheConfig, CacheName, Level, Lookup};
 use policy_core::rating::RateTables;
 use redis::AsyncCommands;
 use serde_json::{Value, json};
@@ -60,10 +60,11 @@ async fn list(policies: &Arc<Policies>, query: &str) -> (u16, Value) {
 
 /// Runs the warm-cache job with the sample scheduled event.
 async fn run_warm_cache(policies: &Policies) -> warm::WarmReport {
+    let quoting = &policies.quoting;
     let text =
         std::fs::read_to_string(e2e::events_dir().join("warm-cache/scheduled.json")).unwrap();
     let event = serde_json::from_str(&text).unwrap();
-    warm::handle(policies, LambdaEvent::new(event, Context::default()))
+    warm::handle(quoting, LambdaEvent::new(event, Context::default()))
         .await
         .unwrap()
 }
@@ -125,11 +126,11 @@ async fn a_miss_then_hits_from_memory_and_from_redis_and_entries_expire() {
         .get_multiplexed_async_connection()
         .await
         .unwrap();
-    let ttl: i64 = c.ttl("pd:v1:policy:p1").await.unwrap();
+    let ttl: i64 = c.ttl("pd:v2:policy:p1").await.unwrap();
     assert!(ttl > 0 && ttl <= 3600, "TTL {ttl}");
     let ttl: i64 = {
         writer.put(CacheName::List, "page", &1).await;
-        c.ttl("pd:v1:list:g0:page").await.unwrap()
+        c.ttl("pd:v2:list:g0:page").await.unwrap()
     };
     assert!(ttl > 0 && ttl <= 60, "list TTL {ttl}");
 }
@@ -143,7 +144,7 @@ async fn a_corrupt_or_old_format_entry_is_a_miss_and_is_overwritten() {
         .as_str()
         .unwrap()
         .to_owned();
-    let key = format!("pd:v1:policy:{number}");
+    let key = format!("pd:v2:policy:{number}");
     let mut c = redis::Client::open(redis.url())
         .unwrap()
         .get_multiplexed_async_connection()
@@ -163,7 +164,7 @@ async fn a_corrupt_or_old_format_entry_is_a_miss_and_is_overwritten() {
         let body = reply.body;
         assert_eq!(body["policy_number"], number.as_str());
         let stored = redis_raw(&redis.url(), &key).await.unwrap();
-        assert_eq!(stored[0], 1, "overwritten with the current format");
+        assert_eq!(stored[0], 2, "overwritten with the current format");
         assert_eq!(serde_json::from_slice::<Value>(&stored[1..]).unwrap(), body);
     }
 }
@@ -173,8 +174,8 @@ async fn warm_cache_fills_the_keys_it_reports() {
     let redis = Redis::start();
     let policies = policies_with(Cache::new(config(&redis.url())).unwrap()).await;
     let report = run_warm_cache(&policies).await;
-    let lists = redis_keys(&redis.url(), "pd:v1:list:*").await;
-    let singles = redis_keys(&redis.url(), "pd:v1:policy:*").await;
+    let lists = redis_keys(&redis.url(), "pd:v2:list:*").await;
+    let singles = redis_keys(&redis.url(), "pd:v2:policy:*").await;
     assert_eq!(report.failed, 0);
     assert_eq!(
         lists.len(),
@@ -187,7 +188,7 @@ async fn warm_cache_fills_the_keys_it_reports() {
     // And a cold environment then answers those reads from Redis
     let cold = Cache::new(config(&redis.url())).unwrap();
     for key in lists {
-        let name = key.strip_prefix("pd:v1:list:g0:").unwrap();
+        let name = key.strip_prefix("pd:v2:list:g0:").unwrap();
         assert_eq!(
             cold.get_raw(CacheName::List, name)
                 .await
@@ -202,29 +203,50 @@ async fn a_page_read_before_a_bind_and_stored_after_it_is_never_served() {
     let redis = Redis::start();
     let lister = Cache::new(config(&redis.url())).unwrap();
     let binder = Cache::new(config(&redis.url())).unwrap();
+    let miss = |lookup: Lookup<Value>| match lookup {
+        Lookup::Miss(slot) => slot,
+        Lookup::Hit(value) => panic!("a miss first, not {value}"),
+    };
     // Given a page that missed, was read from DynamoDB, and was cached
-    let Err(slot) = lister.get_body(CacheName::List, "page").await else {
-        panic!("a miss first");
-    };
-    assert!(lister.put_body(slot, br#"{"items":["old"]}"#).await);
-    let Err(slot) = lister.get_body(CacheName::List, "other-page").await else {
-        panic!("a miss first");
-    };
+    let slot = miss(lister.lookup(CacheName::List, "page").await);
+    assert!(lister.put_in(slot, &json!({"items": ["old"]})).await);
+    let slot = miss(lister.lookup(CacheName::List, "other-page").await);
     // When a bind lands while another page is being read, and that page is stored after it
     binder.invalidate_lists().await;
     assert!(
         lister
-            .put_body(slot, br#"{"items":["read before the bind"]}"#)
+            .put_in(slot, &json!({"items": ["read before the bind"]}))
             .await
     );
     // Then no environment without the pages in memory is served either page
     let fresh = Cache::new(config(&redis.url())).unwrap();
-    assert!(fresh.get_body(CacheName::List, "page").await.is_err());
-    assert!(fresh.get_body(CacheName::List, "other-page").await.is_err());
+    assert_eq!(fresh.get::<Value>(CacheName::List, "page").await, None);
     assert_eq!(
-        redis_keys(&redis.url(), "pd:v1:list:*").await,
-        ["pd:v1:list:g0:other-page", "pd:v1:list:g0:page"],
-        "both stayed in the retired generation, to expire"
+        fresh.get::<Value>(CacheName::List, "other-page").await,
+        None
+    );
+    // But a page read after the bind is stored in the new generation and served from Redis
+    let slot = miss(lister.lookup(CacheName::List, "page").await);
+    assert!(lister.put_in(slot, &json!({"items": ["new"]})).await);
+    assert_eq!(
+        fresh
+            .get_raw(CacheName::List, "page")
+            .await
+            .map(|(_, level)| level),
+        Some(Level::L2)
+    );
+    assert_eq!(
+        fresh.get::<Value>(CacheName::List, "page").await,
+        Some(json!({"items": ["new"]}))
+    );
+    assert_eq!(
+        redis_keys(&redis.url(), "pd:v2:list:*").await,
+        [
+            "pd:v2:list:g0:other-page",
+            "pd:v2:list:g0:page",
+            "pd:v2:list:g1:page"
+        ],
+        "the old pages stayed in the retired generation, to expire"
     );
 }
 
@@ -272,7 +294,7 @@ async fn requests_answer_correctly_while_redis_stops_and_restarts() {
             list(&policies, "state=IL&limit=5").await,
             (200, expected.clone())
         );
-        if !redis_keys(&redis.url(), "pd:v1:list:*").await.is_empty() {
+        if !redis_keys(&redis.url(), "pd:v2:list:*").await.is_empty() {
             refilled = true;
             break;
         }
@@ -336,7 +358,7 @@ fn binding_invalidates_the_quote_and_list_pages_in_redis() {
         .enable_all()
         .build()
         .unwrap();
-    let key = format!("pd:v1:quote:{quote_id}");
+    let key = format!("pd:v2:quote:{quote_id}");
     assert!(
         runtime.block_on(redis_raw(&redis_url, &key)).is_some(),
         "the read filled Redis"
@@ -344,7 +366,7 @@ fn binding_invalidates_the_quote_and_list_pages_in_redis() {
     assert_eq!(get("/api/v1/policies?state=CA&limit=3").status, 200);
     assert!(
         !runtime
-            .block_on(redis_keys(&redis_url, "pd:v1:list:*"))
+            .block_on(redis_keys(&redis_url, "pd:v2:list:*"))
             .is_empty()
     );
 

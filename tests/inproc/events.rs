@@ -10,7 +10,7 @@ use policy_core::api::auth::AuthMode;
 use policy_core::api::warm;
 use serde_json::Value;
 
-use crate::support::{Functions, policies_over, quoting};
+use crate::support::{Functions, quoting};
 
 /// What each event must produce: the HTTP status, and for batches the per-item statuses.
 fn expectations() -> BTreeMap<&'static str, (u16, Option<Vec<u16>>)> {
@@ -59,8 +59,7 @@ async fn invoke(functions: &Functions, file: &str, text: &str) -> (u16, Value, O
         let event: EventBridgeEvent = serde_json::from_str(text).unwrap();
         let mut context = Context::default();
         "invoke-1".clone_into(&mut context.request_id);
-        let state = policies_over(quoting().await);
-        let report = warm::handle(&state, LambdaEvent::new(event, context))
+        let report = warm::handle(&quoting().await, LambdaEvent::new(event, context))
             .await
             .unwrap();
         assert!(report.warmed >= 33 && report.failed == 0, "{report:?}");

@@ -1,8 +1,6 @@
 //! Scheduled cache warming (EventBridge, every 5 minutes); also invocable by hand.
 
 use lambda_runtime::{Error, run, service_fn};
-use policy_core::api::cursor::CursorKey;
-use policy_core::api::policies::Policies;
 use policy_core::api::warm;
 use policy_core::quoting::Quoting;
 use policy_core::settings::Settings;
@@ -11,9 +9,6 @@ use policy_core::settings::Settings;
 async fn main() -> Result<(), Error> {
     policy_core::telemetry::init();
     let settings = Settings::from_env()?;
-    let policies = Policies {
-        quoting: Quoting::from_settings(&settings).await?,
-        cursors: CursorKey::new(settings.cursor_secret()?)?,
-    };
-    Box::pin(run(service_fn(|event| warm::handle(&policies, event)))).await
+    let quoting = Quoting::from_settings(&settings).await?;
+    Box::pin(run(service_fn(|event| warm::handle(&quoting, event)))).await
 }

@@ -119,26 +119,23 @@ fn storage(c: &mut Criterion) {
 }
 
 /// A cache read answered in process: the key is built (format version, cache name, number), looked
-/// up in L1 and the entry's version byte checked; Redis is not configured, so nothing leaves the process.
+/// up in L1, the entry's version byte checked and the policy decoded; Redis is not configured, so
+/// nothing leaves the process.
 fn cache(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
     let cache = Cache::new(CacheConfig::default()).unwrap();
-    let body =
-        serde_json::to_vec(&serde_json::json!({"policy_number": "POL-2026-000042"})).unwrap();
-    runtime.block_on(async {
-        let slot = cache.slot(CacheName::Policy, "POL-2026-000042").await;
-        cache.put_body(slot, &body).await
-    });
+    let policy = policy(RateTables::builtin().unwrap());
+    runtime.block_on(cache.put(CacheName::Policy, "POL-2026-000042", &policy));
     c.bench_function("cache/l1_hit_policy", |b| {
         b.iter(|| {
-            runtime.block_on(cache.get_body(CacheName::Policy, black_box("POL-2026-000042")))
+            runtime.block_on(cache.get::<Policy>(CacheName::Policy, black_box("POL-2026-000042")))
         });
     });
     c.bench_function("cache/l1_miss_policy", |b| {
         b.iter(|| {
-            runtime.block_on(cache.get_body(CacheName::Policy, black_box("POL-2026-000043")))
+            runtime.block_on(cache.get::<Policy>(CacheName::Policy, black_box("POL-2026-000043")))
         });
     });
 }

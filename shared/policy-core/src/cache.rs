@@ -20,8 +20,8 @@ use tokio::sync::OnceCell;
 use crate::telemetry::{self, CacheLookup};
 
 /// Version of the key and value format; bump it when a cached type changes shape.
-pub const FORMAT_VERSION: u8 = 1;
-const KEY_PREFIX: &str = "pd:v1:";
+pub const FORMAT_VERSION: u8 = 2;
+const KEY_PREFIX: &str = "pd:v2:";
 
 /// What is cached, each with its own TTL in Redis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,17 +73,6 @@ impl CacheName {
 /// The cache's settings: read once at cold start with every other setting.
 pub use crate::settings::CacheSettings as CacheConfig;
 
-/// A cached JSON response body.
-#[derive(Debug, Clone)]
-pub struct Body(Arc<[u8]>);
-
-impl Body {
-    /// The JSON bytes.
-    pub fn json(&self) -> &[u8] {
-        &self.0[1..]
-    }
-}
-
 /// Where a value goes in both levels. For lists it names the Redis generation current when it was
 /// made: a page read from DynamoDB before a bind and stored after it lands in the generation the bind
 /// retired, where no reader looks.
@@ -93,6 +82,15 @@ pub struct Slot {
     l1_key: String,
     /// `None` when Redis is not configured or did not answer.
     l2_key: Option<String>,
+}
+
+/// What a lookup found: the value, or the slot a fresh value goes to.
+#[derive(Debug)]
+pub enum Lookup<T> {
+    /// The cached value.
+    Hit(T),
+    /// Not cached (or not decodable): where to put a fresh value.
+    Miss(Slot),
 }
 
 /// Where a read was answered from.
@@ -274,7 +272,7 @@ impl Cache {
 
     /// The raw entry for `key`, from L1 or else L2 (which then fills L1); on a miss, the slot a
     /// fresh value goes to.
-    pub async fn lookup(&self, name: CacheName, key: &str) -> Result<(Arc<[u8]>, Level), Slot> {
+    async fn lookup_raw(&self, name: CacheName, key: &str) -> Result<(Arc<[u8]>, Level), Slot> {
         if name.uses_l1() {
             if let Some(value) = self.l1.get(&full_key(name, key)).await {
                 Self::count(name, Level::L1, true);
@@ -306,16 +304,21 @@ impl Cache {
 
     /// The raw entry for `key`, from L1 or else L2.
     pub async fn get_raw(&self, name: CacheName, key: &str) -> Option<(Arc<[u8]>, Level)> {
-        self.lookup(name, key).await.ok()
+        self.lookup_raw(name, key).await.ok()
     }
 
-    /// The decoded entry for `key`. An entry that does not decode is a miss (and is dropped from L1,
-    /// so the caller's fresh value overwrites it everywhere).
-    pub async fn get<T: DeserializeOwned>(&self, name: CacheName, key: &str) -> Option<T> {
-        let (raw, _) = self.get_raw(name, key).await?;
+    /// The decoded entry for `key`, or on a miss the slot a fresh value goes to: taken before the
+    /// caller reads its source, so a write that retires the slot's generation in between keeps the
+    /// older value from being served. An entry that does not decode (corrupt, or of another
+    /// format) is a miss, dropped from L1, so the fresh value overwrites it everywhere.
+    pub async fn lookup<T: DeserializeOwned>(&self, name: CacheName, key: &str) -> Lookup<T> {
+        let raw = match self.lookup_raw(name, key).await {
+            Ok((raw, _)) => raw,
+            Err(slot) => return Lookup::Miss(slot),
+        };
         if let Some((&FORMAT_VERSION, json)) = raw.split_first() {
             match serde_json::from_slice(json) {
-                Ok(value) => return Some(value),
+                Ok(value) => return Lookup::Hit(value),
                 Err(err) => {
                     tracing::warn!(cache = name.as_str(), error = %err, "cache: undecodable entry");
                 }
@@ -324,39 +327,30 @@ impl Cache {
             tracing::warn!(cache = name.as_str(), "cache: entry of another format");
         }
         self.l1.invalidate(&full_key(name, key)).await;
-        None
+        Lookup::Miss(self.slot(name, key).await)
     }
 
-    /// A cached JSON response body: the entry is of this format and well-formed JSON, or it is a
-    /// miss (dropped from L1), answered with the slot the caller's fresh body goes to.
-    pub async fn get_body(&self, name: CacheName, key: &str) -> Result<Body, Slot> {
-        let (raw, _) = self.lookup(name, key).await?;
-        let ok = matches!(raw.split_first(), Some((&FORMAT_VERSION, json))
-            if serde_json::from_slice::<serde::de::IgnoredAny>(json).is_ok());
-        if ok {
-            return Ok(Body(raw));
+    /// The decoded entry for `key`, if there is one that decodes.
+    pub async fn get<T: DeserializeOwned>(&self, name: CacheName, key: &str) -> Option<T> {
+        match self.lookup(name, key).await {
+            Lookup::Hit(value) => Some(value),
+            Lookup::Miss(_) => None,
         }
-        tracing::warn!(cache = name.as_str(), "cache: corrupt or old-format body");
-        self.l1.invalidate(&full_key(name, key)).await;
-        Err(self.slot(name, key).await)
     }
 
-    /// Stores a JSON response body in both levels; true if Redis took it.
-    pub async fn put_body(&self, slot: Slot, json: &[u8]) -> bool {
-        let mut bytes = Vec::with_capacity(json.len() + 1);
-        bytes.push(FORMAT_VERSION);
-        bytes.extend_from_slice(json);
+    /// Stores `value` in `slot`, both levels (Redis with the name's TTL); true if Redis took it.
+    pub async fn put_in<T: Serialize>(&self, slot: Slot, value: &T) -> bool {
+        let mut bytes = vec![FORMAT_VERSION];
+        if serde_json::to_writer(&mut bytes, value).is_err() {
+            return false;
+        }
         self.put_raw(slot, bytes).await
     }
 
-    /// Stores `value` in both levels (Redis with the name's TTL), in the current generation.
+    /// Stores `value` under `key` in the current generation, both levels.
     pub async fn put<T: Serialize>(&self, name: CacheName, key: &str, value: &T) {
-        let mut bytes = vec![FORMAT_VERSION];
-        if serde_json::to_writer(&mut bytes, value).is_err() {
-            return;
-        }
         let slot = self.slot(name, key).await;
-        self.put_raw(slot, bytes).await;
+        self.put_in(slot, value).await;
     }
 
     /// Stores encoded bytes in both levels; true if Redis took them.
@@ -407,7 +401,7 @@ mod tests {
     fn keys_carry_the_format_version_and_the_cache_name() {
         assert_eq!(
             full_key(CacheName::Policy, "POL-2026-000001"),
-            "pd:v1:policy:POL-2026-000001"
+            "pd:v2:policy:POL-2026-000001"
         );
     }
 
@@ -435,7 +429,7 @@ mod tests {
     async fn an_undecodable_entry_is_a_miss_and_is_dropped() {
         let cache = Cache::new(CacheConfig::default()).unwrap();
         let slot = cache.slot(CacheName::Policy, "p").await;
-        cache.put_raw(slot, b"\x01{not json".to_vec()).await;
+        cache.put_raw(slot, b"\x02{not json".to_vec()).await;
         assert_eq!(cache.get::<String>(CacheName::Policy, "p").await, None);
         let slot = cache.slot(CacheName::Policy, "old").await;
         cache.put_raw(slot, b"\x00\"v0\"".to_vec()).await;

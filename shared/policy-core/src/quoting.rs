@@ -1,20 +1,20 @@
 //! Use cases: make a quote (rate, decide, store, idempotently), read it, bind it into a policy,
 //! read and list policies.
 
-use crate::caller::Caller;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use time::{Date, Duration, OffsetDateTime};
 
 use crate::cache::{Cache, CacheName};
-use crate::settings::Settings;
-
+use crate::caller::Caller;
 use crate::domain::CoverageKind;
 use crate::rating::request::Limit;
 use crate::rating::{RateQuote, RateTables, RatingError, RatingRequest, rate};
-use crate::records::{Policy, PolicyStatus, Quote, QuoteStatus, term_end};
+use crate::records::{Policy, PolicyFilter, PolicyStatus, Quote, QuoteStatus, term_end};
+use crate::settings::Settings;
 use crate::storage::{
-    Bound, DynamoStore, IDEMPOTENCY_TTL_SECS, IdempotencyRecord, Inserted, StorageError,
+    Bound, DynamoStore, IDEMPOTENCY_TTL_SECS, IdempotencyRecord, Inserted, PolicyPage, StorageError,
 };
 use crate::underwriting::{Decision, Outcome, decide};
 
@@ -56,6 +56,15 @@ pub enum QuoteError {
         /// `referred`, `declined` or `expired`.
         why: &'static str,
     },
+    /// Every new number drawn was taken; a retry draws new ones.
+    #[error("no free {prefix} number after {NUMBER_TRIES} tries")]
+    NoFreeNumber {
+        /// `Q` or `POL`.
+        prefix: &'static str,
+    },
+    /// The system gave no randomness to draw a new number from.
+    #[error("no randomness for a new number: {0}")]
+    NoRandomness(String),
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -135,11 +144,6 @@ impl Quoting {
         ))
     }
 
-    /// The store, for reads that need no use-case logic.
-    pub fn store(&self) -> &DynamoStore {
-        &self.store
-    }
-
     /// Rates `request`, decides on it and stores the quote. Coverages the state requires but the
     /// request leaves out are added at the state minimum and listed on the quote.
     pub async fn create(
@@ -156,7 +160,7 @@ impl Quoting {
             quote_id: String::new(),
             ttl: now.unix_timestamp() + IDEMPOTENCY_TTL_SECS,
         });
-        for _ in 0..5 {
+        for _ in 0..NUMBER_TRIES {
             let quote = assessed.quote(new_number("Q", now)?, owner, now, self.validity)?;
             let record = record.clone().map(|r| IdempotencyRecord {
                 quote_id: quote.quote_id.clone(),
@@ -204,7 +208,7 @@ impl Quoting {
                 }
             }
         }
-        Err(StorageError::Mapping("no free quote number after 5 tries".into()).into())
+        Err(QuoteError::NoFreeNumber { prefix: "Q" })
     }
 
     /// Reads a quote, through the cache.
@@ -238,7 +242,7 @@ impl Quoting {
             return Err(QuoteError::QuoteNotFound(quote_id.to_owned()));
         }
         bindable(&quote, now)?;
-        for _ in 0..5 {
+        for _ in 0..NUMBER_TRIES {
             let effective_date = quote.effective_date.max(now.date());
             let policy = Policy {
                 policy_number: new_number("POL", now)?,
@@ -273,7 +277,7 @@ impl Quoting {
                 Bound::Refused(None) => return Err(QuoteError::QuoteNotFound(quote_id.to_owned())),
             }
         }
-        Err(StorageError::Mapping("no free policy number after 5 tries".into()).into())
+        Err(QuoteError::NoFreeNumber { prefix: "POL" })
     }
 
     /// Reads a policy.
@@ -282,6 +286,20 @@ impl Quoting {
             .get_policy(policy_number)
             .await?
             .ok_or_else(|| QuoteError::PolicyNotFound(policy_number.to_owned()))
+    }
+
+    /// One page of at most `limit` of the policies `filter` selects, newest effective date
+    /// first, resuming after `start_after` (an earlier page's `last_key`).
+    pub async fn list_policies(
+        &self,
+        filter: &PolicyFilter,
+        limit: usize,
+        start_after: Option<HashMap<String, String>>,
+    ) -> Result<PolicyPage, QuoteError> {
+        self.store
+            .list_policies(filter, limit, start_after)
+            .await
+            .map_err(QuoteError::Storage)
     }
 }
 
@@ -405,12 +423,13 @@ fn bindable(quote: &Quote, now: OffsetDateTime) -> Result<(), QuoteError> {
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// Random characters after `PREFIX-YYYY-`: 50 bits, collisions are retried by conditional writes.
 pub const NUMBER_SUFFIX_LEN: usize = 10;
+/// How many new numbers a create or bind draws before it gives up.
+const NUMBER_TRIES: usize = 5;
 
 /// A new quote or policy number, `PREFIX-YYYY-` and ten random Crockford base32 characters.
-pub fn new_number(prefix: &str, now: OffsetDateTime) -> Result<String, StorageError> {
+pub fn new_number(prefix: &str, now: OffsetDateTime) -> Result<String, QuoteError> {
     let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| StorageError::Mapping(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut bytes).map_err(|e| QuoteError::NoRandomness(e.to_string()))?;
     let mut bits = u64::from_le_bytes(bytes);
     let mut number = format!("{prefix}-{}-", now.year());
     for _ in 0..NUMBER_SUFFIX_LEN {

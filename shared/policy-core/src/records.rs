@@ -99,7 +99,7 @@ impl PolicyStatus {
 }
 
 /// A stored policy.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Policy {
     /// `POL-YYYY-XXXXXXXXXX`.
     pub policy_number: String,
@@ -116,19 +116,22 @@ pub struct Policy {
     /// The term.
     pub term: Term,
     /// First day of cover.
+    #[serde(with = "date_format")]
     pub effective_date: Date,
     /// The day cover ends.
+    #[serde(with = "date_format")]
     pub expiration_date: Date,
     /// Premium for the term.
     pub total_premium: Money,
     /// The rating breakdown as JSON, as quoted.
     pub breakdown: String,
     /// When it was bound.
+    #[serde(with = "time::serde::rfc3339")]
     pub bound_at: OffsetDateTime,
 }
 
 /// The fields a policy list shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicySummary {
     /// `POL-YYYY-XXXXXXXXXX`.
     pub policy_number: String,
@@ -146,6 +149,56 @@ pub struct PolicySummary {
     pub expiration_date: Date,
     /// Premium for the term.
     pub total_premium: Money,
+}
+
+/// Which policies a list selects; `None` fields select everything. Pure, so the edge can build one
+/// from a query string and any store can answer it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PolicyFilter {
+    /// Only this caller's policies (`None`: every owner's).
+    pub owner: Option<String>,
+    /// Only policies in this state.
+    pub state: Option<State>,
+    /// Only this product.
+    pub policy_type: Option<PolicyType>,
+    /// Only policies with this status.
+    pub status: Option<PolicyStatus>,
+    /// Only policies effective on or after this day.
+    pub effective_from: Option<Date>,
+    /// Only policies effective on or before this day.
+    pub effective_to: Option<Date>,
+}
+
+impl PolicyFilter {
+    /// The filter as one canonical string, which list cursors and cached list pages are bound to.
+    ///
+    /// Equal filters give equal strings and different filters different ones, so a cursor or a
+    /// cached page made for one filter is never taken for another's. Every field is written in a
+    /// fixed order, an absent one as `-`; the owner, the only free text, is preceded by its length
+    /// in bytes, so no owner can spell out the fields that follow it. Cursors in clients' hands
+    /// carry this string: changing the format turns them all away (422 `cursor`).
+    pub fn identity(&self) -> String {
+        let owner = self
+            .owner
+            .as_ref()
+            .map(|owner| format!("{}:{owner}", owner.len()));
+        let fields = [
+            ("owner", owner),
+            ("state", self.state.map(|s| s.code().to_owned())),
+            (
+                "policy_type",
+                self.policy_type.map(|p| p.as_str().to_owned()),
+            ),
+            ("status", self.status.map(|s| s.as_str().to_owned())),
+            ("from", self.effective_from.map(|d| d.to_string())),
+            ("to", self.effective_to.map(|d| d.to_string())),
+        ];
+        fields
+            .iter()
+            .map(|(name, value)| format!("{name}={}", value.as_deref().unwrap_or("-")))
+            .collect::<Vec<_>>()
+            .join(";")
+    }
 }
 
 /// The day a term that starts on `start` ends: the same day of the month `months` later, or the
@@ -230,5 +283,81 @@ mod tests {
             bound.status_at(datetime!(2027-01-01 0:00 UTC)),
             QuoteStatus::Bound
         );
+    }
+
+    #[test]
+    fn a_filter_identity_names_every_field_in_a_fixed_form() {
+        let filter = PolicyFilter {
+            owner: Some("agent-7".into()),
+            state: Some(State::CA),
+            policy_type: Some(PolicyType::Auto),
+            status: Some(PolicyStatus::Active),
+            effective_from: Some(date!(2026 - 01 - 01)),
+            effective_to: Some(date!(2026 - 01 - 31)),
+        };
+        // Cursors in clients' hands carry this text: it changes only on purpose.
+        assert_eq!(
+            filter.identity(),
+            "owner=7:agent-7;state=CA;policy_type=auto;status=active;from=2026-01-01;to=2026-01-31"
+        );
+        assert_eq!(
+            PolicyFilter::default().identity(),
+            "owner=-;state=-;policy_type=-;status=-;from=-;to=-"
+        );
+        assert_eq!(filter.clone().identity(), filter.identity());
+    }
+
+    #[test]
+    fn different_filters_never_share_an_identity() {
+        let base = PolicyFilter {
+            owner: Some("agent-7".into()),
+            ..PolicyFilter::default()
+        };
+        let filters = [
+            PolicyFilter::default(),
+            base.clone(),
+            PolicyFilter {
+                owner: Some("agent-8".into()),
+                ..PolicyFilter::default()
+            },
+            PolicyFilter {
+                owner: Some(String::new()),
+                ..PolicyFilter::default()
+            },
+            // An owner that spells out the fields after it.
+            PolicyFilter {
+                owner: Some("agent-7;state=CA".into()),
+                ..PolicyFilter::default()
+            },
+            PolicyFilter {
+                state: Some(State::CA),
+                ..base.clone()
+            },
+            PolicyFilter {
+                policy_type: Some(PolicyType::Home),
+                ..base.clone()
+            },
+            PolicyFilter {
+                status: Some(PolicyStatus::Cancelled),
+                ..base.clone()
+            },
+            PolicyFilter {
+                effective_from: Some(date!(2026 - 01 - 01)),
+                ..base.clone()
+            },
+            PolicyFilter {
+                effective_to: Some(date!(2026 - 01 - 01)),
+                ..base.clone()
+            },
+            PolicyFilter {
+                effective_from: Some(date!(2026 - 01 - 02)),
+                ..base.clone()
+            },
+        ];
+        for (i, a) in filters.iter().enumerate() {
+            for b in &filters[i + 1..] {
+                assert_ne!(a.identity(), b.identity(), "{a:?} / {b:?}");
+            }
+        }
     }
 }

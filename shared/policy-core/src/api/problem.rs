@@ -326,11 +326,17 @@ impl From<QuoteError> for ApiError {
             QuoteError::QuoteNotFound(_) | QuoteError::PolicyNotFound(_) => {
                 ApiError::NotFound { detail }
             }
-            QuoteError::Storage(err @ StorageError::Dynamo { .. }) => ApiError::Unavailable {
+            // A retry may find DynamoDB back, or draw numbers that are free.
+            QuoteError::Storage(err @ StorageError::Unavailable { .. }) => ApiError::Unavailable {
+                retry_after_secs: 1,
+                source: Box::new(err),
+            },
+            err @ QuoteError::NoFreeNumber { .. } => ApiError::Unavailable {
                 retry_after_secs: 1,
                 source: Box::new(err),
             },
             QuoteError::Storage(err) => ApiError::internal(err),
+            err @ QuoteError::NoRandomness(_) => ApiError::internal(err),
         }
     }
 }
@@ -377,5 +383,40 @@ mod tests {
             "application/problem+json"
         );
         assert_eq!(response.headers()["x-request-id"], "r");
+    }
+
+    #[test]
+    fn storage_failures_are_503_when_a_retry_may_help_and_500_when_an_operator_must_act() {
+        let status = |err: QuoteError| {
+            let response = ApiError::from(err).into_response("r", None);
+            let retry_after = response.headers().get(RETRY_AFTER).cloned();
+            (response.status(), retry_after)
+        };
+        let retry = Some(HeaderValue::from_static("1"));
+        let throttled = StorageError::Unavailable {
+            operation: "PutItem",
+            message: "ThrottlingException".into(),
+        };
+        assert_eq!(
+            status(throttled.into()),
+            (StatusCode::SERVICE_UNAVAILABLE, retry.clone())
+        );
+        assert_eq!(
+            status(QuoteError::NoFreeNumber { prefix: "Q" }),
+            (StatusCode::SERVICE_UNAVAILABLE, retry)
+        );
+        let denied = StorageError::Rejected {
+            operation: "PutItem",
+            code: "AccessDeniedException".into(),
+            message: "not authorized".into(),
+        };
+        assert_eq!(
+            status(denied.into()),
+            (StatusCode::INTERNAL_SERVER_ERROR, None)
+        );
+        assert_eq!(
+            status(QuoteError::NoRandomness("getrandom failed".into())),
+            (StatusCode::INTERNAL_SERVER_ERROR, None)
+        );
     }
 }

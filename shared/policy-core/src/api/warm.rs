@@ -9,8 +9,9 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 
-use super::policies::{Policies, warm};
+use super::policies::warm;
 use crate::domain::PolicyType;
+use crate::quoting::Quoting;
 use crate::rating::RateTables;
 
 /// What a run did.
@@ -53,11 +54,11 @@ pub fn hot_filters(tables: &RateTables) -> Vec<HashMap<String, String>> {
 
 /// The Lambda handler. It succeeds even when Redis is down: the report says how much failed.
 pub async fn handle(
-    policies: &Policies,
+    quoting: &Quoting,
     event: LambdaEvent<EventBridgeEvent>,
 ) -> Result<WarmReport, lambda_runtime::Error> {
     let started = Instant::now();
-    let (warmed, failed) = warm(policies, &hot_filters(policies.quoting.tables())).await;
+    let (warmed, failed) = warm(quoting, &hot_filters(quoting.tables())).await;
     let report = WarmReport {
         job: "warm-cache",
         warmed,

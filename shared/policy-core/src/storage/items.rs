@@ -1,0 +1,426 @@
+//! Records as DynamoDB items and back: quotes, policies, list summaries and idempotency records,
+//! with the index keys a policy item carries.
+//!
+//! Money is a DynamoDB number written from the decimal's own text and read back with
+//! [`Money::parse`], so no amount ever passes through a float.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::{Item, StorageError};
+use crate::domain::{CoverageKind, PolicyType, State, Term};
+use crate::money::Money;
+use crate::records::{Policy, PolicyStatus, PolicySummary, Quote, QuoteStatus, date_format};
+use crate::underwriting::Decision;
+
+/// How long an expired quote stays readable as expired before DynamoDB's TTL removes it.
+const EXPIRED_QUOTE_RETENTION_SECS: i64 = 30 * 24 * 3600;
+/// How long an idempotency key is remembered.
+pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
+/// The partition value shared by every policy in the `by_effective` index.
+pub const ALL_POLICIES: &str = "policy";
+
+fn money_attr(money: Money) -> AttributeValue {
+    AttributeValue::N(money.to_string())
+}
+
+fn take_money(item: &mut Item, name: &str) -> Result<Money, StorageError> {
+    match item.remove(name) {
+        Some(AttributeValue::N(text)) => Money::parse(&text)
+            .ok_or_else(|| StorageError::Mapping(format!("{name} is not an amount: {text}"))),
+        _ => Err(StorageError::Mapping(format!(
+            "{name} is missing or not a number"
+        ))),
+    }
+}
+
+/// `value` as an item, by its serde fields.
+pub(super) fn to_item<T: Serialize>(value: &T) -> Result<Item, StorageError> {
+    serde_dynamo::to_item(value).map_err(|e| StorageError::Mapping(e.to_string()))
+}
+
+/// The value in `item`, by its serde fields.
+pub(super) fn from_item<T: for<'de> Deserialize<'de>>(item: Item) -> Result<T, StorageError> {
+    serde_dynamo::from_item(item).map_err(|e| StorageError::Mapping(e.to_string()))
+}
+
+#[derive(Serialize, Deserialize)]
+struct QuoteItem {
+    quote_id: String,
+    owner: String,
+    status: QuoteStatus,
+    decision: Decision,
+    state: State,
+    policy_type: PolicyType,
+    term: Term,
+    #[serde(with = "date_format")]
+    effective_date: time::Date,
+    breakdown: String,
+    #[serde(default)]
+    added_coverages: Vec<CoverageKind>,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::timestamp")]
+    expires_at: OffsetDateTime,
+    ttl: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    policy_number: Option<String>,
+}
+
+/// The DynamoDB item for a quote, with the TTL that removes it a while after it expires.
+pub(super) fn quote_item(quote: &Quote) -> Result<Item, StorageError> {
+    let mut item = to_item(&QuoteItem {
+        quote_id: quote.quote_id.clone(),
+        owner: quote.owner.clone(),
+        status: quote.status,
+        decision: quote.decision.clone(),
+        state: quote.state,
+        policy_type: quote.policy_type,
+        term: quote.term,
+        effective_date: quote.effective_date,
+        breakdown: quote.breakdown.clone(),
+        added_coverages: quote.added_coverages.clone(),
+        created_at: quote.created_at,
+        expires_at: quote.expires_at,
+        ttl: quote.expires_at.unix_timestamp() + EXPIRED_QUOTE_RETENTION_SECS,
+        policy_number: quote.policy_number.clone(),
+    })?;
+    item.insert("total_premium".into(), money_attr(quote.total_premium));
+    Ok(item)
+}
+
+/// The quote in a DynamoDB item: the reverse of [`quote_item`].
+pub(super) fn quote_from_item(mut item: Item) -> Result<Quote, StorageError> {
+    let total_premium = take_money(&mut item, "total_premium")?;
+    let raw: QuoteItem = from_item(item)?;
+    Ok(Quote {
+        quote_id: raw.quote_id,
+        owner: raw.owner,
+        status: raw.status,
+        decision: raw.decision,
+        state: raw.state,
+        policy_type: raw.policy_type,
+        term: raw.term,
+        effective_date: raw.effective_date,
+        total_premium,
+        breakdown: raw.breakdown,
+        added_coverages: raw.added_coverages,
+        created_at: raw.created_at,
+        expires_at: raw.expires_at,
+        policy_number: raw.policy_number,
+    })
+}
+
+#[derive(Serialize, Deserialize)]
+struct PolicyItem {
+    policy_number: String,
+    owner: String,
+    quote_id: String,
+    state: State,
+    policy_type: PolicyType,
+    status: PolicyStatus,
+    term: Term,
+    #[serde(with = "date_format")]
+    effective_date: time::Date,
+    #[serde(with = "date_format")]
+    expiration_date: time::Date,
+    breakdown: String,
+    #[serde(with = "time::serde::rfc3339")]
+    bound_at: OffsetDateTime,
+    // Index keys.
+    state_product: String,
+    all_policies: String,
+    effective_key: String,
+}
+
+/// The sort key of every list index: newest effective date first, ties broken by number.
+pub fn effective_key(effective_date: time::Date, policy_number: &str) -> String {
+    format!("{effective_date}#{policy_number}")
+}
+
+/// The partition key of the `by_state_product` index.
+pub fn state_product(state: State, policy_type: PolicyType) -> String {
+    format!("{state}#{policy_type}")
+}
+
+/// The DynamoDB item for a policy, with its index keys.
+pub fn policy_item(policy: &Policy) -> Result<Item, StorageError> {
+    let mut item = to_item(&PolicyItem {
+        policy_number: policy.policy_number.clone(),
+        owner: policy.owner.clone(),
+        quote_id: policy.quote_id.clone(),
+        state: policy.state,
+        policy_type: policy.policy_type,
+        status: policy.status,
+        term: policy.term,
+        effective_date: policy.effective_date,
+        expiration_date: policy.expiration_date,
+        breakdown: policy.breakdown.clone(),
+        bound_at: policy.bound_at,
+        state_product: state_product(policy.state, policy.policy_type),
+        all_policies: ALL_POLICIES.to_owned(),
+        effective_key: effective_key(policy.effective_date, &policy.policy_number),
+    })?;
+    item.insert("total_premium".into(), money_attr(policy.total_premium));
+    Ok(item)
+}
+
+/// The policy in a DynamoDB item: the reverse of [`policy_item`].
+pub fn policy_from_item(mut item: Item) -> Result<Policy, StorageError> {
+    let total_premium = take_money(&mut item, "total_premium")?;
+    let raw: PolicyItem = from_item(item)?;
+    Ok(Policy {
+        policy_number: raw.policy_number,
+        owner: raw.owner,
+        quote_id: raw.quote_id,
+        state: raw.state,
+        policy_type: raw.policy_type,
+        status: raw.status,
+        term: raw.term,
+        effective_date: raw.effective_date,
+        expiration_date: raw.expiration_date,
+        total_premium,
+        breakdown: raw.breakdown,
+        bound_at: raw.bound_at,
+    })
+}
+
+#[derive(Deserialize)]
+struct SummaryItem {
+    policy_number: String,
+    state: State,
+    policy_type: PolicyType,
+    status: PolicyStatus,
+    #[serde(with = "date_format")]
+    effective_date: time::Date,
+    #[serde(with = "date_format")]
+    expiration_date: time::Date,
+}
+
+/// The list fields of a policy item (as a list index projects it).
+pub(super) fn summary_from_item(mut item: Item) -> Result<PolicySummary, StorageError> {
+    let total_premium = take_money(&mut item, "total_premium")?;
+    let raw: SummaryItem = from_item(item)?;
+    Ok(PolicySummary {
+        policy_number: raw.policy_number,
+        state: raw.state,
+        policy_type: raw.policy_type,
+        status: raw.status,
+        effective_date: raw.effective_date,
+        expiration_date: raw.expiration_date,
+        total_premium,
+    })
+}
+
+/// What an idempotency key was first used for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    /// The key as stored (scoped by caller).
+    pub idempotency_key: String,
+    /// Fingerprint of the request body it came with.
+    pub fingerprint: String,
+    /// The quote it created.
+    pub quote_id: String,
+    /// When DynamoDB may forget it.
+    pub ttl: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::{date, datetime};
+
+    use super::*;
+    use crate::underwriting::{Outcome, Reason, ReasonCode};
+
+    fn money(text: &str) -> Money {
+        Money::parse(text).unwrap()
+    }
+
+    fn quote() -> Quote {
+        Quote {
+            quote_id: "Q-2026-ABCDEFGHJK".into(),
+            owner: "agent-7".into(),
+            status: QuoteStatus::Bound,
+            decision: Decision {
+                outcome: Outcome::Referred,
+                reasons: vec![Reason {
+                    code: ReasonCode::VehicleValueOverLimit,
+                    declines: false,
+                    field: "vehicles[0].value".into(),
+                }],
+            },
+            state: State::NY,
+            policy_type: PolicyType::Auto,
+            term: Term::SemiAnnual,
+            effective_date: date!(2026 - 12 - 01),
+            total_premium: money("1234.50"),
+            breakdown: r#"{"total_premium":"1234.50"}"#.into(),
+            added_coverages: vec![CoverageKind::Pip, CoverageKind::UninsuredMotorist],
+            created_at: datetime!(2026-11-01 09:30:15.123_456_789 UTC),
+            expires_at: datetime!(2026-12-01 09:30:15 UTC),
+            policy_number: Some("POL-2026-ABCDEFGHJK".into()),
+        }
+    }
+
+    fn policy() -> Policy {
+        Policy {
+            policy_number: "POL-2026-ABCDEFGHJK".into(),
+            owner: "agent-7".into(),
+            quote_id: "Q-2026-ABCDEFGHJK".into(),
+            state: State::CA,
+            policy_type: PolicyType::Home,
+            status: PolicyStatus::Cancelled,
+            term: Term::Quarterly,
+            effective_date: date!(2026 - 03 - 15),
+            expiration_date: date!(2026 - 06 - 15),
+            total_premium: money("1234.50"),
+            breakdown: r#"{"lines":[]}"#.into(),
+            bound_at: datetime!(2026-03-01 12:00:00.5 UTC),
+        }
+    }
+
+    #[test]
+    fn a_quote_survives_its_item_field_for_field() {
+        // Given a quote with every field set
+        let quote = quote();
+
+        // When it is written and read back
+        let item = quote_item(&quote).unwrap();
+
+        // Then the premium is a number in the decimal's own text, and nothing is lost
+        assert_eq!(item["total_premium"], AttributeValue::N("1234.50".into()));
+        assert_eq!(
+            item["ttl"],
+            AttributeValue::N((quote.expires_at.unix_timestamp() + 30 * 24 * 3600).to_string())
+        );
+        assert_eq!(quote_from_item(item).unwrap(), quote);
+    }
+
+    #[test]
+    fn an_unbound_quote_survives_without_a_policy_number() {
+        let quote = Quote {
+            status: QuoteStatus::Quoted,
+            policy_number: None,
+            added_coverages: vec![],
+            ..quote()
+        };
+        let item = quote_item(&quote).unwrap();
+        assert!(!item.contains_key("policy_number"));
+        assert_eq!(quote_from_item(item).unwrap(), quote);
+    }
+
+    #[test]
+    fn a_policy_survives_its_item_with_its_index_keys() {
+        let policy = policy();
+        let item = policy_item(&policy).unwrap();
+        assert_eq!(item["total_premium"], AttributeValue::N("1234.50".into()));
+        assert_eq!(item["state_product"], AttributeValue::S("CA#home".into()));
+        assert_eq!(item["all_policies"], AttributeValue::S(ALL_POLICIES.into()));
+        assert_eq!(
+            item["effective_key"],
+            AttributeValue::S("2026-03-15#POL-2026-ABCDEFGHJK".into())
+        );
+        assert_eq!(policy_from_item(item).unwrap(), policy);
+    }
+
+    #[test]
+    fn a_summary_reads_the_listed_fields_of_a_policy_item() {
+        let policy = policy();
+        let summary = summary_from_item(policy_item(&policy).unwrap()).unwrap();
+        assert_eq!(
+            summary,
+            PolicySummary {
+                policy_number: policy.policy_number,
+                state: policy.state,
+                policy_type: policy.policy_type,
+                status: policy.status,
+                effective_date: policy.effective_date,
+                expiration_date: policy.expiration_date,
+                total_premium: policy.total_premium,
+            }
+        );
+    }
+
+    #[test]
+    fn an_idempotency_record_survives_its_item() {
+        let record = IdempotencyRecord {
+            idempotency_key: "agent-7#key-1".into(),
+            fingerprint: "5f1c".into(),
+            quote_id: "Q-2026-ABCDEFGHJK".into(),
+            ttl: 1_790_000_000,
+        };
+        assert_eq!(
+            from_item::<IdempotencyRecord>(to_item(&record).unwrap()).unwrap(),
+            record
+        );
+    }
+
+    #[test]
+    fn money_is_exact_in_both_directions_never_a_float() {
+        // More digits than an f64 holds: a float on the way would change the cents.
+        let big = money("12345678901234567.89");
+        let item = policy_item(&Policy {
+            total_premium: big,
+            ..policy()
+        })
+        .unwrap();
+        assert_eq!(
+            item["total_premium"],
+            AttributeValue::N("12345678901234567.89".into())
+        );
+        assert_eq!(policy_from_item(item).unwrap().total_premium, big);
+
+        // DynamoDB hands numbers back with trailing zeros trimmed.
+        let mut item = policy_item(&policy()).unwrap();
+        item.insert("total_premium".into(), AttributeValue::N("1234.5".into()));
+        let read = policy_from_item(item).unwrap().total_premium;
+        assert_eq!(read.to_string(), "1234.50");
+    }
+
+    #[test]
+    fn an_amount_that_is_not_one_is_a_mapping_error_naming_it() {
+        for bad in [
+            Some(AttributeValue::S("1234.50".into())),
+            Some(AttributeValue::N("1e3".into())),
+            Some(AttributeValue::N("12.345".into())),
+            None,
+        ] {
+            let mut item = policy_item(&policy()).unwrap();
+            match bad {
+                Some(value) => item.insert("total_premium".into(), value),
+                None => item.remove("total_premium"),
+            };
+            let err = policy_from_item(item).unwrap_err();
+            assert!(
+                matches!(&err, StorageError::Mapping(detail) if detail.contains("total_premium")),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_name_the_partition_and_sort_by_day_then_number() {
+        assert_eq!(state_product(State::TX, PolicyType::Renters), "TX#renters");
+        assert_eq!(
+            effective_key(date!(2026 - 01 - 05), "POL-2026-ABCDEFGHJK"),
+            "2026-01-05#POL-2026-ABCDEFGHJK"
+        );
+        let mut keys = vec![
+            effective_key(date!(2026 - 01 - 06), "POL-2026-0000000000"),
+            effective_key(date!(2026 - 01 - 05), "POL-2026-ZZZZZZZZZZ"),
+            effective_key(date!(2025 - 12 - 31), "POL-2025-ZZZZZZZZZZ"),
+            effective_key(date!(2026 - 01 - 05), "POL-2026-0000000000"),
+        ];
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "2025-12-31#POL-2025-ZZZZZZZZZZ",
+                "2026-01-05#POL-2026-0000000000",
+                "2026-01-05#POL-2026-ZZZZZZZZZZ",
+                "2026-01-06#POL-2026-0000000000",
+            ]
+        );
+    }
+}

@@ -1,0 +1,389 @@
+//! The policies table: reading one policy, and listing policies through the index that suits the
+//! filter.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::client::{sdk_error, timed};
+use super::items::{ALL_POLICIES, policy_from_item, state_product, summary_from_item};
+use super::{DynamoStore, Item, StorageError};
+use crate::records::{Policy, PolicyFilter, PolicySummary};
+
+/// A page of policies: what the cache keeps of a list page (its cursor is sealed per response).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PolicyPage {
+    /// The policies, newest effective date first.
+    pub items: Vec<PolicySummary>,
+    /// The key to continue after the last item, if more may follow.
+    pub last_key: Option<HashMap<String, String>>,
+}
+
+/// Which index a list query reads and what it asks of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ListQuery {
+    /// Index name.
+    index: &'static str,
+    /// Its partition key attribute and value.
+    partition: (&'static str, String),
+    /// Inclusive lower bound on `effective_key`.
+    from_key: Option<String>,
+    /// Inclusive upper bound on `effective_key`.
+    to_key: Option<String>,
+    /// Attributes that must equal a value, where the index's key does not already say so.
+    filters: Vec<(&'static str, String)>,
+}
+
+/// The query that lists the policies `filter` selects: the owner's partition when there is an
+/// owner, else the narrowest index the filter names, with the effective dates as key bounds and
+/// whatever the partition does not already select as filters.
+fn list_query(filter: &PolicyFilter) -> ListQuery {
+    let PolicyFilter {
+        owner,
+        state,
+        policy_type,
+        status,
+        effective_from,
+        effective_to,
+    } = filter;
+    let (index, partition) = match (owner, state, policy_type, status) {
+        (Some(owner), ..) => ("by_owner", ("owner", owner.clone())),
+        (None, Some(state), Some(product), _) => (
+            "by_state_product",
+            ("state_product", state_product(*state, *product)),
+        ),
+        (None, Some(state), None, _) => ("by_state", ("state", state.code().to_owned())),
+        (None, None, Some(product), _) => (
+            "by_policy_type",
+            ("policy_type", product.as_str().to_owned()),
+        ),
+        (None, None, None, Some(status)) => ("by_status", ("status", status.as_str().to_owned())),
+        (None, None, None, None) => ("by_effective", ("all_policies", ALL_POLICIES.to_owned())),
+    };
+    // What the index's partition does not already select is filtered.
+    let filters: Vec<(&'static str, String)> = [
+        ("state", state.map(|s| s.code().to_owned())),
+        ("policy_type", policy_type.map(|p| p.as_str().to_owned())),
+        ("status", status.map(|s| s.as_str().to_owned())),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| Some((name, value?)))
+    .filter(|(name, _)| match index {
+        "by_state_product" => *name == "status",
+        "by_state" | "by_policy_type" | "by_status" => *name != partition.0,
+        _ => true,
+    })
+    .collect();
+    // effective_key is "YYYY-MM-DD#POL-..."; '~' sorts after every character of a policy number.
+    ListQuery {
+        index,
+        partition,
+        from_key: effective_from.map(|d| format!("{d}#")),
+        to_key: effective_to.map(|d| format!("{d}#~")),
+        filters,
+    }
+}
+
+/// A list query in DynamoDB's terms.
+#[derive(Debug, PartialEq)]
+struct Expressions {
+    /// The key condition: the partition, and the bounds on `effective_key`.
+    condition: String,
+    /// The filter expression, if anything is filtered.
+    filter: Option<String>,
+    /// The expression attribute names.
+    names: HashMap<String, String>,
+    /// The expression attribute values.
+    values: HashMap<String, AttributeValue>,
+}
+
+fn expressions(query: &ListQuery) -> Expressions {
+    let (pk_name, pk_value) = (&query.partition.0, &query.partition.1);
+    let mut condition = "#pk = :pk".to_owned();
+    let mut names = HashMap::from([("#pk".to_owned(), (*pk_name).to_owned())]);
+    let mut values = HashMap::from([(":pk".to_owned(), AttributeValue::S(pk_value.clone()))]);
+    match (&query.from_key, &query.to_key) {
+        (Some(from), Some(to)) => {
+            condition.push_str(" AND effective_key BETWEEN :from AND :to");
+            values.insert(":from".into(), AttributeValue::S(from.clone()));
+            values.insert(":to".into(), AttributeValue::S(to.clone()));
+        }
+        (Some(from), None) => {
+            condition.push_str(" AND effective_key >= :from");
+            values.insert(":from".into(), AttributeValue::S(from.clone()));
+        }
+        (None, Some(to)) => {
+            condition.push_str(" AND effective_key <= :to");
+            values.insert(":to".into(), AttributeValue::S(to.clone()));
+        }
+        (None, None) => {}
+    }
+    let mut terms = Vec::with_capacity(query.filters.len());
+    for (i, (name, value)) in query.filters.iter().enumerate() {
+        names.insert(format!("#f{i}"), (*name).to_owned());
+        values.insert(format!(":f{i}"), AttributeValue::S(value.clone()));
+        terms.push(format!("#f{i} = :f{i}"));
+    }
+    let filter = (!terms.is_empty()).then(|| terms.join(" AND "));
+    Expressions {
+        condition,
+        filter,
+        names,
+        values,
+    }
+}
+
+impl DynamoStore {
+    /// Reads a policy.
+    pub async fn get_policy(&self, policy_number: &str) -> Result<Option<Policy>, StorageError> {
+        let output = timed(
+            "GetItem",
+            self.client
+                .get_item()
+                .table_name(&self.tables.policies)
+                .key("policy_number", AttributeValue::S(policy_number.to_owned()))
+                .send(),
+        )
+        .await
+        .map_err(sdk_error("GetItem"))?;
+        output.item.map(policy_from_item).transpose()
+    }
+
+    /// One page of at most `limit` (at least one) of the policies `filter` selects, newest
+    /// effective date first, resuming after `start_after` (a page's `last_key`): a Query on the
+    /// index that suits the filter, following DynamoDB's pages until the page is full or the data
+    /// runs out.
+    pub async fn list_policies(
+        &self,
+        filter: &PolicyFilter,
+        limit: usize,
+        start_after: Option<HashMap<String, String>>,
+    ) -> Result<PolicyPage, StorageError> {
+        let limit = limit.max(1);
+        let query = list_query(filter);
+        let Expressions {
+            condition,
+            filter: filter_expression,
+            names,
+            values,
+        } = expressions(&query);
+        let pk_name = query.partition.0;
+        let mut start: Option<Item> = start_after.map(|key| {
+            key.into_iter()
+                .map(|(k, v)| (k, AttributeValue::S(v)))
+                .collect()
+        });
+        let mut items = Vec::with_capacity(limit.min(200));
+        let mut last_key = None;
+        loop {
+            let wanted = limit - items.len();
+            // With a filter, DynamoDB's limit counts items read before filtering: read more.
+            let read = if filter_expression.is_some() {
+                (wanted * 4).clamp(25, 200)
+            } else {
+                wanted
+            };
+            let output = timed(
+                "Query",
+                self.client
+                    .query()
+                    .table_name(&self.tables.policies)
+                    .index_name(query.index)
+                    .key_condition_expression(&condition)
+                    .set_filter_expression(filter_expression.clone())
+                    .set_expression_attribute_names(Some(names.clone()))
+                    .set_expression_attribute_values(Some(values.clone()))
+                    .scan_index_forward(false)
+                    .limit(i32::try_from(read).unwrap_or(i32::MAX))
+                    .set_exclusive_start_key(start.take())
+                    .send(),
+            )
+            .await
+            .map_err(sdk_error("Query"))?;
+            let page: Vec<Item> = output.items.unwrap_or_default();
+            let more_in_dynamo = output.last_evaluated_key.is_some();
+            let count = page.len();
+            for (i, item) in page.into_iter().enumerate() {
+                let key = list_key(&item, pk_name);
+                items.push(summary_from_item(item)?);
+                if items.len() == limit {
+                    // Full: resume after this item if anything may follow it.
+                    if i + 1 < count || more_in_dynamo {
+                        last_key = key;
+                    }
+                    return Ok(PolicyPage { items, last_key });
+                }
+            }
+            match output.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(PolicyPage { items, last_key }),
+            }
+        }
+    }
+}
+
+/// The attributes DynamoDB needs to resume a query on an index after `item`.
+fn list_key(item: &Item, partition: &str) -> Option<HashMap<String, String>> {
+    let mut key = HashMap::new();
+    for name in ["policy_number", "effective_key", partition] {
+        if let Some(AttributeValue::S(value)) = item.get(name) {
+            key.insert(name.to_owned(), value.clone());
+        }
+    }
+    (key.len() == 3 || (partition == "policy_number" && key.len() == 2)).then_some(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::date;
+
+    use super::*;
+    use crate::domain::{PolicyType, State};
+    use crate::records::PolicyStatus;
+
+    #[test]
+    fn each_filter_combination_picks_its_index() {
+        let cases = [
+            (
+                PolicyFilter {
+                    state: Some(State::CA),
+                    policy_type: Some(PolicyType::Auto),
+                    status: Some(PolicyStatus::Active),
+                    ..PolicyFilter::default()
+                },
+                "by_state_product",
+                "CA#auto",
+                vec!["status"],
+            ),
+            (
+                PolicyFilter {
+                    state: Some(State::CA),
+                    ..PolicyFilter::default()
+                },
+                "by_state",
+                "CA",
+                vec![],
+            ),
+            (
+                PolicyFilter {
+                    policy_type: Some(PolicyType::Home),
+                    status: Some(PolicyStatus::Cancelled),
+                    ..PolicyFilter::default()
+                },
+                "by_policy_type",
+                "home",
+                vec!["status"],
+            ),
+            (
+                PolicyFilter {
+                    status: Some(PolicyStatus::Active),
+                    ..PolicyFilter::default()
+                },
+                "by_status",
+                "active",
+                vec![],
+            ),
+            (PolicyFilter::default(), "by_effective", "policy", vec![]),
+        ];
+        for (filter, index, partition, filtered) in cases {
+            let query = list_query(&filter);
+            assert_eq!(
+                (query.index, query.partition.1.as_str()),
+                (index, partition)
+            );
+            let names: Vec<&str> = query.filters.iter().map(|(name, _)| *name).collect();
+            assert_eq!(names, filtered, "{filter:?}");
+        }
+    }
+
+    #[test]
+    fn an_owner_lists_from_its_own_partition_with_every_filter() {
+        let query = list_query(&PolicyFilter {
+            owner: Some("agent-7".into()),
+            state: Some(State::CA),
+            policy_type: Some(PolicyType::Auto),
+            status: Some(PolicyStatus::Active),
+            ..PolicyFilter::default()
+        });
+        assert_eq!(query.index, "by_owner");
+        assert_eq!(query.partition, ("owner", "agent-7".to_owned()));
+        assert_eq!(
+            query.filters,
+            vec![
+                ("state", "CA".to_owned()),
+                ("policy_type", "auto".to_owned()),
+                ("status", "active".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn date_bounds_cover_whole_days() {
+        let query = list_query(&PolicyFilter {
+            effective_from: Some(date!(2026 - 01 - 01)),
+            effective_to: Some(date!(2026 - 01 - 31)),
+            ..PolicyFilter::default()
+        });
+        let (from, to) = (query.from_key.unwrap(), query.to_key.unwrap());
+        assert_eq!(
+            (from.as_str(), to.as_str()),
+            ("2026-01-01#", "2026-01-31#~")
+        );
+        let within = |key: &str| from.as_str() <= key && key <= to.as_str();
+        assert!(within("2026-01-01#POL-2026-0000000000"));
+        assert!(within("2026-01-31#POL-2026-ZZZZZZZZZZ"));
+        assert!(!within("2025-12-31#POL-2025-ZZZZZZZZZZ"));
+        assert!(!within("2026-02-01#POL-2026-0000000000"));
+    }
+
+    #[test]
+    fn the_query_says_its_bounds_and_filters_in_dynamodb_terms() {
+        let both = expressions(&list_query(&PolicyFilter {
+            policy_type: Some(PolicyType::Home),
+            status: Some(PolicyStatus::Cancelled),
+            effective_from: Some(date!(2026 - 01 - 01)),
+            effective_to: Some(date!(2026 - 01 - 31)),
+            ..PolicyFilter::default()
+        }));
+        assert_eq!(
+            both.condition,
+            "#pk = :pk AND effective_key BETWEEN :from AND :to"
+        );
+        assert_eq!(both.filter.as_deref(), Some("#f0 = :f0"));
+        assert_eq!(both.names["#pk"], "policy_type");
+        assert_eq!(both.names["#f0"], "status");
+        assert_eq!(both.values[":pk"], AttributeValue::S("home".into()));
+        assert_eq!(both.values[":f0"], AttributeValue::S("cancelled".into()));
+        assert_eq!(both.values[":to"], AttributeValue::S("2026-01-31#~".into()));
+
+        let from = expressions(&list_query(&PolicyFilter {
+            effective_from: Some(date!(2026 - 01 - 01)),
+            ..PolicyFilter::default()
+        }));
+        assert_eq!(from.condition, "#pk = :pk AND effective_key >= :from");
+        assert_eq!(from.filter, None);
+        let to = expressions(&list_query(&PolicyFilter {
+            effective_to: Some(date!(2026 - 01 - 31)),
+            ..PolicyFilter::default()
+        }));
+        assert_eq!(to.condition, "#pk = :pk AND effective_key <= :to");
+        assert!(!to.values.contains_key(":from"));
+    }
+
+    #[test]
+    fn a_page_resumes_from_the_index_keys_of_its_last_item() {
+        let item: Item = [
+            ("policy_number", "POL-2026-ABCDEFGHJK"),
+            ("effective_key", "2026-01-05#POL-2026-ABCDEFGHJK"),
+            ("state", "CA"),
+            ("owner", "agent-7"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), AttributeValue::S(v.to_owned())))
+        .collect();
+        let key = list_key(&item, "state").unwrap();
+        assert_eq!(key.len(), 3);
+        assert_eq!(key["state"], "CA");
+        assert!(list_key(&item, "status").is_none());
+    }
+}
