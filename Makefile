@@ -36,10 +36,12 @@ dev-down: ## Stop a `make dev` stack left running
 	@$(STACK) down $(DEV_DIR)
 
 .PHONY: lint
-lint: ## rustfmt check and clippy with warnings as errors
+lint: ## rustfmt check and clippy with warnings as errors (the workspace, the core without its aws feature, the fuzz crate)
 	cargo fmt --all --check
 	cargo fmt --manifest-path fuzz/Cargo.toml --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo clippy -p policy-core --no-default-features --all-targets --locked -- -D warnings
+	cargo clippy --manifest-path fuzz/Cargo.toml --all-targets --locked -- -D warnings
 
 .PHONY: validate
 validate: tools ## cfn-lint and sam validate the SAM template (offline)

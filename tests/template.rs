@@ -1,5 +1,5 @@
 //! `template.yaml` agrees with the code: one function per `functions/*` folder, built the same way,
-//! given exactly the environment the code reads.
+//! given exactly the environment the code reads; and the fuzz crate builds the core without its I/O.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -116,5 +116,29 @@ fn the_template_sets_exactly_the_environment_the_code_reads() {
             set_anywhere.contains(variable) || optional.contains(variable.as_str()),
             "{variable} is read but never set"
         );
+    }
+}
+
+#[test]
+fn the_fuzz_crate_builds_the_core_without_the_aws_sdk_redis_or_aws_lc() {
+    let lock: toml::Table = std::fs::read_to_string(root().join("fuzz/Cargo.lock"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let packages: BTreeSet<&str> = lock["package"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(packages.contains("policy-core"), "{packages:?}");
+    for heavy in [
+        "aws-sdk-dynamodb",
+        "aws-config",
+        "redis",
+        "moka",
+        "aws-lc-sys",
+    ] {
+        assert!(!packages.contains(heavy), "fuzz/Cargo.lock holds {heavy}");
     }
 }

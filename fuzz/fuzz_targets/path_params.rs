@@ -1,12 +1,14 @@
-//! Any request path (traversal strings, encoded slashes, unicode, stage prefixes) as the quote,
-//! bind and policy routes read it: an id reaches storage only when it has the exact shape of one
-//! this API issues, `Q-YYYY-` or `POL-YYYY-` and 6 to 12 Crockford base32 characters, so nothing
-//! like `../` or `%2F` ever becomes a key. Everything else is a 404 problem.
+//! Any request path (traversal strings, encoded slashes, unicode, stage prefixes) as the router
+//! matches it against the quote, bind and policy routes' patterns: a path parameter reaches storage
+//! only when it has the exact shape of an id this API issues, `Q-YYYY-` or `POL-YYYY-` and 6 to 12
+//! Crockford base32 characters, so nothing like `../` or `%2F` ever becomes a key. Everything else
+//! is a 404 problem.
 #![no_main]
 
 use lambda_http::http::Uri;
 use libfuzzer_sys::fuzz_target;
-use policy_core::api::{ApiError, path_tail};
+use policy_core::api::ApiError;
+use policy_core::api::router::match_path;
 use policy_core::quoting::is_number;
 use policy_decision_fuzz::check_error;
 
@@ -25,12 +27,22 @@ fn issued(prefix: &str, id: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b.is_ascii_uppercase() && !b"ILOU".contains(b)))
 }
 
-/// The id the route at `base` would look up in `path` (with `suffix` after it), if any.
-fn routed<'p>(path: &'p str, base: &str, suffix: &str, prefix: &str) -> Option<&'p str> {
-    let id = path_tail(path, base)?.strip_suffix(suffix)?;
+/// The routes with an id in their path (as in their functions' route tables, which this crate
+/// builds without), the parameter and the prefix of the ids it takes.
+const ROUTES: [(&str, &str, &str); 3] = [
+    ("/api/v1/quotes/{quote_id}", "quote_id", "Q"),
+    ("/api/v1/quotes/{quote_id}/bind", "quote_id", "Q"),
+    ("/api/v1/policies/{policy_number}", "policy_number", "POL"),
+];
+
+/// The id the route with `pattern` would look up for `path`, if any: its handlers read the
+/// parameter and go on only when `is_number` holds.
+fn routed(path: &str, pattern: &'static str, param: &str, prefix: &str) -> Option<String> {
+    let params = match_path(pattern, path)?;
+    let id = params.get(param);
     if is_number(prefix, id) {
         assert!(issued(prefix, id), "{id:?} from {path:?} reaches storage");
-        Some(id)
+        Some(id.to_owned())
     } else {
         None
     }
@@ -44,12 +56,11 @@ fuzz_target!(|data: &[u8]| {
     let parsed = Uri::try_from(text).ok();
     let paths = [Some(text), parsed.as_ref().map(Uri::path)];
     for path in paths.into_iter().flatten() {
-        let ids = [
-            routed(path, "/api/v1/quotes", "", "Q"),
-            routed(path, "/api/v1/quotes", "/bind", "Q"),
-            routed(path, "/api/v1/policies", "", "POL"),
-        ];
-        if ids.iter().all(Option::is_none) {
+        let routed_ids = ROUTES
+            .iter()
+            .filter_map(|&(pattern, param, prefix)| routed(path, pattern, param, prefix))
+            .count();
+        if routed_ids == 0 {
             check_error(ApiError::NotFound {
                 detail: "no quote has that id".to_owned(),
             });

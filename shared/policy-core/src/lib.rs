@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+#[cfg(feature = "aws")]
 pub mod cache;
 pub mod caller;
 pub mod domain;

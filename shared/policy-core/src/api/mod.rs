@@ -5,10 +5,12 @@
 //! answer carries `x-request-id`, and every error is an RFC 9457 `application/problem+json` body.
 
 pub mod auth;
+#[cfg(feature = "aws")]
 pub mod bind;
 pub mod body;
 pub mod calculate_rate;
 pub mod cursor;
+#[cfg(feature = "aws")]
 pub mod health;
 pub mod policies;
 pub mod problem;
@@ -16,6 +18,7 @@ pub mod query;
 pub mod quotes;
 pub mod router;
 pub mod views;
+#[cfg(feature = "aws")]
 pub mod warm;
 
 use lambda_http::http::header::{CONTENT_TYPE, HeaderValue};
@@ -62,6 +65,7 @@ impl<S> Table<S> {
 }
 
 /// Every HTTP function's routes, function by function.
+#[cfg(feature = "aws")]
 pub fn all_routes() -> Vec<RouteInfo> {
     [
         calculate_rate::ROUTES.describe(),

@@ -1,27 +1,19 @@
 //! `GET /api/v1/policies` and `GET /api/v1/policies/{policy_number}` (the list-policies function).
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
-use std::sync::Arc;
 
 use lambda_http::Request;
-use lambda_http::http::StatusCode;
-use serde::Serialize;
-use sha2::{Digest, Sha256};
 use time::Date;
 
+use super::ApiError;
 use super::cursor::CursorKey;
 use super::query::single_params;
-use super::views::PolicyView;
-use super::{Answer, ApiError, Call, Table, respond};
-use crate::cache::{CacheName, Lookup};
-use crate::caller::Scope;
 use crate::domain::{PolicyType, State};
-use crate::quoting::{Quoting, is_number};
 use crate::rating::request::iso_date::FORMAT;
-use crate::records::{Policy, PolicyFilter, PolicyStatus, PolicySummary};
-use crate::route;
-use crate::storage::PolicyPage;
+use crate::records::{PolicyFilter, PolicyStatus};
+
+#[cfg(feature = "aws")]
+pub use handlers::{Policies, ROUTES, warm};
 
 /// Page size when `limit` is not given.
 pub const DEFAULT_LIMIT: usize = 20;
@@ -36,112 +28,6 @@ const PARAMETERS: [&str; 7] = [
     "limit",
     "cursor",
 ];
-
-/// What the list-policies function needs.
-#[derive(Debug, Clone)]
-pub struct Policies {
-    /// Reads go through the quoting service.
-    pub quoting: Quoting,
-    /// Signs and checks cursors.
-    pub cursors: CursorKey,
-}
-
-/// A page of policies.
-#[derive(Debug, Serialize)]
-struct Page {
-    items: Vec<PolicySummary>,
-    limit: usize,
-    /// Pass as `cursor` to get the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_cursor: Option<String>,
-}
-
-/// The list-policies function's routes.
-pub static ROUTES: Table<Policies> = Table {
-    function: "list-policies",
-    routes: &[
-        route!(GET "/api/v1/policies", Some(Scope::PoliciesRead), list_route),
-        route!(
-            GET "/api/v1/policies/{policy_number}",
-            Some(Scope::PoliciesRead),
-            get_route
-        ),
-    ],
-};
-
-async fn get_route(policies: Arc<Policies>, call: Call) -> Answer {
-    let not_found = || ApiError::NotFound {
-        detail: "no policy has that number".to_owned(),
-    };
-    let policy_number = call.params.get("policy_number");
-    if !is_number("POL", policy_number) {
-        return Err(not_found());
-    }
-    let policy = read_policy(&policies.quoting, policy_number).await?;
-    // Someone else's policy reads as missing: its existence is not the caller's business.
-    if !call.caller.may_access(&policy.owner) {
-        return Err(not_found());
-    }
-    Ok(respond(
-        StatusCode::OK,
-        &call.request_id,
-        &PolicyView::new(&policy)?,
-    ))
-}
-
-/// A policy, through the cache; kept typed, owner included, so a hit is checked like a read.
-async fn read_policy(quoting: &Quoting, policy_number: &str) -> Result<Policy, ApiError> {
-    let cache = quoting.cache();
-    if let Some(policy) = cache.get::<Policy>(CacheName::Policy, policy_number).await {
-        return Ok(policy);
-    }
-    let policy = quoting.policy(policy_number).await?;
-    cache.put(CacheName::Policy, policy_number, &policy).await;
-    Ok(policy)
-}
-
-async fn list_route(policies: Arc<Policies>, call: Call) -> Answer {
-    let ListRequest {
-        filter,
-        limit,
-        start_after,
-        identity,
-        cursor,
-    } = read_list(&call.request, call.caller.list_owner(), &policies.cursors)?;
-    let key = list_cache_key(&identity, limit, cursor.as_deref());
-    let cache = policies.quoting.cache();
-    let page = match cache.lookup::<PolicyPage>(CacheName::List, &key).await {
-        Lookup::Hit(page) => page,
-        Lookup::Miss(slot) => {
-            let page = policies
-                .quoting
-                .list_policies(&filter, limit, start_after)
-                .await?;
-            cache.put_in(slot, &page).await;
-            page
-        }
-    };
-    let page = Page {
-        next_cursor: page
-            .last_key
-            .map(|key| policies.cursors.seal(&identity, key)),
-        items: page.items,
-        limit,
-    };
-    Ok(respond(StatusCode::OK, &call.request_id, &page))
-}
-
-/// The cache key of a list page: the filter, the page size and the cursor, digested.
-fn list_cache_key(identity: &str, limit: usize, cursor: Option<&str>) -> String {
-    let digest = Sha256::digest(format!("{identity}|{limit}|{}", cursor.unwrap_or("")));
-    digest
-        .iter()
-        .take(16)
-        .fold(String::with_capacity(32), |mut hex, b| {
-            let _ = write!(hex, "{b:02x}");
-            hex
-        })
-}
 
 /// A list request read from its query string.
 #[derive(Debug)]
@@ -181,47 +67,6 @@ pub fn read_list(
         identity,
         cursor,
     })
-}
-
-/// Writes the first page of each of `filters` and each policy on the newest page into the cache,
-/// fresh from DynamoDB. Pages are kept without cursors, so this needs no cursor secret. Returns
-/// (entries warmed, entries that failed or that Redis did not take).
-#[allow(
-    clippy::implicit_hasher,
-    reason = "the filters come from hot_filters, with the default hasher"
-)]
-pub async fn warm(quoting: &Quoting, filters: &[HashMap<String, String>]) -> (usize, usize) {
-    let cache = quoting.cache();
-    let (mut warmed, mut failed) = (0, 0);
-    let mut tally = |stored: bool| if stored { warmed += 1 } else { failed += 1 };
-    let mut newest = Vec::new();
-    for params in filters {
-        let Ok((filter, limit)) = read_filter(params, None) else {
-            tally(false);
-            continue;
-        };
-        let key = list_cache_key(&filter.identity(), limit, None);
-        let slot = cache.slot(CacheName::List, &key).await;
-        match quoting.list_policies(&filter, limit, None).await {
-            Ok(page) => {
-                if params.is_empty() {
-                    newest = page.items.iter().map(|p| p.policy_number.clone()).collect();
-                }
-                tally(cache.put_in(slot, &page).await);
-            }
-            Err(_) => tally(false),
-        }
-    }
-    for number in newest {
-        match quoting.policy(&number).await {
-            Ok(policy) => {
-                let slot = cache.slot(CacheName::Policy, &number).await;
-                tally(cache.put_in(slot, &policy).await);
-            }
-            Err(_) => tally(false),
-        }
-    }
-    (warmed, failed)
 }
 
 fn invalid(field: &str, detail: String) -> ApiError {
@@ -301,8 +146,179 @@ fn read_filter(
     Ok((filter, limit))
 }
 
+/// The routes, their handlers and the cache warmer, over the quoting service.
+#[cfg(feature = "aws")]
+mod handlers {
+    use std::collections::HashMap;
+    use std::fmt::Write as _;
+    use std::sync::Arc;
+
+    use lambda_http::http::StatusCode;
+    use serde::Serialize;
+    use sha2::{Digest, Sha256};
+
+    use super::super::cursor::CursorKey;
+    use super::super::views::PolicyView;
+    use super::super::{Answer, ApiError, Call, Table, respond};
+    use super::{ListRequest, read_filter, read_list};
+    use crate::cache::{CacheName, Lookup};
+    use crate::caller::Scope;
+    use crate::quoting::{Quoting, is_number};
+    use crate::records::{Policy, PolicySummary};
+    use crate::route;
+    use crate::storage::PolicyPage;
+
+    /// What the list-policies function needs.
+    #[derive(Debug, Clone)]
+    pub struct Policies {
+        /// Reads go through the quoting service.
+        pub quoting: Quoting,
+        /// Signs and checks cursors.
+        pub cursors: CursorKey,
+    }
+
+    /// A page of policies.
+    #[derive(Debug, Serialize)]
+    struct Page {
+        items: Vec<PolicySummary>,
+        limit: usize,
+        /// Pass as `cursor` to get the next page; absent on the last page.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        next_cursor: Option<String>,
+    }
+
+    /// The list-policies function's routes.
+    pub static ROUTES: Table<Policies> = Table {
+        function: "list-policies",
+        routes: &[
+            route!(GET "/api/v1/policies", Some(Scope::PoliciesRead), list_route),
+            route!(
+                GET "/api/v1/policies/{policy_number}",
+                Some(Scope::PoliciesRead),
+                get_route
+            ),
+        ],
+    };
+
+    async fn get_route(policies: Arc<Policies>, call: Call) -> Answer {
+        let not_found = || ApiError::NotFound {
+            detail: "no policy has that number".to_owned(),
+        };
+        let policy_number = call.params.get("policy_number");
+        if !is_number("POL", policy_number) {
+            return Err(not_found());
+        }
+        let policy = read_policy(&policies.quoting, policy_number).await?;
+        // Someone else's policy reads as missing: its existence is not the caller's business.
+        if !call.caller.may_access(&policy.owner) {
+            return Err(not_found());
+        }
+        Ok(respond(
+            StatusCode::OK,
+            &call.request_id,
+            &PolicyView::new(&policy)?,
+        ))
+    }
+
+    /// A policy, through the cache; kept typed, owner included, so a hit is checked like a read.
+    async fn read_policy(quoting: &Quoting, policy_number: &str) -> Result<Policy, ApiError> {
+        let cache = quoting.cache();
+        if let Some(policy) = cache.get::<Policy>(CacheName::Policy, policy_number).await {
+            return Ok(policy);
+        }
+        let policy = quoting.policy(policy_number).await?;
+        cache.put(CacheName::Policy, policy_number, &policy).await;
+        Ok(policy)
+    }
+
+    async fn list_route(policies: Arc<Policies>, call: Call) -> Answer {
+        let ListRequest {
+            filter,
+            limit,
+            start_after,
+            identity,
+            cursor,
+        } = read_list(&call.request, call.caller.list_owner(), &policies.cursors)?;
+        let key = list_cache_key(&identity, limit, cursor.as_deref());
+        let cache = policies.quoting.cache();
+        let page = match cache.lookup::<PolicyPage>(CacheName::List, &key).await {
+            Lookup::Hit(page) => page,
+            Lookup::Miss(slot) => {
+                let page = policies
+                    .quoting
+                    .list_policies(&filter, limit, start_after)
+                    .await?;
+                cache.put_in(slot, &page).await;
+                page
+            }
+        };
+        let page = Page {
+            next_cursor: page
+                .last_key
+                .map(|key| policies.cursors.seal(&identity, key)),
+            items: page.items,
+            limit,
+        };
+        Ok(respond(StatusCode::OK, &call.request_id, &page))
+    }
+
+    /// The cache key of a list page: the filter, the page size and the cursor, digested.
+    fn list_cache_key(identity: &str, limit: usize, cursor: Option<&str>) -> String {
+        let digest = Sha256::digest(format!("{identity}|{limit}|{}", cursor.unwrap_or("")));
+        digest
+            .iter()
+            .take(16)
+            .fold(String::with_capacity(32), |mut hex, b| {
+                let _ = write!(hex, "{b:02x}");
+                hex
+            })
+    }
+
+    /// Writes the first page of each of `filters` and each policy on the newest page into the cache,
+    /// fresh from DynamoDB. Pages are kept without cursors, so this needs no cursor secret. Returns
+    /// (entries warmed, entries that failed or that Redis did not take).
+    #[allow(
+        clippy::implicit_hasher,
+        reason = "the filters come from hot_filters, with the default hasher"
+    )]
+    pub async fn warm(quoting: &Quoting, filters: &[HashMap<String, String>]) -> (usize, usize) {
+        let cache = quoting.cache();
+        let (mut warmed, mut failed) = (0, 0);
+        let mut tally = |stored: bool| if stored { warmed += 1 } else { failed += 1 };
+        let mut newest = Vec::new();
+        for params in filters {
+            let Ok((filter, limit)) = read_filter(params, None) else {
+                tally(false);
+                continue;
+            };
+            let key = list_cache_key(&filter.identity(), limit, None);
+            let slot = cache.slot(CacheName::List, &key).await;
+            match quoting.list_policies(&filter, limit, None).await {
+                Ok(page) => {
+                    if params.is_empty() {
+                        newest = page.items.iter().map(|p| p.policy_number.clone()).collect();
+                    }
+                    tally(cache.put_in(slot, &page).await);
+                }
+                Err(_) => tally(false),
+            }
+        }
+        for number in newest {
+            match quoting.policy(&number).await {
+                Ok(policy) => {
+                    let slot = cache.slot(CacheName::Policy, &number).await;
+                    tally(cache.put_in(slot, &policy).await);
+                }
+                Err(_) => tally(false),
+            }
+        }
+        (warmed, failed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use lambda_http::http::StatusCode;
     use lambda_http::{Body, RequestExt};
 
     use super::*;

@@ -1,68 +1,20 @@
 //! `POST /api/v1/quotes` and `GET /api/v1/quotes/{quote_id}` (the create-quote function).
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use lambda_http::Request;
-use lambda_http::http::StatusCode;
-use lambda_http::http::header::{HeaderValue, LOCATION};
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 
-use super::views::QuoteView;
-use super::{Answer, ApiError, Call, Table, body, respond};
-use crate::caller::Scope;
-use crate::quoting::{Idempotency, Quoting, is_number};
+use super::{ApiError, body};
 use crate::rating::RatingRequest;
-use crate::route;
+
+#[cfg(feature = "aws")]
+pub use handlers::ROUTES;
 
 /// Largest quote request accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The header that makes a create safe to retry.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
-const BASE: &str = "/api/v1/quotes";
-
-/// The create-quote function's routes.
-pub static ROUTES: Table<Quoting> = Table {
-    function: "create-quote",
-    routes: &[
-        route!(POST "/api/v1/quotes", Some(Scope::QuotesWrite), create),
-        route!(GET "/api/v1/quotes/{quote_id}", Some(Scope::QuotesRead), get),
-    ],
-};
-
-/// Now, in whole seconds: the timestamps a client sees are the ones stored.
-fn now() -> OffsetDateTime {
-    let now = OffsetDateTime::now_utc();
-    now.replace_nanosecond(0).unwrap_or(now)
-}
-
-async fn create(quoting: Arc<Quoting>, call: Call) -> Answer {
-    let now = now();
-    let CreateRequest { input, key, json } = read_create(&call.request)?;
-    // Keys are per caller: two callers choosing the same key never see each other's quote.
-    let idempotency = key.map(|key| Idempotency {
-        key: format!("{}:{key}", call.caller.id()),
-        fingerprint: fingerprint(json),
-    });
-    let made = quoting
-        .create(input, call.caller.id(), idempotency, now)
-        .await?;
-    let mut response = respond(
-        StatusCode::CREATED,
-        &call.request_id,
-        &QuoteView::new(&made.quote, now)?,
-    );
-    let location = format!("{BASE}/{}", made.quote.quote_id);
-    let headers = response.headers_mut();
-    if let Ok(location) = HeaderValue::from_str(&location) {
-        headers.insert(LOCATION, location);
-    }
-    if made.replayed {
-        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    Ok(response)
-}
 
 /// A create request read from HTTP: the rating request, its `Idempotency-Key` and the body.
 #[derive(Debug)]
@@ -84,26 +36,6 @@ pub fn read_create(request: &Request) -> Result<CreateRequest<'_>, ApiError> {
     Ok(CreateRequest { input, key, json })
 }
 
-async fn get(quoting: Arc<Quoting>, call: Call) -> Answer {
-    let not_found = || ApiError::NotFound {
-        detail: "no quote has that id".to_owned(),
-    };
-    let quote_id = call.params.get("quote_id");
-    if !is_number("Q", quote_id) {
-        return Err(not_found());
-    }
-    let quote = quoting.get(quote_id).await?;
-    // Someone else's quote reads as missing: its existence is not the caller's business.
-    if !call.caller.may_access(&quote.owner) {
-        return Err(not_found());
-    }
-    Ok(respond(
-        StatusCode::OK,
-        &call.request_id,
-        &QuoteView::new(&quote, now())?,
-    ))
-}
-
 /// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.
 fn idempotency_key(request: &Request) -> Result<Option<&str>, ApiError> {
     let Some(value) = request.headers().get(IDEMPOTENCY_HEADER) else {
@@ -121,7 +53,7 @@ fn idempotency_key(request: &Request) -> Result<Option<&str>, ApiError> {
 }
 
 /// A digest of the request's meaning, not its spelling: key order and whitespace do not count.
-fn fingerprint(json: &[u8]) -> String {
+pub fn fingerprint(json: &[u8]) -> String {
     let canonical = serde_json::from_slice::<serde_json::Value>(json)
         .and_then(|value| serde_json::to_vec(&value))
         .unwrap_or_else(|_| json.to_vec());
@@ -131,6 +63,87 @@ fn fingerprint(json: &[u8]) -> String {
         let _ = write!(hex, "{b:02x}");
         hex
     })
+}
+
+/// The routes and their handlers, over the quoting service.
+#[cfg(feature = "aws")]
+mod handlers {
+    use std::sync::Arc;
+
+    use lambda_http::http::StatusCode;
+    use lambda_http::http::header::{HeaderValue, LOCATION};
+    use time::OffsetDateTime;
+
+    use super::super::views::QuoteView;
+    use super::super::{Answer, ApiError, Call, Table, respond};
+    use super::{CreateRequest, fingerprint, read_create};
+
+    const BASE: &str = "/api/v1/quotes";
+    use crate::caller::Scope;
+    use crate::quoting::{Idempotency, Quoting, is_number};
+    use crate::route;
+
+    /// The create-quote function's routes.
+    pub static ROUTES: Table<Quoting> = Table {
+        function: "create-quote",
+        routes: &[
+            route!(POST "/api/v1/quotes", Some(Scope::QuotesWrite), create),
+            route!(GET "/api/v1/quotes/{quote_id}", Some(Scope::QuotesRead), get),
+        ],
+    };
+
+    /// Now, in whole seconds: the timestamps a client sees are the ones stored.
+    fn now() -> OffsetDateTime {
+        let now = OffsetDateTime::now_utc();
+        now.replace_nanosecond(0).unwrap_or(now)
+    }
+
+    async fn create(quoting: Arc<Quoting>, call: Call) -> Answer {
+        let now = now();
+        let CreateRequest { input, key, json } = read_create(&call.request)?;
+        // Keys are per caller: two callers choosing the same key never see each other's quote.
+        let idempotency = key.map(|key| Idempotency {
+            key: format!("{}:{key}", call.caller.id()),
+            fingerprint: fingerprint(json),
+        });
+        let made = quoting
+            .create(input, call.caller.id(), idempotency, now)
+            .await?;
+        let mut response = respond(
+            StatusCode::CREATED,
+            &call.request_id,
+            &QuoteView::new(&made.quote, now)?,
+        );
+        let location = format!("{BASE}/{}", made.quote.quote_id);
+        let headers = response.headers_mut();
+        if let Ok(location) = HeaderValue::from_str(&location) {
+            headers.insert(LOCATION, location);
+        }
+        if made.replayed {
+            headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+        }
+        Ok(response)
+    }
+
+    async fn get(quoting: Arc<Quoting>, call: Call) -> Answer {
+        let not_found = || ApiError::NotFound {
+            detail: "no quote has that id".to_owned(),
+        };
+        let quote_id = call.params.get("quote_id");
+        if !is_number("Q", quote_id) {
+            return Err(not_found());
+        }
+        let quote = quoting.get(quote_id).await?;
+        // Someone else's quote reads as missing: its existence is not the caller's business.
+        if !call.caller.may_access(&quote.owner) {
+            return Err(not_found());
+        }
+        Ok(respond(
+            StatusCode::OK,
+            &call.request_id,
+            &QuoteView::new(&quote, now())?,
+        ))
+    }
 }
 
 #[cfg(test)]

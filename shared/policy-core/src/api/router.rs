@@ -100,7 +100,7 @@ pub struct Call {
 /// What the path segments of `path` give for `pattern`, if they match. One leading segment more
 /// than the pattern has is a stage name (`/dev/api/v1/...`) and is skipped. Empty segments (a
 /// trailing or doubled slash) do not count.
-fn match_path(pattern: &'static str, path: &str) -> Option<Params> {
+pub fn match_path(pattern: &'static str, path: &str) -> Option<Params> {
     let wanted: Vec<&'static str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
     let given: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let given = match given.len().checked_sub(wanted.len())? {

@@ -9,26 +9,32 @@
 //! the calls on each table, including which index answers a
 //! [`PolicyFilter`](crate::records::PolicyFilter).
 
+//! Only [`StorageError`] is built without the `aws` feature: the pure core names it.
+
+#[cfg(feature = "aws")]
 mod client;
+#[cfg(feature = "aws")]
 mod items;
+#[cfg(feature = "aws")]
 mod policies;
+#[cfg(feature = "aws")]
 mod quotes;
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
-
+#[cfg(feature = "aws")]
 pub use client::client_for;
+#[cfg(feature = "aws")]
 pub use items::{
     ALL_POLICIES, IDEMPOTENCY_TTL_SECS, IdempotencyRecord, effective_key, policy_from_item,
     policy_item, state_product,
 };
+#[cfg(feature = "aws")]
 pub use policies::PolicyPage;
+#[cfg(feature = "aws")]
 pub use quotes::{Bound, Inserted};
 
 /// A DynamoDB item.
-pub type Item = HashMap<String, AttributeValue>;
+#[cfg(feature = "aws")]
+pub type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
 
 pub use crate::settings::TableNames;
 
@@ -73,15 +79,17 @@ impl StorageError {
 }
 
 /// The DynamoDB adapter.
+#[cfg(feature = "aws")]
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
-    client: Client,
+    client: aws_sdk_dynamodb::Client,
     tables: TableNames,
 }
 
+#[cfg(feature = "aws")]
 impl DynamoStore {
     /// An adapter over `client` and `tables`.
-    pub fn new(client: Client, tables: TableNames) -> DynamoStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, tables: TableNames) -> DynamoStore {
         DynamoStore { client, tables }
     }
 }
