@@ -319,7 +319,8 @@ mod handlers {
 #[cfg(test)]
 mod tests {
     use lambda_http::http::StatusCode;
-    use lambda_http::{Body, RequestExt};
+
+    use super::super::query::with_query;
 
     use super::*;
 
@@ -390,17 +391,6 @@ mod tests {
         }
     }
 
-    fn list_request(pairs: &[(&str, &str)]) -> Request {
-        let mut query: HashMap<String, Vec<String>> = HashMap::new();
-        for (name, value) in pairs {
-            query
-                .entry((*name).to_owned())
-                .or_default()
-                .push((*value).to_owned());
-        }
-        Request::new(Body::Empty).with_query_string_parameters(query)
-    }
-
     #[test]
     fn a_list_request_resumes_only_from_a_cursor_issued_for_its_own_query() {
         let cursors = CursorKey::new(&[3; 32]).unwrap();
@@ -412,7 +402,7 @@ mod tests {
         let genuine = cursors.seal(&identity, resume.clone());
 
         let read = read_list(
-            &list_request(&[("state", "CA"), ("cursor", &genuine)]),
+            &with_query(&[("state", "CA"), ("cursor", &genuine)]),
             Some("agent-7"),
             &cursors,
         )
@@ -442,7 +432,7 @@ mod tests {
             // Found by the list_policies fuzz target: `?=099` was blamed on field "".
             (vec![("", "099")], None, "query"),
         ] {
-            let err = read_list(&list_request(&pairs), owner, &cursors).unwrap_err();
+            let err = read_list(&with_query(&pairs), owner, &cursors).unwrap_err();
             assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
             assert_eq!(field_of(err), field, "{pairs:?}");
         }

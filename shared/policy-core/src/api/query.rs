@@ -31,22 +31,22 @@ pub fn single_params(
     Ok(params)
 }
 
+/// A request with the query parameters `pairs`, repeated names kept: for tests of readers.
+#[cfg(test)]
+pub(crate) fn with_query(pairs: &[(&str, &str)]) -> Request {
+    let mut query: HashMap<String, Vec<String>> = HashMap::new();
+    for (name, value) in pairs {
+        query
+            .entry((*name).to_owned())
+            .or_default()
+            .push((*value).to_owned());
+    }
+    Request::new(lambda_http::Body::Empty).with_query_string_parameters(query)
+}
+
 #[cfg(test)]
 mod tests {
-    use lambda_http::Body;
-
     use super::*;
-
-    fn with_query(pairs: &[(&str, &str)]) -> Request {
-        let mut query: HashMap<String, Vec<String>> = HashMap::new();
-        for (name, value) in pairs {
-            query
-                .entry((*name).to_owned())
-                .or_default()
-                .push((*value).to_owned());
-        }
-        Request::new(Body::Empty).with_query_string_parameters(query)
-    }
 
     fn field(pairs: &[(&str, &str)]) -> String {
         match single_params(&with_query(pairs), &["deep", "limit"]) {

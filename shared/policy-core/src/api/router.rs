@@ -285,6 +285,25 @@ pub async fn serve<S: Send + Sync + 'static>(
 mod tests {
     use super::*;
 
+    /// What `lambda_http::run_concurrent` asks of a service.
+    fn can_serve_concurrently<T: Service<Request> + Clone + Send + 'static>()
+    where
+        T::Future: Send + 'static,
+    {
+    }
+
+    #[test]
+    fn every_functions_service_can_serve_requests_concurrently() {
+        use crate::telemetry::layer::Timed;
+        can_serve_concurrently::<Timed<Router<super::super::calculate_rate::Rates>>>();
+        #[cfg(feature = "aws")]
+        {
+            can_serve_concurrently::<Timed<Router<crate::quoting::Quoting>>>();
+            can_serve_concurrently::<Timed<Router<super::super::policies::Policies>>>();
+            can_serve_concurrently::<Timed<Router<super::super::health::Health>>>();
+        }
+    }
+
     #[test]
     fn patterns_match_whole_segments_and_name_their_parameters() {
         let bind = "/api/v1/quotes/{quote_id}/bind";
