@@ -225,3 +225,37 @@ fn every_request_example_in_the_openapi_document_is_accepted() {
     }
     assert!(tried >= 7, "examples tried: {tried}");
 }
+
+#[test]
+fn the_readme_lists_the_route_tables_as_they_are() {
+    let readme = repo_file("README.md");
+    let start = readme.find("<!-- routes").expect("the README's route list");
+    let end = readme.find("<!-- /routes -->").unwrap();
+    let listed: BTreeSet<(String, String, String)> = readme[start..end]
+        .lines()
+        .filter(|line| line.starts_with("| `"))
+        .map(|line| {
+            let cells: Vec<&str> = line
+                .split('|')
+                .map(|c| c.trim().trim_matches('`'))
+                .collect();
+            (
+                cells[1].to_owned(),
+                cells[2].to_owned(),
+                cells[3].to_owned(),
+            )
+        })
+        .collect();
+    let tables: BTreeSet<(String, String, String)> = all_routes()
+        .into_iter()
+        .map(|route| {
+            let scope = route.scope.map_or("public", |scope| scope.as_str());
+            (
+                route.label.to_owned(),
+                route.function.to_owned(),
+                scope.to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, tables, "README.md's route list vs the route tables");
+}
