@@ -11,6 +11,7 @@
 )]
 
 mod calculate_rate;
+mod decisions;
 mod logs;
 mod openapi;
 mod policies;

@@ -241,6 +241,9 @@ fn an_expired_quote_reads_as_expired_and_cannot_be_bound() {
         created_at: now - Duration::days(31),
         expires_at: now - Duration::days(1),
         policy_number: None,
+        rated_on: None,
+        decisions: vec![],
+        bound_by: None,
     };
     with_dynamo(async |client, tables| {
         DynamoStore::new(client.clone(), tables.clone())

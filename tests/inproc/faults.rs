@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::types::AttributeValue;
 use e2e::{free_port, gateway_request, settings, unique};
 use policy_core::api::auth::AuthMode;
+use policy_core::api::quotes::Quotes;
 use policy_core::api::{bind, quotes};
 use policy_core::quoting::Quoting;
 use policy_core::settings::TableNames;
@@ -20,38 +21,40 @@ use policy_core::storage::client_for;
 use proxy::{Fault, Proxy};
 use serde_json::Value;
 
-use crate::support::{QUOTE, dispatch, l1_only, quoting_at, table_names};
+use crate::support::{QUOTE, dispatch, l1_only, quotes_over, quoting_at, table_names};
 
-async fn quoting_without_dynamodb() -> Arc<Quoting> {
+async fn quotes_without_dynamodb() -> Arc<Quotes> {
     let closed = format!("http://127.0.0.1:{}", free_port());
     let names = TableNames {
         policies: "p".into(),
         quotes: "q".into(),
         idempotency: "i".into(),
     };
-    Arc::new(quoting_at(Some(&closed), names, l1_only()).await)
+    Arc::new(quotes_over(
+        quoting_at(Some(&closed), names, l1_only()).await,
+    ))
 }
 
 async fn call(
-    quoting: &Arc<Quoting>,
+    quotes: &Arc<Quotes>,
     method: &str,
     path: &str,
     body: &str,
 ) -> (u16, Option<String>, Value) {
     let request = gateway_request(None, method, path, body, None);
-    let reply = dispatch(&quotes::ROUTES, quoting, AuthMode::Off, request).await;
+    let reply = dispatch(&quotes::ROUTES, quotes, AuthMode::Off, request).await;
     let retry_after = reply.header("retry-after").map(str::to_owned);
     (reply.status, retry_after, reply.body)
 }
 
 #[tokio::test]
 async fn unreachable_dynamodb_is_a_503_with_retry_after_not_a_500() {
-    let quoting = quoting_without_dynamodb().await;
+    let quotes = quotes_without_dynamodb().await;
     for (method, path, body) in [
         ("POST", "/api/v1/quotes", QUOTE),
         ("GET", "/api/v1/quotes/Q-2026-0000000000", ""),
     ] {
-        let (status, retry_after, problem) = call(&quoting, method, path, body).await;
+        let (status, retry_after, problem) = call(&quotes, method, path, body).await;
         assert_eq!(status, 503, "{path}: {problem:#}");
         assert_eq!(retry_after.as_deref(), Some("1"));
         assert_eq!(
@@ -67,9 +70,9 @@ async fn unreachable_dynamodb_is_a_503_with_retry_after_not_a_500() {
 
 #[tokio::test]
 async fn bad_input_is_still_a_422_when_dynamodb_is_down() {
-    let quoting = quoting_without_dynamodb().await;
+    let quotes = quotes_without_dynamodb().await;
     let (status, _, problem) = call(
-        &quoting,
+        &quotes,
         "POST",
         "/api/v1/quotes",
         r#"{"policy_type":"auto","state":"ZZ"}"#,
@@ -111,6 +114,7 @@ impl Reply {
 struct Faulty {
     proxy: Proxy,
     quoting: Arc<Quoting>,
+    quotes: Arc<Quotes>,
     direct: aws_sdk_dynamodb::Client,
     tables: TableNames,
     owner: String,
@@ -123,10 +127,13 @@ impl Faulty {
             .expect("run with `make test`: the stack's environment names DynamoDB Local");
         let tables = table_names();
         let proxy = Proxy::start(&upstream).await;
-        let quoting = Arc::new(quoting_at(Some(proxy.url()), tables.clone(), l1_only()).await);
+        let quoting = quoting_at(Some(proxy.url()), tables.clone(), l1_only()).await;
+        let quotes = Arc::new(quotes_over(quoting.clone()));
+        let quoting = Arc::new(quoting);
         Faulty {
             proxy,
             quoting,
+            quotes,
             direct: client_for(Some(&upstream)).await,
             tables,
             owner: unique("faults"),
@@ -138,7 +145,7 @@ impl Faulty {
         let reply = if path.ends_with("/bind") {
             dispatch(&bind::ROUTES, &self.quoting, AuthMode::Jwt, request).await
         } else {
-            dispatch(&quotes::ROUTES, &self.quoting, AuthMode::Jwt, request).await
+            dispatch(&quotes::ROUTES, &self.quotes, AuthMode::Jwt, request).await
         };
         Reply {
             status: reply.status,

@@ -88,6 +88,7 @@ async fn every_route_checks_path_then_method_then_token_then_scope() {
             "quotes:read",
             "quotes:write",
             "policies:read",
+            "underwriting:decide",
         ]
         .into_iter()
         .filter(|s| *s != needed)

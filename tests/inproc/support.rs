@@ -12,6 +12,7 @@ use policy_core::api::calculate_rate::{self, Rates};
 use policy_core::api::cursor::CursorKey;
 use policy_core::api::health::{self, Health};
 use policy_core::api::policies::{self, Policies};
+use policy_core::api::quotes::Quotes;
 use policy_core::api::router::Matched;
 use policy_core::api::{Router, Table, bind, quotes};
 use policy_core::cache::{Cache, CacheConfig};
@@ -111,12 +112,22 @@ pub fn policies_over(quoting: Quoting) -> Policies {
     }
 }
 
+/// The create-quote state over `quoting`, with the local stack's cursor secret.
+pub fn quotes_over(quoting: Quoting) -> Quotes {
+    Quotes {
+        quoting,
+        cursors: CursorKey::new(settings().cursor_secret().unwrap()).unwrap(),
+    }
+}
+
 /// Every HTTP function, in process, over the local stack: requests go to the function whose
 /// table has the path, as API Gateway routes them.
 pub struct Functions {
     /// calculate-rate's state.
     pub rates: Arc<Rates>,
-    /// create-quote's and bind-quote's state.
+    /// create-quote's state.
+    pub quotes: Arc<Quotes>,
+    /// bind-quote's state.
     pub quoting: Arc<Quoting>,
     /// list-policies' state.
     pub policies: Arc<Policies>,
@@ -143,6 +154,7 @@ impl Functions {
                 tables: RateTables::builtin().unwrap(),
             }),
             policies: Arc::new(policies_over(quoting.clone())),
+            quotes: Arc::new(quotes_over(quoting.clone())),
             quoting: Arc::new(quoting),
             health: Arc::new(Health::from_settings(&settings(), "test").await.unwrap()),
             auth,
@@ -172,7 +184,7 @@ impl Functions {
         } else if serves(&bind::ROUTES, &request) {
             dispatch(&bind::ROUTES, &self.quoting, auth, request).await
         } else if serves(&quotes::ROUTES, &request) {
-            dispatch(&quotes::ROUTES, &self.quoting, auth, request).await
+            dispatch(&quotes::ROUTES, &self.quotes, auth, request).await
         } else if serves(&policies::ROUTES, &request) {
             dispatch(&policies::ROUTES, &self.policies, auth, request).await
         } else {

@@ -1,7 +1,8 @@
-//! `POST /api/v1/quotes` and `GET /api/v1/quotes/{quote_id}`.
+//! `POST /api/v1/quotes`, `GET /api/v1/quotes/{quote_id}`, and the underwriters' queue and decisions.
 
 use lambda_http::Error;
-use policy_core::api::quotes::ROUTES;
+use policy_core::api::cursor::CursorKey;
+use policy_core::api::quotes::{Quotes, ROUTES};
 use policy_core::quoting::Quoting;
 use policy_core::settings::Settings;
 
@@ -9,6 +10,9 @@ use policy_core::settings::Settings;
 async fn main() -> Result<(), Error> {
     policy_core::telemetry::init();
     let settings = Settings::from_env()?;
-    let quoting = Quoting::from_settings(&settings).await?;
-    policy_core::api::serve(&ROUTES, quoting, settings.auth).await
+    let quotes = Quotes {
+        quoting: Quoting::from_settings(&settings).await?,
+        cursors: CursorKey::new(settings.cursor_secret()?)?,
+    };
+    policy_core::api::serve(&ROUTES, quotes, settings.auth).await
 }

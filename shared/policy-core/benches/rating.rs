@@ -99,6 +99,11 @@ fn policy(tables: &'static RateTables) -> Policy {
         total_premium: rated.total_premium,
         breakdown: serde_json::to_string(&rated).unwrap(),
         bound_at: datetime!(2026-11-27 10:00 UTC),
+        bound_by: Some("agent-01".to_owned()),
+        added_coverages: Vec::new(),
+        rated_on: None,
+        decision: None,
+        decisions: Vec::new(),
     }
 }
 

@@ -18,6 +18,8 @@ pub enum Scope {
     QuotesWrite,
     /// `GET /api/v1/policies` and `GET /api/v1/policies/{policy_number}`.
     PoliciesRead,
+    /// The underwriters' queue and `POST /api/v1/quotes/{quote_id}/decision`.
+    UnderwritingDecide,
 }
 
 impl Scope {
@@ -28,6 +30,7 @@ impl Scope {
             Scope::QuotesRead => "quotes:read",
             Scope::QuotesWrite => "quotes:write",
             Scope::PoliciesRead => "policies:read",
+            Scope::UnderwritingDecide => "underwriting:decide",
         }
     }
 }

@@ -5,7 +5,7 @@ use time::{Date, Month, OffsetDateTime};
 
 use crate::domain::{CoverageKind, PolicyType, State, Term};
 use crate::money::Money;
-use crate::underwriting::Decision;
+use crate::underwriting::{Decision, Outcome};
 
 /// Where a quote is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,6 +17,39 @@ pub enum QuoteStatus {
     Bound,
     /// Past its expiry without being bound (computed on read, never stored).
     Expired,
+}
+
+/// What a quote or policy was rated on, and with: enough to show years later why it was written at
+/// that price, and to rate it again exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RatedOn {
+    /// The rating request as the client sent it, as canonical JSON (keys sorted, no whitespace).
+    /// Coverages the state requires that it left out were added at their minimums: see the record's
+    /// `added_coverages`.
+    pub request: String,
+    /// The state and common tables' versions, e.g. `CA-auto-2026.11.0/common-2026.11.0`.
+    pub rate_table_version: String,
+    /// SHA-256 of those two tables' files as compiled in.
+    pub rate_table_sha256: String,
+}
+
+/// Who decides on a quote besides the system: an underwriter, by the token's subject.
+pub const SYSTEM_ACTOR: &str = "system";
+
+/// One decision in a quote's life: the system's when it is rated, then an underwriter's on a
+/// referral. The quote's `decision` holds the outcome in force; this is the trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionEntry {
+    /// What was decided.
+    pub outcome: Outcome,
+    /// [`SYSTEM_ACTOR`], or the underwriter's subject.
+    pub actor: String,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// The underwriter's note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A stored quote.
@@ -53,6 +86,15 @@ pub struct Quote {
     pub expires_at: OffsetDateTime,
     /// The policy it became, once bound.
     pub policy_number: Option<String>,
+    /// What it was rated on (absent on quotes made before this was kept).
+    #[serde(default)]
+    pub rated_on: Option<RatedOn>,
+    /// Every decision on it, oldest first.
+    #[serde(default)]
+    pub decisions: Vec<DecisionEntry>,
+    /// Who bound it.
+    #[serde(default)]
+    pub bound_by: Option<String>,
 }
 
 impl Quote {
@@ -128,6 +170,21 @@ pub struct Policy {
     /// When it was bound.
     #[serde(with = "time::serde::rfc3339")]
     pub bound_at: OffsetDateTime,
+    /// Who bound it: the token's subject (absent on seeded and older policies).
+    #[serde(default)]
+    pub bound_by: Option<String>,
+    /// Coverages the state requires that the request left out, added at the minimum limit.
+    #[serde(default)]
+    pub added_coverages: Vec<CoverageKind>,
+    /// What it was rated on.
+    #[serde(default)]
+    pub rated_on: Option<RatedOn>,
+    /// The underwriting decision it was bound under.
+    #[serde(default)]
+    pub decision: Option<Decision>,
+    /// Every decision on its quote, oldest first.
+    #[serde(default)]
+    pub decisions: Vec<DecisionEntry>,
 }
 
 /// The fields a policy list shows.
@@ -253,7 +310,7 @@ mod tests {
             owner: "agent-7".into(),
             status: QuoteStatus::Quoted,
             decision: Decision {
-                outcome: crate::underwriting::Outcome::Accepted,
+                outcome: Outcome::Accepted,
                 reasons: vec![],
             },
             state: State::CA,
@@ -266,6 +323,9 @@ mod tests {
             created_at: datetime!(2026-11-01 0:00 UTC),
             expires_at: datetime!(2026-12-01 0:00 UTC),
             policy_number: None,
+            rated_on: None,
+            decisions: vec![],
+            bound_by: None,
         };
         assert_eq!(
             quote.status_at(datetime!(2026-11-30 23:59 UTC)),

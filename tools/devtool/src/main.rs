@@ -23,10 +23,10 @@ use aws_sdk_dynamodb::types::{
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use policy_core::domain::{PolicyType, State, Term};
-use policy_core::rating::request::Limit;
 use policy_core::rating::{RateTables, RatingRequest, rate};
-use policy_core::records::{Policy, PolicyStatus, term_end};
+use policy_core::records::{DecisionEntry, Policy, PolicyStatus, RatedOn, SYSTEM_ACTOR, term_end};
 use policy_core::storage::policy_item;
+use policy_core::underwriting::decide;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_yaml_ng::Value;
@@ -275,16 +275,26 @@ fn seeded_policy(
     } else {
         Term::Annual
     };
-    let mut request = RatingRequest::minimal(state, policy_type);
-    request.term = term;
+    // The request is built as a client would send it, so the policy keeps what it was rated on.
+    let mut coverage = serde_json::Map::new();
     for kind in table.required_coverages() {
-        let coverage = table.coverage(kind).ok_or("no coverage")?;
-        let limit = (coverage.min_limit * rng.random_range(1..=4)).min(coverage.max_limit);
-        request
-            .coverage
-            .set(kind, Some(Limit::try_from(i64::from(limit))?));
+        let rates = table.coverage(kind).ok_or("no coverage")?;
+        let limit = (rates.min_limit * rng.random_range(1..=4)).min(rates.max_limit);
+        coverage.insert(kind.as_str().to_owned(), limit.into());
     }
+    let body = serde_json::json!({
+        "state": state, "policy_type": policy_type, "term": term, "coverage": coverage,
+    });
+    let request: RatingRequest = serde_json::from_value(body.clone())?;
     let rated = rate(tables, &request, effective_date)?;
+    let decision = decide(&request, &rated, table);
+    let bound_at =
+        effective_date.midnight().assume_utc() - time::Duration::days(rng.random_range(1..30));
+    let rated_on = RatedOn {
+        request: serde_json::to_string(&body)?,
+        rate_table_version: rated.rate_table_version.to_owned(),
+        rate_table_sha256: table.sha256.clone(),
+    };
     let expiration_date = term_end(effective_date, term.months());
     let today = OffsetDateTime::now_utc().date();
     let status = if expiration_date < today {
@@ -307,8 +317,17 @@ fn seeded_policy(
         expiration_date,
         total_premium: rated.total_premium,
         breakdown: serde_json::to_string(&rated)?,
-        bound_at: effective_date.midnight().assume_utc()
-            - time::Duration::days(rng.random_range(1..30)),
+        bound_at,
+        bound_by: None,
+        added_coverages: Vec::new(),
+        rated_on: Some(rated_on),
+        decisions: vec![DecisionEntry {
+            outcome: decision.outcome,
+            actor: SYSTEM_ACTOR.to_owned(),
+            at: bound_at,
+            note: None,
+        }],
+        decision: Some(decision),
     })
 }
 

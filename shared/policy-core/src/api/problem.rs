@@ -317,6 +317,12 @@ impl From<QuoteError> for ApiError {
                 field: "quote_id",
                 detail,
             },
+            QuoteError::NotReferred { .. } => ApiError::Conflict {
+                kind: "quote-not-referred",
+                title: "Quote is not waiting for a decision",
+                field: "quote_id",
+                detail,
+            },
             QuoteError::NotBindable { .. } => ApiError::Unprocessable {
                 kind: "quote-not-bindable",
                 title: "Quote cannot be bound",

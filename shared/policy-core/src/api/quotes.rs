@@ -1,15 +1,21 @@
-//! `POST /api/v1/quotes` and `GET /api/v1/quotes/{quote_id}` (the create-quote function).
+//! The create-quote function: `POST /api/v1/quotes`, `GET /api/v1/quotes/{quote_id}`, and the
+//! underwriters' routes, `GET /api/v1/quotes?status=referred` (the queue) and
+//! `POST /api/v1/quotes/{quote_id}/decision`.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use lambda_http::Request;
 use sha2::{Digest, Sha256};
 
+use super::cursor::CursorKey;
+use super::query::single_params;
 use super::{ApiError, body};
+use crate::quoting::Verdict;
 use crate::rating::RatingRequest;
 
 #[cfg(feature = "aws")]
-pub use handlers::ROUTES;
+pub use handlers::{Quotes, ROUTES};
 
 /// Largest quote request accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -36,6 +42,95 @@ pub fn read_create(request: &Request) -> Result<CreateRequest<'_>, ApiError> {
     Ok(CreateRequest { input, key, json })
 }
 
+/// Largest decision body accepted.
+pub const MAX_DECISION_BYTES: usize = 8 * 1024;
+/// Longest underwriter's note, in characters.
+pub const MAX_NOTE_CHARS: usize = 2000;
+/// Page size of the underwriters' queue when `limit` is not given, and the largest.
+pub const QUEUE_LIMITS: (usize, usize) = (20, 100);
+/// What queue cursors are bound to: there is one queue.
+pub const QUEUE_IDENTITY: &str = "quotes|status=referred";
+
+/// An underwriter's decision on a referred quote, as sent.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionBody {
+    outcome: Verdict,
+    note: String,
+}
+
+/// A decision request read from HTTP.
+#[derive(Debug)]
+pub struct DecisionRequest<'r> {
+    /// Accepted or declined.
+    pub verdict: Verdict,
+    /// Why, in the underwriter's words: 1 to [`MAX_NOTE_CHARS`] characters, not blank.
+    pub note: String,
+    /// The `Idempotency-Key` header, checked.
+    pub key: Option<&'r str>,
+    /// The body as sent, for the idempotency fingerprint.
+    pub json: &'r [u8],
+}
+
+/// Reads a decision request: header, content type, size, JSON, fields, the note's length. Touches
+/// no storage.
+pub fn read_decision(request: &Request) -> Result<DecisionRequest<'_>, ApiError> {
+    let key = idempotency_key(request)?;
+    let json = body::json_bytes(request, MAX_DECISION_BYTES)?;
+    let DecisionBody { outcome, note } = body::parse(json)?;
+    let chars = note.chars().count();
+    if note.trim().is_empty() || chars > MAX_NOTE_CHARS {
+        return Err(ApiError::InvalidField {
+            field: "note".to_owned(),
+            detail: format!("say why in 1 to {MAX_NOTE_CHARS} characters (found {chars})"),
+        });
+    }
+    Ok(DecisionRequest {
+        verdict: outcome,
+        note,
+        key,
+        json,
+    })
+}
+
+/// A queue request read from its query string: the page size and the cursor, if any.
+#[derive(Debug)]
+pub struct QueueRequest {
+    /// Page size.
+    pub limit: usize,
+    /// Where to resume, from the cursor.
+    pub start_after: Option<HashMap<String, String>>,
+}
+
+/// Reads `GET /api/v1/quotes?status=referred[&limit=][&cursor=]`: `status` is required and only
+/// `referred` is listed; the cursor must be one this queue issued.
+pub fn read_queue(request: &Request, cursors: &CursorKey) -> Result<QueueRequest, ApiError> {
+    let params = single_params(request, &["status", "limit", "cursor"])?;
+    if params.get("status").map(String::as_str) != Some("referred") {
+        return Err(ApiError::InvalidField {
+            field: "status".to_owned(),
+            detail: "list quotes with status=referred: the underwriters' queue".to_owned(),
+        });
+    }
+    let (default, max) = QUEUE_LIMITS;
+    let limit = match params.get("limit") {
+        None => default,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| ApiError::InvalidField {
+                field: "limit".to_owned(),
+                detail: format!("must be a whole number from 1 to {max}"),
+            })?,
+    };
+    let start_after = params
+        .get("cursor")
+        .map(|cursor| cursors.open(QUEUE_IDENTITY, cursor))
+        .transpose()?;
+    Ok(QueueRequest { limit, start_after })
+}
+
 /// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.
 fn idempotency_key(request: &Request) -> Result<Option<&str>, ApiError> {
     let Some(value) = request.headers().get(IDEMPOTENCY_HEADER) else {
@@ -52,12 +147,16 @@ fn idempotency_key(request: &Request) -> Result<Option<&str>, ApiError> {
         })
 }
 
+/// The body's meaning, not its spelling: its JSON with keys sorted and no whitespace.
+pub fn canonical_json(json: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(json)
+        .and_then(|value| serde_json::to_string(&value))
+        .unwrap_or_else(|_| String::from_utf8_lossy(json).into_owned())
+}
+
 /// A digest of the request's meaning, not its spelling: key order and whitespace do not count.
 pub fn fingerprint(json: &[u8]) -> String {
-    let canonical = serde_json::from_slice::<serde_json::Value>(json)
-        .and_then(|value| serde_json::to_vec(&value))
-        .unwrap_or_else(|_| json.to_vec());
-    let digest = Sha256::digest(&canonical);
+    let digest = Sha256::digest(canonical_json(json).as_bytes());
     digest.iter().fold(String::with_capacity(64), |mut hex, b| {
         // Writing to a String cannot fail.
         let _ = write!(hex, "{b:02x}");
@@ -72,23 +171,45 @@ mod handlers {
 
     use lambda_http::http::StatusCode;
     use lambda_http::http::header::{HeaderValue, LOCATION};
+    use lambda_http::{Body, Response};
+    use serde::Serialize;
     use time::OffsetDateTime;
 
+    use super::super::cursor::CursorKey;
     use super::super::views::QuoteView;
     use super::super::{Answer, ApiError, Call, Table, respond};
-    use super::{CreateRequest, fingerprint, read_create};
-
-    const BASE: &str = "/api/v1/quotes";
+    use super::{
+        CreateRequest, DecisionRequest, QUEUE_IDENTITY, QueueRequest, canonical_json, fingerprint,
+        read_create, read_decision, read_queue,
+    };
     use crate::caller::Scope;
-    use crate::quoting::{Idempotency, Quoting, is_number};
+    use crate::quoting::{Idempotency, Made, Quoting, is_number};
     use crate::route;
 
+    const BASE: &str = "/api/v1/quotes";
+
+    /// What the create-quote function holds: the quoting service, and the key the underwriters'
+    /// queue cursors are signed with.
+    #[derive(Debug, Clone)]
+    pub struct Quotes {
+        /// The quoting service.
+        pub quoting: Quoting,
+        /// Signs and checks queue cursors.
+        pub cursors: CursorKey,
+    }
+
     /// The create-quote function's routes.
-    pub static ROUTES: Table<Quoting> = Table {
+    pub static ROUTES: Table<Quotes> = Table {
         function: "create-quote",
         routes: &[
             route!(POST "/api/v1/quotes", Some(Scope::QuotesWrite), create),
+            route!(GET "/api/v1/quotes", Some(Scope::UnderwritingDecide), queue),
             route!(GET "/api/v1/quotes/{quote_id}", Some(Scope::QuotesRead), get),
+            route!(
+                POST "/api/v1/quotes/{quote_id}/decision",
+                Some(Scope::UnderwritingDecide),
+                decide
+            ),
         ],
     };
 
@@ -98,7 +219,24 @@ mod handlers {
         now.replace_nanosecond(0).unwrap_or(now)
     }
 
-    async fn create(quoting: Arc<Quoting>, call: Call) -> Answer {
+    fn not_found() -> ApiError {
+        ApiError::NotFound {
+            detail: "no quote has that id".to_owned(),
+        }
+    }
+
+    /// The answer with a quote made or decided: the view, and `idempotent-replayed` on a repeat.
+    fn answer(status: StatusCode, call: &Call, made: &Made, now: OffsetDateTime) -> Answer {
+        let mut response = respond(status, &call.request_id, &QuoteView::new(&made.quote, now)?);
+        if made.replayed {
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        }
+        Ok(response)
+    }
+
+    async fn create(quotes: Arc<Quotes>, call: Call) -> Answer {
         let now = now();
         let CreateRequest { input, key, json } = read_create(&call.request)?;
         // Keys are per caller: two callers choosing the same key never see each other's quote.
@@ -106,34 +244,30 @@ mod handlers {
             key: format!("{}:{key}", call.caller.id()),
             fingerprint: fingerprint(json),
         });
-        let made = quoting
-            .create(input, call.caller.id(), idempotency, now)
+        let made = quotes
+            .quoting
+            .create(
+                input,
+                canonical_json(json),
+                call.caller.id(),
+                idempotency,
+                now,
+            )
             .await?;
-        let mut response = respond(
-            StatusCode::CREATED,
-            &call.request_id,
-            &QuoteView::new(&made.quote, now)?,
-        );
+        let mut response = answer(StatusCode::CREATED, &call, &made, now)?;
         let location = format!("{BASE}/{}", made.quote.quote_id);
-        let headers = response.headers_mut();
         if let Ok(location) = HeaderValue::from_str(&location) {
-            headers.insert(LOCATION, location);
-        }
-        if made.replayed {
-            headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+            response.headers_mut().insert(LOCATION, location);
         }
         Ok(response)
     }
 
-    async fn get(quoting: Arc<Quoting>, call: Call) -> Answer {
-        let not_found = || ApiError::NotFound {
-            detail: "no quote has that id".to_owned(),
-        };
+    async fn get(quotes: Arc<Quotes>, call: Call) -> Answer {
         let quote_id = call.params.get("quote_id");
         if !is_number("Q", quote_id) {
             return Err(not_found());
         }
-        let quote = quoting.get(quote_id).await?;
+        let quote = quotes.quoting.get(quote_id).await?;
         // Someone else's quote reads as missing: its existence is not the caller's business.
         if !call.caller.may_access(&quote.owner) {
             return Err(not_found());
@@ -143,6 +277,68 @@ mod handlers {
             &call.request_id,
             &QuoteView::new(&quote, now())?,
         ))
+    }
+
+    /// An underwriter decides a referred quote. Underwriters work every owner's referrals: the
+    /// scope, not ownership, admits them.
+    async fn decide(quotes: Arc<Quotes>, call: Call) -> Answer {
+        let now = now();
+        let quote_id = call.params.get("quote_id");
+        if !is_number("Q", quote_id) {
+            return Err(not_found());
+        }
+        let DecisionRequest {
+            verdict,
+            note,
+            key,
+            json,
+        } = read_decision(&call.request)?;
+        let idempotency = key.map(|key| Idempotency {
+            key: format!("decision:{}:{key}", call.caller.id()),
+            fingerprint: fingerprint(json),
+        });
+        let made = quotes
+            .quoting
+            .decide(quote_id, &call.caller, verdict, note, idempotency, now)
+            .await?;
+        answer(StatusCode::OK, &call, &made, now)
+    }
+
+    /// A quote in the queue: what an underwriter needs to pick it up.
+    #[derive(Debug, Serialize)]
+    struct QueuePage<'q> {
+        items: Vec<QuoteView<'q>>,
+        limit: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        next_cursor: Option<String>,
+    }
+
+    /// The underwriters' queue: referred quotes that can still be decided, newest first.
+    async fn queue(quotes: Arc<Quotes>, call: Call) -> Answer {
+        let now = now();
+        let QueueRequest { limit, start_after } = read_queue(&call.request, &quotes.cursors)?;
+        let page = quotes
+            .quoting
+            .referred_quotes(limit, start_after, now)
+            .await?;
+        let items = page
+            .items
+            .iter()
+            .map(|quote| QuoteView::new(quote, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = page
+            .last_key
+            .map(|key| quotes.cursors.seal(QUEUE_IDENTITY, key));
+        let body: Response<Body> = respond(
+            StatusCode::OK,
+            &call.request_id,
+            &QueuePage {
+                items,
+                limit,
+                next_cursor,
+            },
+        );
+        Ok(body)
     }
 }
 

@@ -7,7 +7,9 @@ use time::{Date, OffsetDateTime};
 use super::ApiError;
 use crate::domain::{CoverageKind, PolicyType, State, Term};
 use crate::money::Money;
-use crate::records::{Policy, PolicyStatus, Quote, QuoteStatus, date_format};
+use crate::records::{
+    DecisionEntry, Policy, PolicyStatus, Quote, QuoteStatus, RatedOn, date_format,
+};
 use crate::underwriting::Decision;
 
 /// A quote as the API shows it.
@@ -33,6 +35,35 @@ pub struct QuoteView<'a> {
     policy_number: Option<&'a str>,
     /// The rating breakdown, as rated.
     premium: Box<RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rated_on: Option<RatedOnView<'a>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    decisions: &'a [DecisionEntry],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bound_by: Option<&'a str>,
+}
+
+/// What a quote or policy was rated on, with the request as the JSON it was sent as.
+#[derive(Debug, Serialize)]
+pub struct RatedOnView<'a> {
+    request: Box<RawValue>,
+    rate_table_version: &'a str,
+    rate_table_sha256: &'a str,
+}
+
+impl<'a> RatedOnView<'a> {
+    fn new(rated_on: Option<&'a RatedOn>) -> Result<Option<RatedOnView<'a>>, ApiError> {
+        rated_on
+            .map(|rated_on| {
+                Ok(RatedOnView {
+                    request: RawValue::from_string(rated_on.request.clone())
+                        .map_err(ApiError::internal)?,
+                    rate_table_version: &rated_on.rate_table_version,
+                    rate_table_sha256: &rated_on.rate_table_sha256,
+                })
+            })
+            .transpose()
+    }
 }
 
 impl<'a> QuoteView<'a> {
@@ -53,6 +84,9 @@ impl<'a> QuoteView<'a> {
             expires_at: quote.expires_at,
             policy_number: quote.policy_number.as_deref(),
             premium: RawValue::from_string(quote.breakdown.clone()).map_err(ApiError::internal)?,
+            rated_on: RatedOnView::new(quote.rated_on.as_ref())?,
+            decisions: &quote.decisions,
+            bound_by: quote.bound_by.as_deref(),
         })
     }
 }
@@ -74,8 +108,18 @@ pub struct PolicyView<'a> {
     total_premium: Money,
     #[serde(with = "time::serde::rfc3339")]
     bound_at: OffsetDateTime,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bound_by: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    added_coverages: &'a [CoverageKind],
     /// The rating breakdown, as quoted.
     premium: Box<RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rated_on: Option<RatedOnView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decision: Option<&'a Decision>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    decisions: &'a [DecisionEntry],
 }
 
 impl<'a> PolicyView<'a> {
@@ -93,7 +137,12 @@ impl<'a> PolicyView<'a> {
             expiration_date: policy.expiration_date,
             total_premium: policy.total_premium,
             bound_at: policy.bound_at,
+            bound_by: policy.bound_by.as_deref(),
+            added_coverages: &policy.added_coverages,
             premium: RawValue::from_string(policy.breakdown.clone()).map_err(ApiError::internal)?,
+            rated_on: RatedOnView::new(policy.rated_on.as_ref())?,
+            decision: policy.decision.as_ref(),
+            decisions: &policy.decisions,
         })
     }
 }

@@ -9,9 +9,9 @@ use time::{Date, Duration, OffsetDateTime};
 use crate::domain::CoverageKind;
 use crate::rating::request::Limit;
 use crate::rating::{RateQuote, RateTables, RatingError, RatingRequest, rate};
-use crate::records::{Quote, QuoteStatus};
+use crate::records::{DecisionEntry, Quote, QuoteStatus, RatedOn, SYSTEM_ACTOR};
 use crate::storage::StorageError;
-use crate::underwriting::{Decision, decide};
+use crate::underwriting::{Decision, Outcome, decide};
 
 #[cfg(feature = "aws")]
 pub use service::Quoting;
@@ -54,6 +54,14 @@ pub enum QuoteError {
         /// `referred`, `declined` or `expired`.
         why: &'static str,
     },
+    /// Only a referred quote, unbound and unexpired, can be decided by an underwriter.
+    #[error("quote {quote_id} cannot be decided: it is {why}, not referred")]
+    NotReferred {
+        /// The quote.
+        quote_id: String,
+        /// `accepted`, `declined`, `bound` or `expired`.
+        why: &'static str,
+    },
     /// Every new number drawn was taken; a retry draws new ones.
     #[error("no free {prefix} number after {NUMBER_TRIES} tries")]
     NoFreeNumber {
@@ -66,6 +74,26 @@ pub enum QuoteError {
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+/// What an underwriter may decide on a referred quote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Bindable from now on.
+    Accepted,
+    /// Final: it will not be written.
+    Declined,
+}
+
+impl Verdict {
+    /// The outcome it puts in force.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            Verdict::Accepted => Outcome::Accepted,
+            Verdict::Declined => Outcome::Declined,
+        }
+    }
 }
 
 /// A quote made, or found again through its idempotency key.
@@ -124,13 +152,28 @@ pub fn assess(
 }
 
 impl Assessed<'_> {
-    /// The quote to store: numbered `quote_id`, made by `owner` at `now`, bindable for `validity`.
+    /// What the quote was rated on: `request_json` (the body as sent, canonical) and the tables'
+    /// version and hash.
+    pub fn rated_on(&self, tables: &RateTables, request_json: String) -> RatedOn {
+        RatedOn {
+            request: request_json,
+            rate_table_version: self.rated.rate_table_version.to_owned(),
+            rate_table_sha256: tables
+                .get(self.request.state, self.request.policy_type)
+                .map(|table| table.sha256.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The quote to store: numbered `quote_id`, made by `owner` at `now`, bindable for `validity`,
+    /// rated on `rated_on`, with the system's decision as the first of its trail.
     pub fn quote(
         &self,
         quote_id: String,
         owner: &str,
         now: OffsetDateTime,
         validity: Duration,
+        rated_on: RatedOn,
     ) -> Result<Quote, QuoteError> {
         let breakdown =
             serde_json::to_string(&self.rated).map_err(|e| StorageError::Mapping(e.to_string()))?;
@@ -149,6 +192,14 @@ impl Assessed<'_> {
             created_at: now,
             expires_at: now + validity,
             policy_number: None,
+            rated_on: Some(rated_on),
+            decisions: vec![DecisionEntry {
+                outcome: self.decision.outcome,
+                actor: SYSTEM_ACTOR.to_owned(),
+                at: now,
+                note: None,
+            }],
+            bound_by: None,
         })
     }
 }

@@ -5,14 +5,17 @@ use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 
-use super::{Idempotency, Made, NUMBER_TRIES, QuoteError, assess, new_number};
+use super::{Idempotency, Made, NUMBER_TRIES, QuoteError, Verdict, assess, new_number};
 use crate::cache::{Cache, CacheName};
 use crate::caller::Caller;
 use crate::rating::{RateTables, RatingRequest};
-use crate::records::{Policy, PolicyFilter, PolicyStatus, Quote, QuoteStatus, term_end};
+use crate::records::{
+    DecisionEntry, Policy, PolicyFilter, PolicyStatus, Quote, QuoteStatus, term_end,
+};
 use crate::settings::Settings;
 use crate::storage::{
-    Bound, DynamoStore, IDEMPOTENCY_TTL_SECS, IdempotencyRecord, Inserted, PolicyPage, StorageError,
+    Bound, Decided, DynamoStore, IDEMPOTENCY_TTL_SECS, IdempotencyRecord, Inserted, PolicyPage,
+    QuotePage, StorageError,
 };
 use crate::underwriting::Outcome;
 
@@ -72,16 +75,19 @@ impl Quoting {
         ))
     }
 
-    /// Rates `request`, decides on it and stores the quote. Coverages the state requires but the
-    /// request leaves out are added at the state minimum and listed on the quote.
+    /// Rates `request` (sent as `request_json`), decides on it and stores the quote with what it was
+    /// rated on. Coverages the state requires but the request leaves out are added at the state
+    /// minimum and listed on the quote.
     pub async fn create(
         &self,
         request: RatingRequest,
+        request_json: String,
         owner: &str,
         idempotency: Option<Idempotency>,
         now: OffsetDateTime,
     ) -> Result<Made, QuoteError> {
         let assessed = assess(self.tables, request, now.date())?;
+        let rated_on = assessed.rated_on(self.tables, request_json);
         let record = idempotency.map(|i| IdempotencyRecord {
             idempotency_key: i.key,
             fingerprint: i.fingerprint,
@@ -89,7 +95,13 @@ impl Quoting {
             ttl: now.unix_timestamp() + IDEMPOTENCY_TTL_SECS,
         });
         for _ in 0..NUMBER_TRIES {
-            let quote = assessed.quote(new_number("Q", now)?, owner, now, self.validity)?;
+            let quote = assessed.quote(
+                new_number("Q", now)?,
+                owner,
+                now,
+                self.validity,
+                rated_on.clone(),
+            )?;
             let record = record.clone().map(|r| IdempotencyRecord {
                 quote_id: quote.quote_id.clone(),
                 ..r
@@ -185,6 +197,11 @@ impl Quoting {
                 total_premium: quote.total_premium,
                 breakdown: quote.breakdown.clone(),
                 bound_at: now,
+                bound_by: Some(caller.id().to_owned()),
+                added_coverages: quote.added_coverages.clone(),
+                rated_on: quote.rated_on.clone(),
+                decision: Some(quote.decision.clone()),
+                decisions: quote.decisions.clone(),
             };
             match self.store.bind(&policy, now).await? {
                 Bound::Created => {
@@ -228,6 +245,82 @@ impl Quoting {
             .list_policies(filter, limit, start_after)
             .await
             .map_err(QuoteError::Storage)
+    }
+
+    /// Records an underwriter's decision on a referred quote: `outcome` (accepted makes it
+    /// bindable; declined is final), by `caller`, with `note`. Safe to retry with an idempotency
+    /// key: a repeat answers with the quote as decided, a different decision under the same key is
+    /// refused. Of two underwriters deciding at once, one wins and the other finds the quote
+    /// decided.
+    pub async fn decide(
+        &self,
+        quote_id: &str,
+        caller: &Caller,
+        verdict: Verdict,
+        note: String,
+        idempotency: Option<Idempotency>,
+        now: OffsetDateTime,
+    ) -> Result<Made, QuoteError> {
+        let entry = DecisionEntry {
+            outcome: verdict.outcome(),
+            actor: caller.id().to_owned(),
+            at: now,
+            note: Some(note),
+        };
+        let record = idempotency.map(|i| IdempotencyRecord {
+            idempotency_key: i.key,
+            fingerprint: i.fingerprint,
+            quote_id: quote_id.to_owned(),
+            ttl: now.unix_timestamp() + IDEMPOTENCY_TTL_SECS,
+        });
+        let decided = self
+            .store
+            .decide(quote_id, &entry, now, record.as_ref())
+            .await?;
+        match decided {
+            Decided::Done => {
+                self.cache.invalidate(CacheName::Quote, quote_id).await;
+                let quote = self.read_quote(quote_id).await?;
+                Ok(Made {
+                    quote,
+                    replayed: false,
+                })
+            }
+            Decided::KeyUsed(existing) => {
+                let ours = record.as_ref().map(|r| r.fingerprint.as_str());
+                if ours != Some(existing.fingerprint.as_str()) || existing.quote_id != quote_id {
+                    return Err(QuoteError::IdempotencyKeyReused {
+                        quote_id: existing.quote_id,
+                    });
+                }
+                Ok(Made {
+                    quote: self.read_quote(quote_id).await?,
+                    replayed: true,
+                })
+            }
+            Decided::Refused(None) => Err(QuoteError::QuoteNotFound(quote_id.to_owned())),
+            Decided::Refused(Some(current)) => Err(QuoteError::NotReferred {
+                quote_id: quote_id.to_owned(),
+                why: match (current.status_at(now), current.decision.outcome) {
+                    (QuoteStatus::Bound, _) => "bound",
+                    (QuoteStatus::Expired, _) => "expired",
+                    (_, Outcome::Accepted) => "accepted",
+                    (_, Outcome::Declined) => "declined",
+                    // Still referred, yet the write was refused: it changed under us.
+                    (_, Outcome::Referred) => "changing",
+                },
+            }),
+        }
+    }
+
+    /// A page of the underwriters' queue: referred quotes that can still be decided, newest first.
+    pub async fn referred_quotes(
+        &self,
+        limit: usize,
+        start_after: Option<HashMap<String, String>>,
+        now: OffsetDateTime,
+    ) -> Result<QuotePage, QuoteError> {
+        Ok(self.store.referred_quotes(limit, start_after, now).await?)
     }
 }
 

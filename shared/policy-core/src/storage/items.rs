@@ -11,8 +11,10 @@ use time::OffsetDateTime;
 use super::{Item, StorageError};
 use crate::domain::{CoverageKind, PolicyType, State, Term};
 use crate::money::Money;
-use crate::records::{Policy, PolicyStatus, PolicySummary, Quote, QuoteStatus, date_format};
-use crate::underwriting::Decision;
+use crate::records::{
+    DecisionEntry, Policy, PolicyStatus, PolicySummary, Quote, QuoteStatus, RatedOn, date_format,
+};
+use crate::underwriting::{Decision, Outcome};
 
 /// How long an expired quote stays readable as expired before DynamoDB's TTL removes it.
 const EXPIRED_QUOTE_RETENTION_SECS: i64 = 30 * 24 * 3600;
@@ -63,13 +65,36 @@ struct QuoteItem {
     created_at: OffsetDateTime,
     #[serde(with = "time::serde::timestamp")]
     expires_at: OffsetDateTime,
-    ttl: i64,
+    /// Removed when the quote is bound: a bound quote is kept for good.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ttl: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     policy_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rated_on: Option<RatedOn>,
+    #[serde(default)]
+    decisions: Vec<DecisionEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bound_by: Option<String>,
+    // The underwriters' queue (the sparse `by_referral` index): present only while referred.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    queue: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    queue_key: Option<String>,
+}
+
+/// The partition value of the `by_referral` index: quotes waiting for an underwriter.
+pub const REFERRED_QUEUE: &str = "referred";
+
+/// The sort key of the `by_referral` index: oldest first by creation, ties broken by id.
+pub fn queue_key(created_at: OffsetDateTime, quote_id: &str) -> String {
+    format!("{}#{quote_id}", created_at.unix_timestamp())
 }
 
 /// The DynamoDB item for a quote, with the TTL that removes it a while after it expires.
 pub(super) fn quote_item(quote: &Quote) -> Result<Item, StorageError> {
+    let referred =
+        quote.status == QuoteStatus::Quoted && quote.decision.outcome == Outcome::Referred;
     let mut item = to_item(&QuoteItem {
         quote_id: quote.quote_id.clone(),
         owner: quote.owner.clone(),
@@ -83,8 +108,13 @@ pub(super) fn quote_item(quote: &Quote) -> Result<Item, StorageError> {
         added_coverages: quote.added_coverages.clone(),
         created_at: quote.created_at,
         expires_at: quote.expires_at,
-        ttl: quote.expires_at.unix_timestamp() + EXPIRED_QUOTE_RETENTION_SECS,
+        ttl: Some(quote.expires_at.unix_timestamp() + EXPIRED_QUOTE_RETENTION_SECS),
         policy_number: quote.policy_number.clone(),
+        rated_on: quote.rated_on.clone(),
+        decisions: quote.decisions.clone(),
+        bound_by: quote.bound_by.clone(),
+        queue: referred.then(|| REFERRED_QUEUE.to_owned()),
+        queue_key: referred.then(|| queue_key(quote.created_at, &quote.quote_id)),
     })?;
     item.insert("total_premium".into(), money_attr(quote.total_premium));
     Ok(item)
@@ -109,6 +139,9 @@ pub(super) fn quote_from_item(mut item: Item) -> Result<Quote, StorageError> {
         created_at: raw.created_at,
         expires_at: raw.expires_at,
         policy_number: raw.policy_number,
+        rated_on: raw.rated_on,
+        decisions: raw.decisions,
+        bound_by: raw.bound_by,
     })
 }
 
@@ -128,6 +161,16 @@ struct PolicyItem {
     breakdown: String,
     #[serde(with = "time::serde::rfc3339")]
     bound_at: OffsetDateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bound_by: Option<String>,
+    #[serde(default)]
+    added_coverages: Vec<CoverageKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rated_on: Option<RatedOn>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    decision: Option<Decision>,
+    #[serde(default)]
+    decisions: Vec<DecisionEntry>,
     // Index keys.
     state_product: String,
     all_policies: String,
@@ -158,6 +201,11 @@ pub fn policy_item(policy: &Policy) -> Result<Item, StorageError> {
         expiration_date: policy.expiration_date,
         breakdown: policy.breakdown.clone(),
         bound_at: policy.bound_at,
+        bound_by: policy.bound_by.clone(),
+        added_coverages: policy.added_coverages.clone(),
+        rated_on: policy.rated_on.clone(),
+        decision: policy.decision.clone(),
+        decisions: policy.decisions.clone(),
         state_product: state_product(policy.state, policy.policy_type),
         all_policies: ALL_POLICIES.to_owned(),
         effective_key: effective_key(policy.effective_date, &policy.policy_number),
@@ -183,6 +231,11 @@ pub fn policy_from_item(mut item: Item) -> Result<Policy, StorageError> {
         total_premium,
         breakdown: raw.breakdown,
         bound_at: raw.bound_at,
+        bound_by: raw.bound_by,
+        added_coverages: raw.added_coverages,
+        rated_on: raw.rated_on,
+        decision: raw.decision,
+        decisions: raw.decisions,
     })
 }
 
@@ -260,6 +313,30 @@ mod tests {
             created_at: datetime!(2026-11-01 09:30:15.123_456_789 UTC),
             expires_at: datetime!(2026-12-01 09:30:15 UTC),
             policy_number: Some("POL-2026-ABCDEFGHJK".into()),
+            rated_on: Some(rated_on()),
+            decisions: vec![
+                DecisionEntry {
+                    outcome: Outcome::Referred,
+                    actor: "system".into(),
+                    at: datetime!(2026-11-01 09:30:15 UTC),
+                    note: None,
+                },
+                DecisionEntry {
+                    outcome: Outcome::Accepted,
+                    actor: "underwriter-3".into(),
+                    at: datetime!(2026-11-02 10:00:00 UTC),
+                    note: Some("vehicle appraised at $140,000".into()),
+                },
+            ],
+            bound_by: Some("agent-7".into()),
+        }
+    }
+
+    fn rated_on() -> RatedOn {
+        RatedOn {
+            request: r#"{"policy_type":"auto","state":"NY"}"#.into(),
+            rate_table_version: "NY-auto-2026.11.0/common-2026.11.0".into(),
+            rate_table_sha256: "ab".repeat(32),
         }
     }
 
@@ -277,6 +354,11 @@ mod tests {
             total_premium: money("1234.50"),
             breakdown: r#"{"lines":[]}"#.into(),
             bound_at: datetime!(2026-03-01 12:00:00.5 UTC),
+            bound_by: Some("agent-7".into()),
+            added_coverages: vec![CoverageKind::LossOfUse],
+            rated_on: Some(rated_on()),
+            decision: Some(quote().decision),
+            decisions: quote().decisions,
         }
     }
 

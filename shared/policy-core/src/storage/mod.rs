@@ -30,7 +30,7 @@ pub use items::{
 #[cfg(feature = "aws")]
 pub use policies::PolicyPage;
 #[cfg(feature = "aws")]
-pub use quotes::{Bound, Inserted};
+pub use quotes::{Bound, Decided, Inserted, QuotePage};
 
 /// A DynamoDB item.
 #[cfg(feature = "aws")]

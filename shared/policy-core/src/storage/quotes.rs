@@ -1,6 +1,7 @@
 //! The quotes table and the writes around it: a new quote with its idempotency record, reading a
 //! quote back, and binding a quote into a policy in one transaction.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -12,9 +13,9 @@ use aws_sdk_dynamodb::types::{
 use time::OffsetDateTime;
 
 use super::client::{is_transient_code, sdk_error, timed};
-use super::items::{from_item, policy_item, quote_from_item, quote_item, to_item};
-use super::{DynamoStore, IdempotencyRecord, StorageError};
-use crate::records::{Policy, Quote};
+use super::items::{REFERRED_QUEUE, from_item, policy_item, quote_from_item, quote_item, to_item};
+use super::{DynamoStore, IdempotencyRecord, Item, StorageError};
+use crate::records::{DecisionEntry, Policy, Quote};
 
 /// The result of inserting a quote.
 #[derive(Debug)]
@@ -36,6 +37,18 @@ pub enum Bound {
     Refused(Option<Box<Quote>>),
     /// The policy number is taken; try another.
     NumberTaken,
+}
+
+/// The result of recording an underwriter's decision.
+#[derive(Debug)]
+pub enum Decided {
+    /// Recorded: the quote is no longer referred.
+    Done,
+    /// The quote was not referred, unbound and unexpired; it is returned as it is now (or `None`
+    /// if absent).
+    Refused(Option<Box<Quote>>),
+    /// The idempotency key was used before; here is what for.
+    KeyUsed(IdempotencyRecord),
 }
 
 /// What the reasons of a cancelled transaction say to do.
@@ -224,13 +237,19 @@ impl DynamoStore {
         let update = Update::builder()
             .table_name(&self.tables.quotes)
             .key("quote_id", AttributeValue::S(policy.quote_id.clone()))
-            .update_expression("SET #status = :bound, policy_number = :policy")
+            // A bound quote is part of its policy's record: it loses its TTL and names who bound it.
+            .update_expression("SET #status = :bound, policy_number = :policy, bound_by = :by REMOVE #ttl")
             .condition_expression(
                 "attribute_exists(quote_id) AND #status = :quoted AND #decision.#outcome = :accepted AND expires_at > :now",
             )
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#decision", "decision")
             .expression_attribute_names("#outcome", "outcome")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(
+                ":by",
+                AttributeValue::S(policy.bound_by.clone().unwrap_or_default()),
+            )
             .expression_attribute_values(":bound", AttributeValue::S("bound".into()))
             .expression_attribute_values(":quoted", AttributeValue::S("quoted".into()))
             .expression_attribute_values(":accepted", AttributeValue::S("accepted".into()))
@@ -256,65 +275,146 @@ impl DynamoStore {
             Some(_) => Ok(Bound::NumberTaken),
         }
     }
+
+    /// Records an underwriter's decision on a referred quote: the outcome in force becomes
+    /// `entry.outcome`, the entry joins the quote's decision trail and the quote leaves the
+    /// underwriters' queue; all only if it is still referred, unbound and unexpired at `now`. With
+    /// an idempotency record, both in one transaction.
+    pub async fn decide(
+        &self,
+        quote_id: &str,
+        entry: &DecisionEntry,
+        now: OffsetDateTime,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<Decided, StorageError> {
+        let entry_attr = serde_dynamo::to_attribute_value(entry)
+            .map_err(|e| StorageError::Mapping(e.to_string()))?;
+        let outcome = serde_dynamo::to_attribute_value(entry.outcome)
+            .map_err(|e| StorageError::Mapping(e.to_string()))?;
+        let update = Update::builder()
+            .table_name(&self.tables.quotes)
+            .key("quote_id", AttributeValue::S(quote_id.to_owned()))
+            .update_expression(
+                "SET #decision.#outcome = :outcome, decisions = list_append(if_not_exists(decisions, :none), :entry) REMOVE queue, queue_key",
+            )
+            .condition_expression(
+                "attribute_exists(quote_id) AND #status = :quoted AND #decision.#outcome = :referred AND expires_at > :now",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#decision", "decision")
+            .expression_attribute_names("#outcome", "outcome")
+            .expression_attribute_values(":outcome", outcome)
+            .expression_attribute_values(":entry", AttributeValue::L(vec![entry_attr]))
+            .expression_attribute_values(":none", AttributeValue::L(vec![]))
+            .expression_attribute_values(":quoted", AttributeValue::S("quoted".into()))
+            .expression_attribute_values(":referred", AttributeValue::S("referred".into()))
+            .expression_attribute_values(":now", AttributeValue::N(now.unix_timestamp().to_string()))
+            .build()
+            .map_err(|e| StorageError::Mapping(e.to_string()))?;
+        let mut items = vec![TransactWriteItem::builder().update(update).build()];
+        if let Some(record) = idempotency {
+            let put_key = Put::builder()
+                .table_name(&self.tables.idempotency)
+                .set_item(Some(to_item(record)?))
+                .condition_expression("attribute_not_exists(idempotency_key)")
+                .build()
+                .map_err(|e| StorageError::Mapping(e.to_string()))?;
+            items.insert(0, TransactWriteItem::builder().put(put_key).build());
+        }
+        let quote_at = items.len() - 1;
+        for _ in 0..3 {
+            match self.transact(&items).await? {
+                None => return Ok(Decided::Done),
+                Some(at) if at == quote_at => {
+                    let current = self.get_quote(quote_id).await?;
+                    return Ok(Decided::Refused(current.map(Box::new)));
+                }
+                Some(_) => {
+                    let key = idempotency.map_or("", |r| r.idempotency_key.as_str());
+                    if let Some(existing) = self.idempotency_record(key).await? {
+                        return Ok(Decided::KeyUsed(existing));
+                    }
+                }
+            }
+        }
+        Err(StorageError::Unavailable {
+            operation: "TransactWriteItems",
+            message: "idempotency record vanished".into(),
+        })
+    }
+
+    /// A page of the underwriters' queue: referred quotes that can still be decided (unexpired at
+    /// `now`), newest first, resuming after `start_after`. Reads the sparse `by_referral` index a
+    /// few pages at most, since expired quotes are filtered out after the read.
+    pub async fn referred_quotes(
+        &self,
+        limit: usize,
+        start_after: Option<HashMap<String, String>>,
+        now: OffsetDateTime,
+    ) -> Result<QuotePage, StorageError> {
+        let limit = limit.max(1);
+        let mut start: Option<Item> = start_after.map(|key| {
+            key.into_iter()
+                .map(|(k, v)| (k, AttributeValue::S(v)))
+                .collect()
+        });
+        let mut items = Vec::with_capacity(limit);
+        for _ in 0..MAX_QUEUE_QUERIES {
+            let output = timed(
+                "Query",
+                self.client
+                    .query()
+                    .table_name(&self.tables.quotes)
+                    .index_name("by_referral")
+                    .key_condition_expression("#queue = :referred")
+                    .filter_expression("expires_at > :now")
+                    .expression_attribute_names("#queue", "queue")
+                    .expression_attribute_values(
+                        ":referred",
+                        AttributeValue::S(REFERRED_QUEUE.into()),
+                    )
+                    .expression_attribute_values(
+                        ":now",
+                        AttributeValue::N(now.unix_timestamp().to_string()),
+                    )
+                    .scan_index_forward(false)
+                    .limit(i32::try_from(limit - items.len()).unwrap_or(i32::MAX))
+                    .set_exclusive_start_key(start.take())
+                    .send(),
+            )
+            .await
+            .map_err(sdk_error("Query"))?;
+            for item in output.items.unwrap_or_default() {
+                items.push(quote_from_item(item)?);
+            }
+            start = output.last_evaluated_key;
+            if items.len() >= limit || start.is_none() {
+                break;
+            }
+        }
+        // Resume after what DynamoDB last read, which may lie past the last quote returned when
+        // expired ones were filtered out.
+        let last_key = start.map(|key| {
+            key.into_iter()
+                .filter_map(|(name, value)| match value {
+                    AttributeValue::S(text) => Some((name, text)),
+                    _ => None,
+                })
+                .collect()
+        });
+        Ok(QuotePage { items, last_key })
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// How many Query calls one page of the underwriters' queue may take: expired quotes are filtered
+/// after the read, so a page can come back short, with a cursor, rather than read on and on.
+const MAX_QUEUE_QUERIES: usize = 4;
 
-    fn reasons(codes: &[&str]) -> Vec<CancellationReason> {
-        codes
-            .iter()
-            .map(|code| {
-                CancellationReason::builder()
-                    .code(*code)
-                    .message(format!("{code} here"))
-                    .build()
-            })
-            .collect()
-    }
-
-    #[test]
-    fn a_failed_condition_names_its_item_whatever_else_happened() {
-        assert_eq!(
-            read_cancellation(&reasons(&["None", "ConditionalCheckFailed"])),
-            Cancelled::ConditionFailed(1)
-        );
-        assert_eq!(
-            read_cancellation(&reasons(&["ConditionalCheckFailed", "ValidationError"])),
-            Cancelled::ConditionFailed(0)
-        );
-    }
-
-    #[test]
-    fn conflicts_and_throttling_are_retried() {
-        for codes in [
-            &["TransactionConflict", "None"][..],
-            &["None", "ThrottlingError"],
-            &["ProvisionedThroughputExceeded", "TransactionConflict"],
-            &[],
-        ] {
-            assert_eq!(
-                read_cancellation(&reasons(codes)),
-                Cancelled::Retry,
-                "{codes:?}"
-            );
-        }
-        // A reason without a code is an item that was fine.
-        let no_code = [CancellationReason::builder().build()];
-        assert_eq!(read_cancellation(&no_code), Cancelled::Retry);
-    }
-
-    #[test]
-    fn a_reason_no_retry_changes_is_refused_with_its_code() {
-        for code in ["ValidationError", "ItemCollectionSizeLimitExceeded"] {
-            assert_eq!(
-                read_cancellation(&reasons(&["TransactionConflict", code])),
-                Cancelled::Refused {
-                    code: code.to_owned(),
-                    message: Some(format!("{code} here")),
-                }
-            );
-        }
-    }
+/// A page of quotes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuotePage {
+    /// The quotes, newest first.
+    pub items: Vec<Quote>,
+    /// The key to continue after the last item, if more may follow.
+    pub last_key: Option<HashMap<String, String>>,
 }

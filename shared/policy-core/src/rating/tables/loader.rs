@@ -249,6 +249,8 @@ fn state_table(file: &str, text: &str, common_version: &str) -> Result<RateTable
             "{}-{}-{}/common-{common_version}",
             raw.state, raw.policy_type, raw.version
         ),
+        // Filled in by `RateTables::parse`, which has the common table's text too.
+        sha256: String::new(),
         minimum_premium: positive(file, "minimum_premium", raw.minimum_premium.0)?,
         premium_tax_rate: fraction(file, "premium_tax_rate", raw.premium_tax_rate.0)?,
         credit_allowed: raw.credit_allowed,
@@ -293,11 +295,13 @@ impl RateTables {
 
     /// Parses a common table and state tables given as `(path under rates/, text)`.
     pub fn parse(common: (&str, &str), files: &[(&str, &str)]) -> Result<RateTables, TableError> {
+        let common_text = common.1;
         let common = common_table(common.0, common.1)?;
         let mut by_state: Vec<[Option<RateTable>; 3]> =
             State::ALL.iter().map(|_| [None, None, None]).collect();
         for &(file, text) in files {
-            let table = state_table(file, text, &common.version)?;
+            let mut table = state_table(file, text, &common.version)?;
+            table.sha256 = content_sha256(text, common_text);
             let slot = &mut by_state[table.state.index()][table.policy_type.index()];
             if slot.is_some() {
                 return Err(TableError::new(
@@ -311,11 +315,53 @@ impl RateTables {
     }
 }
 
+/// The SHA-256 of the exact table content a premium comes from: the state table's file, then the
+/// common table's file, each as compiled in, in lowercase hex. One changed byte in either changes it.
+pub fn content_sha256(state_text: &str, common_text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write as _;
+    let mut hasher = Sha256::new();
+    hasher.update(state_text.as_bytes());
+    hasher.update(common_text.as_bytes());
+    hasher
+        .finalize()
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, b| {
+            // Writing to a String cannot fail.
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
 
     use super::*;
+
+    #[test]
+    fn every_table_carries_the_hash_of_its_files_and_one_changed_byte_changes_it() {
+        let tables = RateTables::builtin().unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        for table in tables.iter() {
+            assert_eq!(table.sha256.len(), 64, "{}", table.version);
+            assert!(
+                seen.insert(table.sha256.clone()),
+                "{} shares a hash",
+                table.version
+            );
+        }
+        let (state, common) = ("version = \"1\"\n", "version = \"2\"\n");
+        let hash = content_sha256(state, common);
+        assert_eq!(hash, content_sha256(state, common));
+        assert_ne!(hash, content_sha256("version = \"1\"\n ", common));
+        assert_ne!(hash, content_sha256(state, "version = \"3\"\n"));
+        // Published SHA-256 of the empty input: the digest is the standard one.
+        assert_eq!(
+            content_sha256("", ""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
     use crate::domain::PolicyType;
 
     #[test]

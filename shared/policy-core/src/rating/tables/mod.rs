@@ -13,7 +13,7 @@ mod loader;
 mod model;
 mod raw;
 
-pub use loader::TableError;
+pub use loader::{TableError, content_sha256};
 pub use model::{
     Bands, ByCount, Common, CoverageRate, DeductibleCurve, DiscountKind, Discounts, Factors,
     NamedAmount, RateTable, RateTables, Tier,

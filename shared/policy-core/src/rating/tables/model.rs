@@ -186,6 +186,8 @@ pub struct RateTable {
     pub policy_type: PolicyType,
     /// `"<STATE>-<product>-<version>/common-<version>"`: the exact tables a premium came from.
     pub version: String,
+    /// SHA-256 of the state and common tables' files as compiled in (see [`super::content_sha256`]).
+    pub sha256: String,
     /// Smallest annual premium, before tax and fees.
     pub minimum_premium: Decimal,
     /// Premium tax as a fraction of premium.
