@@ -86,6 +86,33 @@ pub struct Idempotency {
     pub fingerprint: String,
 }
 
+/// A request priced the way both the quotes and the rates routes price it.
+#[derive(Debug)]
+pub struct Priced<'t> {
+    /// The request as rated, with the coverages the state requires added.
+    pub request: RatingRequest,
+    /// The premium and its breakdown.
+    pub rated: RateQuote<'t>,
+    /// Coverages the state requires that the request left out, added at the minimum limit.
+    pub added_coverages: Vec<CoverageKind>,
+}
+
+/// Adds the coverages the state requires that `request` leaves out, at their minimum limits, and
+/// rates it as of `today`: one body, one price, whichever route it came in by.
+pub fn price(
+    tables: &RateTables,
+    mut request: RatingRequest,
+    today: Date,
+) -> Result<Priced<'_>, RatingError> {
+    let added_coverages = add_required_coverages(tables, &mut request);
+    let rated = rate(tables, &request, today)?;
+    Ok(Priced {
+        request,
+        rated,
+        added_coverages,
+    })
+}
+
 /// A quote request rated and decided on, before anything is stored.
 #[derive(Debug)]
 pub struct Assessed<'t> {
@@ -99,15 +126,18 @@ pub struct Assessed<'t> {
     pub added_coverages: Vec<CoverageKind>,
 }
 
-/// Everything a create does before it writes: adds the coverages the state requires, rates and
-/// decides, as of `today`. Pure, so hostile requests can be tried against it without storage.
+/// Everything a create does before it writes: prices the request as [`price`] does and decides,
+/// as of `today`. Pure, so hostile requests can be tried against it without storage.
 pub fn assess(
     tables: &RateTables,
-    mut request: RatingRequest,
+    request: RatingRequest,
     today: Date,
 ) -> Result<Assessed<'_>, QuoteError> {
-    let added_coverages = add_required_coverages(tables, &mut request);
-    let rated = rate(tables, &request, today)?;
+    let Priced {
+        request,
+        rated,
+        added_coverages,
+    } = price(tables, request, today)?;
     let table =
         tables
             .get(request.state, request.policy_type)
@@ -153,6 +183,8 @@ impl Assessed<'_> {
     }
 }
 
+/// Sets each coverage the state requires that `request` leaves out to its minimum limit; the
+/// coverages it added.
 fn add_required_coverages(tables: &RateTables, request: &mut RatingRequest) -> Vec<CoverageKind> {
     let Some(table) = tables.get(request.state, request.policy_type) else {
         return Vec::new();
