@@ -8,10 +8,8 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request};
 use policy_core::api::views::QuoteView;
 use policy_core::api::{body, calculate_rate};
-use policy_core::quoting::new_number;
-use policy_core::rating::{RateTables, RatingRequest, rate};
-use policy_core::records::{Quote, QuoteStatus};
-use policy_core::underwriting::decide;
+use policy_core::quoting::{assess, new_number};
+use policy_core::rating::{RateTables, RatingRequest};
 use time::macros::{date, datetime};
 
 /// Requests measured per body.
@@ -79,24 +77,14 @@ fn main() {
 /// The create-quote path in process: the response body it would send.
 fn create_quote(tables: &'static RateTables, json: &[u8], now: time::OffsetDateTime) -> Vec<u8> {
     let request: RatingRequest = body::parse(json).unwrap();
-    let rated = rate(tables, &request, now.date()).unwrap();
-    let table = tables.get(request.state, request.policy_type).unwrap();
-    let decision = decide(&request, &rated, table);
-    let quote = Quote {
-        quote_id: new_number("Q", now).unwrap(),
-        owner: "agent-01".to_owned(),
-        status: QuoteStatus::Quoted,
-        decision,
-        state: request.state,
-        policy_type: request.policy_type,
-        term: request.term,
-        effective_date: rated.effective_date.unwrap_or(now.date()),
-        total_premium: rated.total_premium,
-        breakdown: serde_json::to_string(&rated).unwrap(),
-        added_coverages: Vec::new(),
-        created_at: now,
-        expires_at: now + time::Duration::days(30),
-        policy_number: None,
-    };
+    let assessed = assess(tables, request, now.date()).unwrap();
+    let quote = assessed
+        .quote(
+            new_number("Q", now).unwrap(),
+            "agent-01",
+            now,
+            time::Duration::days(30),
+        )
+        .unwrap();
     serde_json::to_vec(&QuoteView::new(&quote, now).unwrap()).unwrap()
 }

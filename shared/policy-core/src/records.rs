@@ -255,6 +255,7 @@ mod tests {
             decision: Decision {
                 outcome: crate::underwriting::Outcome::Accepted,
                 reasons: vec![],
+                rules: vec![],
             },
             state: State::CA,
             policy_type: PolicyType::Auto,
