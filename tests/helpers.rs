@@ -103,6 +103,31 @@ pub fn send_with(
     }
 }
 
+/// A ZIP code in each written state, in an ordinary territory.
+const ZIP_CODES: [(&str, &str); 7] = [
+    ("CA", "95814"),
+    ("TX", "78701"),
+    ("NY", "14201"),
+    ("FL", "32601"),
+    ("PA", "18101"),
+    ("IL", "62701"),
+    ("MI", "49503"),
+];
+
+/// An auto quote body made a complete application: a driver with a clean record, a vehicle and a
+/// ZIP code in the body's state, every fact auto's tables require, so underwriting can accept it.
+pub fn complete_auto(mut body: Value) -> Value {
+    let state = body["state"].as_str().expect("the body names its state");
+    let (_, zip) = ZIP_CODES
+        .iter()
+        .find(|(s, _)| *s == state)
+        .unwrap_or_else(|| panic!("no ZIP code for {state}"));
+    body["zip_code"] = json!(zip);
+    body["drivers"] = json!([{"age": 40, "years_licensed": 22}]);
+    body["vehicle"] = json!({"year": 2022, "value": 30_000});
+    body
+}
+
 /// POSTs a JSON value.
 pub fn post_json(path: &str, body: &Value) -> Reply {
     send(

@@ -24,6 +24,45 @@ fn the_briefs_payload_is_rated() {
         "CA-auto-2026.11.0/common-2026.11.0"
     );
     assert_eq!(quote["tier"], "standard");
+    assert_eq!(quote["added_coverages"], json!([]));
+}
+
+#[test]
+fn one_body_has_one_price_on_the_rates_and_the_quotes_routes() {
+    for body in [
+        // New York requires uninsured motorist and PIP, Michigan PIP, Florida home liability.
+        json!({"state": "NY", "policy_type": "auto", "coverage": {"liability": 500000}}),
+        json!({"state": "MI", "policy_type": "auto", "coverage": {"liability": 250000}}),
+        json!({"state": "FL", "policy_type": "home", "coverage": {"dwelling": 400000}}),
+        json!({"state": "CA", "policy_type": "auto", "coverage": {"liability": 500000}}),
+    ] {
+        // When the same body is rated and quoted
+        let rated = post_json(PATH, &body);
+        let quoted = post_json("/api/v1/quotes", &body);
+
+        // Then both add the same required coverages and come to the same total
+        assert_eq!(rated.status, 200, "{body}: {:#}", rated.json);
+        assert_eq!(quoted.status, 201, "{body}: {:#}", quoted.json);
+        assert_eq!(
+            rated.json["total_premium"], quoted.json["total_premium"],
+            "{body}"
+        );
+        // A quote leaves `added_coverages` out when there are none; a rating always lists them.
+        let added = quoted
+            .json
+            .get("added_coverages")
+            .cloned()
+            .unwrap_or(json!([]));
+        assert_eq!(rated.json["added_coverages"], added, "{body}");
+    }
+    let ny = post_json(
+        PATH,
+        &json!({"state": "NY", "policy_type": "auto", "coverage": {"liability": 500000}}),
+    );
+    assert_eq!(
+        ny.json["added_coverages"],
+        json!(["uninsured_motorist", "pip"])
+    );
 }
 
 #[test]
@@ -52,6 +91,10 @@ fn a_batch_answers_each_item_on_its_own() {
         "vin"
     );
     assert_eq!(reply.json["results"][0]["rate"]["total_premium"], "946.15");
+    assert_eq!(
+        reply.json["results"][0]["rate"]["added_coverages"],
+        json!([])
+    );
     assert_eq!(
         (
             reply.json["succeeded"].clone(),
@@ -144,18 +187,6 @@ fn state_rules_are_422_with_their_own_problem_types() {
     assert_eq!(
         below["type"],
         "urn:policy-decision:problem:limit-below-minimum"
-    );
-    let missing = assert_problem(
-        &post_json(
-            PATH,
-            &json!({"state": "MI", "policy_type": "auto", "coverage": {"liability": 250000}}),
-        ),
-        422,
-        "coverage.pip",
-    );
-    assert_eq!(
-        missing["type"],
-        "urn:policy-decision:problem:missing-required-coverage"
     );
     let unsupported = assert_problem(
         &post_json(

@@ -1,6 +1,6 @@
 use std::collections::HashSet;
 
-use e2e::{assert_problem, get, post_json};
+use e2e::{assert_problem, complete_auto, get, post_json};
 use serde_json::{Value, json};
 
 /// Whether a listed policy matches a filter.
@@ -131,10 +131,12 @@ fn paging_through_every_seeded_policy_has_no_duplicate_and_no_gap() {
     assert_newest_first(&seen);
 }
 
-/// Binds a new quote in `state`, effective today; its policy number.
+/// Binds a new quote in `state` (a complete application, so it is accepted), effective today; its
+/// policy number.
 fn bind_new_policy(state: &str) -> String {
-    let body =
-        json!({"policy_type": "auto", "state": state, "coverage_requested": {"liability": 500000}});
+    let body = complete_auto(
+        json!({"policy_type": "auto", "state": state, "coverage_requested": {"liability": 500000}}),
+    );
     let quote = post_json("/api/v1/quotes", &body);
     assert_eq!(quote.status, 201, "{:#}", quote.json);
     let quote_id = quote.json["quote_id"].as_str().unwrap();

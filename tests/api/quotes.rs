@@ -1,8 +1,8 @@
 use std::thread;
 
 use e2e::{
-    Reply, assert_problem, get, idempotency_record_exists, policies_from_quote, post_json,
-    post_raw, send_with, unique, with_dynamo,
+    Reply, assert_problem, complete_auto, get, idempotency_record_exists, policies_from_quote,
+    post_json, post_raw, send_with, unique, with_dynamo,
 };
 use policy_core::caller::ANONYMOUS;
 use policy_core::domain::{PolicyType, State, Term};
@@ -37,8 +37,38 @@ fn created(reply: &Reply) -> String {
     id
 }
 
+/// A complete TX auto application whose one driver is `driver`.
 fn with_driver(driver: &Value) -> Value {
-    json!({"policy_type": "auto", "state": "TX", "coverage": {"liability": 300000}, "drivers": [driver]})
+    let mut body = complete_auto(
+        json!({"policy_type": "auto", "state": "TX", "coverage": {"liability": 300000}}),
+    );
+    body["drivers"] = json!([driver]);
+    body
+}
+
+/// The `(code, field)` of each reason of a quote's decision.
+fn reasons(quote: &Value) -> Vec<(String, String)> {
+    quote["decision"]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["code"].as_str().unwrap().to_owned(),
+                r["field"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The result of rule `rule` in a quote's decision.
+fn rule<'q>(quote: &'q Value, rule: &str) -> &'q Value {
+    quote["decision"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == rule)
+        .unwrap_or_else(|| panic!("no {rule} in {:#}", quote["decision"]))
 }
 
 #[test]
@@ -47,11 +77,26 @@ fn the_briefs_quote_body_works_as_written_in_ca_ny_and_tx() {
         // When the brief's load-test body is posted
         let reply = post_json("/api/v1/quotes", &brief_quote(state));
 
-        // Then a quote is stored and readable at its Location, accepted, valid for 30 days
+        // Then a quote is stored and readable at its Location, valid for 30 days, and referred:
+        // the body names no drivers, vehicle or ZIP code, and the rules that read them say so
         let id = created(&reply);
         assert!(id.starts_with("Q-2") && id.len() == 17, "{id}");
         let quote = &reply.json;
-        assert_eq!(quote["decision"]["outcome"], "accepted", "{state}");
+        assert_eq!(quote["decision"]["outcome"], "referred", "{state}");
+        let incomplete = |field: &str| ("incomplete_application".to_owned(), field.to_owned());
+        assert_eq!(
+            reasons(quote),
+            [
+                incomplete("drivers"),
+                incomplete("vehicle"),
+                incomplete("zip_code")
+            ],
+            "{state}"
+        );
+        assert_eq!(
+            rule(quote, "driver_under_minimum_age"),
+            &json!({"rule": "driver_under_minimum_age", "result": "not_evaluated", "missing": "drivers"})
+        );
         assert_eq!(quote["status"], "quoted");
         let created_at = OffsetDateTime::parse(
             quote["created_at"].as_str().unwrap(),
@@ -75,6 +120,44 @@ fn the_briefs_quote_body_works_as_written_in_ca_ny_and_tx() {
 }
 
 #[test]
+fn a_complete_application_is_accepted_with_every_rule_passed_and_reads_back_so() {
+    // Given the brief's CA body with a driver, a vehicle and a ZIP code
+    let reply = post_json("/api/v1/quotes", &complete_auto(brief_quote("CA")));
+
+    // Then it is accepted, every auto rule was evaluated and passed, and it reads back the same
+    created(&reply);
+    let decision = &reply.json["decision"];
+    assert_eq!(decision["outcome"], "accepted", "{decision:#}");
+    assert_eq!(decision["reasons"], json!([]));
+    let rules = decision["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 9, "{decision:#}");
+    assert!(
+        rules
+            .iter()
+            .all(|r| r["result"] == "passed" && r.get("missing").is_none()),
+        "{decision:#}"
+    );
+    let read = get(reply.location.as_deref().unwrap());
+    assert_eq!(read.json, reply.json);
+}
+
+#[test]
+fn a_home_body_that_only_names_a_dwelling_limit_is_referred_naming_property_and_zip_code() {
+    let body = json!({"state": "FL", "policy_type": "home", "coverage": {"dwelling": 400000}});
+    let reply = post_json("/api/v1/quotes", &body);
+    created(&reply);
+    assert_eq!(reply.json["decision"]["outcome"], "referred");
+    assert_eq!(
+        reply.json["decision"]["reasons"],
+        json!([
+            {"code": "incomplete_application", "declines": false, "field": "property"},
+            {"code": "incomplete_application", "declines": false, "field": "zip_code"}
+        ])
+    );
+    assert_eq!(reply.json["added_coverages"], json!(["liability"]));
+}
+
+#[test]
 fn coverages_a_state_requires_are_added_at_its_minimum() {
     let reply = post_json("/api/v1/quotes", &brief_quote("NY"));
     created(&reply);
@@ -93,8 +176,11 @@ fn coverages_a_state_requires_are_added_at_its_minimum() {
 
 #[test]
 fn a_quote_binds_into_a_policy_that_lists_and_reads_back() {
-    // Given an accepted CA quote
-    let quote_id = created(&post_json("/api/v1/quotes", &brief_quote("CA")));
+    // Given an accepted CA quote: a complete application
+    let quote_id = created(&post_json(
+        "/api/v1/quotes",
+        &complete_auto(brief_quote("CA")),
+    ));
 
     // When it is bound
     let bound = post_json(&format!("/api/v1/quotes/{quote_id}/bind"), &json!({}));
@@ -151,7 +237,10 @@ fn a_quote_binds_into_a_policy_that_lists_and_reads_back() {
 
 #[test]
 fn binding_twice_is_a_409_and_leaves_one_policy() {
-    let quote_id = created(&post_json("/api/v1/quotes", &brief_quote("TX")));
+    let quote_id = created(&post_json(
+        "/api/v1/quotes",
+        &complete_auto(brief_quote("TX")),
+    ));
     assert_eq!(
         post_json(&format!("/api/v1/quotes/{quote_id}/bind"), &json!({})).status,
         201
@@ -164,7 +253,10 @@ fn binding_twice_is_a_409_and_leaves_one_policy() {
 
 #[test]
 fn parallel_binds_of_one_quote_make_exactly_one_policy() {
-    let quote_id = created(&post_json("/api/v1/quotes", &brief_quote("CA")));
+    let quote_id = created(&post_json(
+        "/api/v1/quotes",
+        &complete_auto(brief_quote("CA")),
+    ));
     let path = format!("/api/v1/quotes/{quote_id}/bind");
     let statuses: Vec<u16> = thread::scope(|s| {
         let handles: Vec<_> = (0..10)
@@ -188,9 +280,11 @@ fn parallel_binds_of_one_quote_make_exactly_one_policy() {
 fn referred_and_declined_quotes_cannot_be_bound_and_nothing_changes() {
     let one_dui = with_driver(&json!({"age": 40, "years_licensed": 20, "dui": 1}));
     let two_duis = with_driver(&json!({"age": 40, "years_licensed": 20, "dui": 2}));
+    let brief = brief_quote("CA");
     for (body, outcome, code) in [
         (one_dui, "referred", "dui"),
         (two_duis, "declined", "multiple_duis"),
+        (brief, "referred", "incomplete_application"),
     ] {
         let reply = post_json("/api/v1/quotes", &body);
         let quote_id = created(&reply);
@@ -230,6 +324,7 @@ fn an_expired_quote_reads_as_expired_and_cannot_be_bound() {
         decision: Decision {
             outcome: Outcome::Accepted,
             reasons: vec![],
+            rules: vec![],
         },
         state: State::CA,
         policy_type: PolicyType::Auto,

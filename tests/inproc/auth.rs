@@ -240,7 +240,7 @@ async fn a_cursor_is_good_only_for_the_caller_it_was_given_to() {
 async fn idempotency_keys_belong_to_their_caller() {
     let suite = Suite::new().await;
     let key = unique("shared-key");
-    let tx = QUOTE.replace("CA", "TX");
+    let other_body = QUOTE.replace("500000", "300000");
     let alice = As::Caller("agent-01", ALL_SCOPES);
     let bob = As::Caller("agent-02", ALL_SCOPES);
     let first = suite
@@ -248,7 +248,7 @@ async fn idempotency_keys_belong_to_their_caller() {
         .await;
     // The same key from another caller with another body is that caller's own first use.
     let other = suite
-        .send(bob, "POST", "/api/v1/quotes", &tx, Some(&key))
+        .send(bob, "POST", "/api/v1/quotes", &other_body, Some(&key))
         .await;
     assert_eq!((first.status, other.status), (201, 201), "{:#}", other.body);
     assert_ne!(first.body["quote_id"], other.body["quote_id"]);

@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use e2e::{Redis, gateway_request, get, post_json};
+use e2e::{Redis, complete_auto, gateway_request, get, post_json};
 use lambda_http::lambda_runtime::{Context, LambdaEvent};
 use policy_core::api::auth::AuthMode;
 use policy_core::api::policies::{self, Policies};
@@ -348,11 +348,13 @@ async fn a_blackholed_redis_costs_a_timeout_not_a_failure() {
 
 #[test]
 fn binding_invalidates_the_quote_and_list_pages_in_redis() {
-    // Given a quote read once (so Redis holds it) and a list page cached
+    // Given an accepted quote read once (so Redis holds it) and a list page cached
     let redis_url = std::env::var("REDIS_URL").expect("make test sets REDIS_URL");
     let created = post_json(
         "/api/v1/quotes",
-        &json!({"policy_type": "auto", "state": "CA", "coverage": {"liability": 300_000}}),
+        &complete_auto(
+            json!({"policy_type": "auto", "state": "CA", "coverage": {"liability": 300_000}}),
+        ),
     );
     let quote_id = created.json["quote_id"].as_str().unwrap().to_owned();
     assert_eq!(

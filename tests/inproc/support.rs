@@ -22,9 +22,9 @@ use policy_core::settings::TableNames;
 use policy_core::storage::{DynamoStore, client_for};
 use serde_json::Value;
 
-/// The brief's quote body.
-pub const QUOTE: &str =
-    r#"{"policy_type":"auto","state":"CA","coverage_requested":{"liability":500000}}"#;
+/// The brief's quote body made a complete application (a driver, a vehicle and a ZIP code), so it
+/// is accepted and can be bound.
+pub const QUOTE: &str = r#"{"policy_type":"auto","state":"CA","coverage_requested":{"liability":500000},"drivers":[{"age":40,"years_licensed":22}],"vehicle":{"year":2022,"value":30000},"zip_code":"95814"}"#;
 /// Every scope a route asks for, short of the administrator's.
 pub const ALL_SCOPES: &str = "rates:calculate quotes:read quotes:write policies:read";
 

@@ -312,6 +312,7 @@ mod tests {
             decision: Decision {
                 outcome: Outcome::Accepted,
                 reasons: vec![],
+                rules: vec![],
             },
             state: State::CA,
             policy_type: PolicyType::Auto,

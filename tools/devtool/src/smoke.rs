@@ -97,9 +97,22 @@ fn rate(c: &Client) -> Result<String, String> {
 }
 
 fn quote(c: &Client) -> Result<String, String> {
-    let body = json!({"policy_type": "auto", "state": "CA", "coverage_requested": {"liability": 500_000, "collision": 50_000}});
+    // The brief's body as a complete application, so a healthy deployment accepts it.
+    let body = json!({"policy_type": "auto", "state": "CA", "coverage_requested": {"liability": 500_000, "collision": 50_000},
+                      "drivers": [{"age": 40, "years_licensed": 22}], "vehicle": {"year": 2022, "value": 30_000},
+                      "zip_code": "95814"});
     let created = c.call("POST", "/api/v1/quotes", Some(&body))?;
     expect(&created, 201)?;
+    // Every rule underwriting knows is listed with its result.
+    let rules = created.json["decision"]["rules"]
+        .as_array()
+        .map_or(0, Vec::len);
+    if rules == 0 {
+        return Err(format!(
+            "a decision without its rules: {}",
+            created.json["decision"]
+        ));
+    }
     let location = created.location.ok_or("no Location header")?;
     let read = c.call("GET", &location, None)?;
     expect(&read, 200)?;
@@ -107,7 +120,7 @@ fn quote(c: &Client) -> Result<String, String> {
         return Err("the quote read back is not the one created".to_owned());
     }
     Ok(format!(
-        "{} {}",
+        "{} {}, {rules} rules",
         created.json["quote_id"], created.json["decision"]["outcome"]
     ))
 }

@@ -5,7 +5,8 @@
 pub enum Profile {
     /// The product brief: per six requests 3 list reads, 2 quotes, 1 rating.
     Brief,
-    /// Quote and read it back, bind accepted quotes, rate, filtered lists, read policies.
+    /// Quote complete applications and read them back, bind accepted quotes, rate, filtered
+    /// lists, read policies.
     Production,
 }
 
@@ -24,6 +25,16 @@ impl Profile {
         match self {
             Profile::Brief => "brief",
             Profile::Production => "production",
+        }
+    }
+
+    /// The body this profile quotes and rates in `state`: the brief's as written (a quote of it is
+    /// referred, having no drivers, vehicle or ZIP code), or in production a complete application,
+    /// which underwriting can accept and so a user can bind.
+    pub fn body(self, state: &str) -> String {
+        match self {
+            Profile::Brief => quote_body(state),
+            Profile::Production => application_body(state),
         }
     }
 
@@ -109,16 +120,17 @@ pub fn quote_body(state: &str) -> String {
     )
 }
 
-/// The brief's body for a rating in `state`. A rating is for exactly what is asked, so New York's
-/// required PIP and uninsured motorist coverages are named at the state minimum (a quote adds them).
-pub fn rate_body(state: &str) -> String {
-    let required = if state == "NY" {
-        r#","uninsured_motorist":50000,"pip":50000"#
-    } else {
-        ""
+/// The brief's quote body for `state` as a complete application: a driver with a clean record, a
+/// vehicle and a ZIP code in the state (left out for a state not in [`BRIEF_STATES`]).
+pub fn application_body(state: &str) -> String {
+    let zip = match state {
+        "CA" => r#","zip_code":"95814""#,
+        "NY" => r#","zip_code":"14201""#,
+        "TX" => r#","zip_code":"78701""#,
+        _ => "",
     };
     format!(
-        r#"{{"policy_type":"auto","state":"{state}","coverage_requested":{{"liability":500000,"collision":50000{required}}}}}"#
+        r#"{{"policy_type":"auto","state":"{state}","coverage_requested":{{"liability":500000,"collision":50000}},"drivers":[{{"age":40,"years_licensed":22}}],"vehicle":{{"year":2022,"value":30000}}{zip}}}"#
     )
 }
 
@@ -156,14 +168,23 @@ mod tests {
     }
 
     #[test]
-    fn bodies_are_json_with_the_state_and_new_york_rates_name_its_required_coverages() {
-        let quote: serde_json::Value = serde_json::from_str(&quote_body("TX")).unwrap();
+    fn bodies_are_json_with_the_state_and_production_sends_complete_applications() {
+        let quote: serde_json::Value = serde_json::from_str(&Profile::Brief.body("TX")).unwrap();
         assert_eq!(quote["state"], "TX");
         assert_eq!(quote["coverage_requested"]["liability"], 500_000);
-        let ny: serde_json::Value = serde_json::from_str(&rate_body("NY")).unwrap();
-        assert_eq!(ny["coverage_requested"]["pip"], 50_000);
-        let ca: serde_json::Value = serde_json::from_str(&rate_body("CA")).unwrap();
-        assert!(ca["coverage_requested"].get("pip").is_none());
+        assert!(quote.get("drivers").is_none());
+        for state in BRIEF_STATES {
+            let application: serde_json::Value =
+                serde_json::from_str(&Profile::Production.body(state)).unwrap();
+            assert_eq!(application["state"], state);
+            assert_eq!(
+                application["coverage_requested"],
+                quote["coverage_requested"]
+            );
+            assert_eq!(application["drivers"][0]["age"], 40);
+            assert_eq!(application["vehicle"]["year"], 2022);
+            assert_eq!(application["zip_code"].as_str().map(str::len), Some(5));
+        }
     }
 
     #[test]

@@ -152,7 +152,7 @@ async fn step_once(shared: &Shared, step: Step, rng: &mut StdRng) {
                 step,
                 Method::POST,
                 "/api/v1/rates/calculate".to_owned(),
-                Some(mix::rate_body(state)),
+                Some(shared.plan.profile.body(state)),
             )
             .await;
         }
@@ -225,7 +225,8 @@ async fn step_once(shared: &Shared, step: Step, rng: &mut StdRng) {
     }
 }
 
-/// `POST /api/v1/quotes`; the quote is kept for reads, and for binding when accepted.
+/// `POST /api/v1/quotes` of the profile's body; the quote is kept for reads, and for binding when
+/// accepted.
 async fn create_quote(shared: &Shared, rng: &mut StdRng) {
     let state = BRIEF_STATES[rng.random_range(0..BRIEF_STATES.len())];
     let answer = send(
@@ -233,7 +234,7 @@ async fn create_quote(shared: &Shared, rng: &mut StdRng) {
         Step::CreateQuote,
         Method::POST,
         "/api/v1/quotes".to_owned(),
-        Some(mix::quote_body(state)),
+        Some(shared.plan.profile.body(state)),
     )
     .await;
     let created = answer

@@ -1,5 +1,9 @@
 //! `POST /api/v1/rates/calculate`: the premium for one rating request, or for a batch (a JSON
 //! array of up to [`MAX_BATCH`] requests) with one result or problem per item. Nothing is stored.
+//!
+//! A request is priced as a quote is ([`quoting::price`]): coverages the state requires that it
+//! leaves out are added at their minimum limits and listed in `added_coverages`, so one body has
+//! one price on both routes.
 
 use std::sync::Arc;
 
@@ -11,7 +15,9 @@ use time::{Date, OffsetDateTime};
 
 use super::{Answer, ApiError, Call, Problem, Table, body, request_id, respond};
 use crate::caller::Scope;
-use crate::rating::{self, RateQuote, RateTables, RatingRequest};
+use crate::domain::CoverageKind;
+use crate::quoting::{self, Priced};
+use crate::rating::{RateQuote, RateTables, RatingRequest};
 use crate::route;
 
 /// Most requests in one batch.
@@ -55,14 +61,37 @@ pub fn respond_to(tables: &RateTables, request: &Request, today: Date) -> Respon
 /// The rating (or the batch's ratings) for the body of `request`, as of `today`.
 fn answer(tables: &RateTables, request: &Request, today: Date, request_id: &str) -> Answer {
     Ok(match rate_body(tables, request, today, request_id)? {
-        Rated::One(quote) => respond(StatusCode::OK, request_id, &*quote),
+        Rated::One(rate) => respond(StatusCode::OK, request_id, &*rate),
         Rated::Batch(batch) => respond(StatusCode::OK, request_id, &batch),
     })
 }
 
 enum Rated<'t> {
-    One(Box<RateQuote<'t>>),
+    One(Box<Rate<'t>>),
     Batch(BatchResponse<'t>),
+}
+
+/// One rating: the premium with its breakdown, and the required coverages that were added.
+#[derive(Debug, Serialize)]
+struct Rate<'t> {
+    #[serde(flatten)]
+    rated: RateQuote<'t>,
+    added_coverages: Vec<CoverageKind>,
+}
+
+impl<'t> From<Priced<'t>> for Rate<'t> {
+    fn from(priced: Priced<'t>) -> Rate<'t> {
+        Rate {
+            rated: priced.rated,
+            added_coverages: priced.added_coverages,
+        }
+    }
+}
+
+/// Prices one rating request read from `json`.
+fn price<'t>(tables: &'t RateTables, json: &[u8], today: Date) -> Result<Rate<'t>, ApiError> {
+    let input: RatingRequest = body::parse(json)?;
+    Ok(quoting::price(tables, input, today)?.into())
 }
 
 /// The answer to a batch: one entry per item, in order.
@@ -78,7 +107,7 @@ struct BatchItem<'t> {
     index: usize,
     status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
-    rate: Option<RateQuote<'t>>,
+    rate: Option<Rate<'t>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     problem: Option<Problem>,
 }
@@ -91,8 +120,7 @@ fn rate_body<'t>(
 ) -> Result<Rated<'t>, ApiError> {
     let json = body::json_bytes(request, MAX_BODY_BYTES)?;
     if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'[') {
-        let input: RatingRequest = body::parse(json)?;
-        return Ok(Rated::One(Box::new(rating::rate(tables, &input, today)?)));
+        return Ok(Rated::One(Box::new(price(tables, json, today)?)));
     }
     let items: Vec<&RawValue> = body::parse(json)?;
     if items.is_empty() || items.len() > MAX_BATCH {
@@ -106,13 +134,11 @@ fn rate_body<'t>(
     }
     let mut results = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
-        let rated = body::parse::<RatingRequest>(item.get().as_bytes())
-            .and_then(|input| Ok(rating::rate(tables, &input, today)?));
-        results.push(match rated {
-            Ok(quote) => BatchItem {
+        results.push(match price(tables, item.get().as_bytes(), today) {
+            Ok(rate) => BatchItem {
                 index,
                 status: 200,
-                rate: Some(quote),
+                rate: Some(rate),
                 problem: None,
             },
             Err(err) => BatchItem {
@@ -177,5 +203,51 @@ mod tests {
         let (status, quote) = answer(&request(Method::POST, body));
         assert_eq!(status, StatusCode::OK);
         assert_eq!(quote["total_premium"], "946.15");
+        assert_eq!(quote["added_coverages"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn coverages_the_state_requires_are_added_and_listed_as_a_quote_adds_them() {
+        // Given a New York auto body with liability only (NY requires uninsured motorist and PIP)
+        let json = r#"{"state":"NY","policy_type":"auto","coverage":{"liability":500000}}"#;
+
+        // When it is rated, alone and in a batch
+        let (status, rate) = answer(&request(Method::POST, Body::from(json)));
+        let (_, batch) = answer(&request(Method::POST, Body::from(format!("[{json}]"))));
+
+        // Then both add the same coverages at the state minimum and price it as a quote does
+        assert_eq!(status, StatusCode::OK, "{rate}");
+        let added = serde_json::json!(["uninsured_motorist", "pip"]);
+        assert_eq!(rate["added_coverages"], added);
+        assert_eq!(batch["results"][0]["rate"]["added_coverages"], added);
+        let lines: Vec<_> = rate["coverages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| (l["coverage"].clone(), l["limit"].clone()))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("liability".into(), 500_000.into()),
+                ("uninsured_motorist".into(), 50_000.into()),
+                ("pip".into(), 50_000.into())
+            ]
+        );
+        let tables = RateTables::builtin().unwrap();
+        let assessed = quoting::assess(
+            tables,
+            serde_json::from_str(json).unwrap(),
+            date!(2026 - 11 - 28),
+        )
+        .unwrap();
+        assert_eq!(
+            rate["total_premium"],
+            assessed.rated.total_premium.to_string()
+        );
+        assert_eq!(
+            batch["results"][0]["rate"]["total_premium"],
+            rate["total_premium"]
+        );
     }
 }

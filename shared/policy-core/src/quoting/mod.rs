@@ -114,6 +114,33 @@ pub struct Idempotency {
     pub fingerprint: String,
 }
 
+/// A request priced the way both the quotes and the rates routes price it.
+#[derive(Debug)]
+pub struct Priced<'t> {
+    /// The request as rated, with the coverages the state requires added.
+    pub request: RatingRequest,
+    /// The premium and its breakdown.
+    pub rated: RateQuote<'t>,
+    /// Coverages the state requires that the request left out, added at the minimum limit.
+    pub added_coverages: Vec<CoverageKind>,
+}
+
+/// Adds the coverages the state requires that `request` leaves out, at their minimum limits, and
+/// rates it as of `today`: one body, one price, whichever route it came in by.
+pub fn price(
+    tables: &RateTables,
+    mut request: RatingRequest,
+    today: Date,
+) -> Result<Priced<'_>, RatingError> {
+    let added_coverages = add_required_coverages(tables, &mut request);
+    let rated = rate(tables, &request, today)?;
+    Ok(Priced {
+        request,
+        rated,
+        added_coverages,
+    })
+}
+
 /// A quote request rated and decided on, before anything is stored.
 #[derive(Debug)]
 pub struct Assessed<'t> {
@@ -127,15 +154,18 @@ pub struct Assessed<'t> {
     pub added_coverages: Vec<CoverageKind>,
 }
 
-/// Everything a create does before it writes: adds the coverages the state requires, rates and
-/// decides, as of `today`. Pure, so hostile requests can be tried against it without storage.
+/// Everything a create does before it writes: prices the request as [`price`] does and decides,
+/// as of `today`. Pure, so hostile requests can be tried against it without storage.
 pub fn assess(
     tables: &RateTables,
-    mut request: RatingRequest,
+    request: RatingRequest,
     today: Date,
 ) -> Result<Assessed<'_>, QuoteError> {
-    let added_coverages = add_required_coverages(tables, &mut request);
-    let rated = rate(tables, &request, today)?;
+    let Priced {
+        request,
+        rated,
+        added_coverages,
+    } = price(tables, request, today)?;
     let table =
         tables
             .get(request.state, request.policy_type)
@@ -204,6 +234,8 @@ impl Assessed<'_> {
     }
 }
 
+/// Sets each coverage the state requires that `request` leaves out to its minimum limit; the
+/// coverages it added.
 fn add_required_coverages(tables: &RateTables, request: &mut RatingRequest) -> Vec<CoverageKind> {
     let Some(table) = tables.get(request.state, request.policy_type) else {
         return Vec::new();
@@ -263,7 +295,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::underwriting::Outcome;
+    use crate::underwriting::{Outcome, ReasonCode};
 
     #[test]
     fn assessing_adds_the_required_coverages_rates_and_decides() {
@@ -277,7 +309,22 @@ mod tests {
         for kind in &assessed.added_coverages {
             assert!(assessed.request.coverage.get(*kind).is_some(), "{kind:?}");
         }
-        assert_eq!(assessed.decision.outcome, Outcome::Accepted);
+        // The brief's body names no drivers, vehicle or ZIP code: an underwriter must see it.
+        assert_eq!(assessed.decision.outcome, Outcome::Referred);
+        let missing: Vec<_> = assessed
+            .decision
+            .reasons
+            .iter()
+            .map(|r| (r.code, r.field.as_str()))
+            .collect();
+        assert_eq!(
+            missing,
+            [
+                (ReasonCode::IncompleteApplication, "drivers"),
+                (ReasonCode::IncompleteApplication, "vehicle"),
+                (ReasonCode::IncompleteApplication, "zip_code"),
+            ]
+        );
 
         let too_low: RatingRequest = serde_json::from_str(
             r#"{"state":"NY","policy_type":"auto","coverage":{"liability":1}}"#,
@@ -287,6 +334,45 @@ mod tests {
             assess(tables, too_low, datetime!(2026-11-28 10:00 UTC).date()),
             Err(QuoteError::Rating(RatingError::LimitBelowMinimum { .. }))
         ));
+    }
+
+    #[test]
+    fn a_florida_home_body_with_only_a_dwelling_limit_is_referred_naming_property_and_zip_code() {
+        // Given a home body that names a dwelling limit and nothing about the home
+        let tables = RateTables::builtin().unwrap();
+        let request: RatingRequest = serde_json::from_str(
+            r#"{"state":"FL","policy_type":"home","coverage":{"dwelling":400000}}"#,
+        )
+        .unwrap();
+
+        // When it is assessed
+        let assessed = assess(tables, request, datetime!(2026-11-28 10:00 UTC).date()).unwrap();
+
+        // Then it is priced (with Florida's required liability added) and referred, one reason
+        // per missing fact
+        assert_eq!(assessed.added_coverages, [CoverageKind::Liability]);
+        let decision = serde_json::to_value(&assessed.decision).unwrap();
+        assert_eq!(decision["outcome"], "referred");
+        assert_eq!(
+            decision["reasons"],
+            serde_json::json!([
+                {"code": "incomplete_application", "declines": false, "field": "property"},
+                {"code": "incomplete_application", "declines": false, "field": "zip_code"}
+            ])
+        );
+        // And the rules that read what is missing say so
+        let rules = decision["rules"].as_array().unwrap();
+        for (rule, missing) in [
+            ("dwelling_value_over_limit", "property"),
+            ("unsupported_territory", "zip_code"),
+        ] {
+            assert!(
+                rules.contains(&serde_json::json!(
+                    {"rule": rule, "result": "not_evaluated", "missing": missing}
+                )),
+                "{rules:?}"
+            );
+        }
     }
 
     #[test]

@@ -422,6 +422,129 @@ impl RatingRequest {
     }
 }
 
+/// A fact about the risk that an application may leave out, named by the request field that holds
+/// it. A product's rate tables say which facts a complete application gives, and each underwriting
+/// rule names the fact it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "&'static str")]
+pub enum Fact {
+    /// At least one listed driver.
+    Drivers,
+    /// The insured vehicle.
+    Vehicle,
+    /// The vehicle's market value.
+    VehicleValue,
+    /// The insured dwelling or residence.
+    Property,
+    /// The dwelling's replacement cost.
+    DwellingValue,
+    /// The ZIP code of the garaging address or the dwelling.
+    ZipCode,
+}
+
+impl Fact {
+    /// Every fact, in the order rules and reasons list them.
+    pub const ALL: [Fact; 6] = [
+        Fact::Drivers,
+        Fact::Vehicle,
+        Fact::VehicleValue,
+        Fact::Property,
+        Fact::DwellingValue,
+        Fact::ZipCode,
+    ];
+
+    /// The request field that holds it, as rate tables and decisions name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fact::Drivers => "drivers",
+            Fact::Vehicle => "vehicle",
+            Fact::VehicleValue => "vehicle.value",
+            Fact::Property => "property",
+            Fact::DwellingValue => "property.dwelling_value",
+            Fact::ZipCode => "zip_code",
+        }
+    }
+
+    /// The fact called `name`, if there is one.
+    pub fn parse(name: &str) -> Option<Fact> {
+        Fact::ALL.into_iter().find(|fact| fact.name() == name)
+    }
+
+    /// Whether a request for `product` can hold it: drivers and vehicles are auto's; a property is
+    /// home's or renters'; a dwelling's value only home's, since a renter does not insure the
+    /// building.
+    pub fn applies_to(self, product: PolicyType) -> bool {
+        match self {
+            Fact::Drivers | Fact::Vehicle | Fact::VehicleValue => product.is_auto(),
+            Fact::Property => !product.is_auto(),
+            Fact::DwellingValue => product == PolicyType::Home,
+            Fact::ZipCode => true,
+        }
+    }
+
+    /// The outermost part of it that `request` leaves out (`vehicle` when a vehicle's value is
+    /// asked for and there is no vehicle), or `None` when the request gives it.
+    pub fn absent_from(self, request: &RatingRequest) -> Option<Fact> {
+        let given = match self {
+            Fact::Drivers => !request.drivers.is_empty(),
+            Fact::Vehicle => request.vehicle.is_some(),
+            Fact::VehicleValue => {
+                let Some(vehicle) = &request.vehicle else {
+                    return Some(Fact::Vehicle);
+                };
+                vehicle.value.is_some()
+            }
+            Fact::Property => request.property.is_some(),
+            Fact::DwellingValue => {
+                let Some(property) = &request.property else {
+                    return Some(Fact::Property);
+                };
+                property.dwelling_value.is_some()
+            }
+            Fact::ZipCode => request.zip_code.is_some(),
+        };
+        (!given).then_some(self)
+    }
+}
+
+impl fmt::Display for Fact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl From<Fact> for &'static str {
+    fn from(fact: Fact) -> &'static str {
+        fact.name()
+    }
+}
+
+/// A name that is not a [`Fact`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownFact(pub String);
+
+impl fmt::Display for UnknownFact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?} is not a fact; the facts are ", self.0)?;
+        for (i, fact) in Fact::ALL.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(fact.name())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for UnknownFact {}
+
+impl TryFrom<String> for Fact {
+    type Error = UnknownFact;
+    fn try_from(name: String) -> Result<Fact, UnknownFact> {
+        Fact::parse(&name).ok_or(UnknownFact(name))
+    }
+}
+
 /// `YYYY-MM-DD` dates, as the API writes them.
 pub mod iso_date {
     use serde::{Deserialize, Deserializer, Serializer, de};

@@ -284,7 +284,8 @@ mod tests {
     use time::macros::{date, datetime};
 
     use super::*;
-    use crate::underwriting::{Outcome, Reason, ReasonCode};
+    use crate::rating::request::Fact;
+    use crate::underwriting::{Outcome, Reason, ReasonCode, RuleResult, Verdict};
 
     fn money(text: &str) -> Money {
         Money::parse(text).unwrap()
@@ -302,6 +303,18 @@ mod tests {
                     declines: false,
                     field: "vehicles[0].value".into(),
                 }],
+                rules: vec![
+                    RuleResult {
+                        rule: ReasonCode::VehicleValueOverLimit,
+                        result: Verdict::Fired,
+                        missing: None,
+                    },
+                    RuleResult {
+                        rule: ReasonCode::UnsupportedTerritory,
+                        result: Verdict::NotEvaluated,
+                        missing: Some(Fact::ZipCode),
+                    },
+                ],
             },
             state: State::NY,
             policy_type: PolicyType::Auto,
@@ -377,6 +390,22 @@ mod tests {
             AttributeValue::N((quote.expires_at.unix_timestamp() + 30 * 24 * 3600).to_string())
         );
         assert_eq!(quote_from_item(item).unwrap(), quote);
+    }
+
+    #[test]
+    fn a_quote_stored_before_decisions_recorded_their_rules_still_reads() {
+        // Given a stored quote whose decision has no `rules`
+        let quote = quote();
+        let mut item = quote_item(&quote).unwrap();
+        let Some(AttributeValue::M(decision)) = item.get_mut("decision") else {
+            panic!("the decision is a map: {item:?}");
+        };
+        assert!(decision.remove("rules").is_some());
+
+        // When it is read, then it reads with no rules and nothing else lost
+        let read = quote_from_item(item).unwrap();
+        assert!(read.decision.rules.is_empty());
+        assert_eq!(read.decision.reasons, quote.decision.reasons);
     }
 
     #[test]

@@ -13,7 +13,8 @@ use super::model::{
     RateTable, RateTables, Tier,
 };
 use super::raw::{BandFile, CommonFile, Exact, StateFile};
-use crate::domain::{CoverageKind, State};
+use crate::domain::{CoverageKind, PolicyType, State};
+use crate::rating::request::Fact;
 
 // `FILES`: every state table under `rates/`, listed by the build script.
 include!(concat!(env!("OUT_DIR"), "/rate_files.rs"));
@@ -206,6 +207,7 @@ fn state_table(file: &str, text: &str, common_version: &str) -> Result<RateTable
         .iter()
         .map(|key| zip_prefix(file, key, &zip_prefixes))
         .collect::<Result<Vec<u16>, _>>()?;
+    let required_facts = required_facts(file, raw.policy_type, raw.required_facts)?;
     let mut coverages = [None; CoverageKind::COUNT];
     for (kind, c) in raw.coverages {
         let rate = positive(file, "rate_per_thousand", c.rate_per_thousand.0)?;
@@ -263,8 +265,37 @@ fn state_table(file: &str, text: &str, common_version: &str) -> Result<RateTable
         territory_default,
         territories,
         excluded_zip_prefixes,
+        required_facts,
         coverages,
     })
+}
+
+/// `required_facts`: fact names, each known, listed once and one that a request for `product`
+/// can hold.
+fn required_facts(
+    file: &str,
+    product: PolicyType,
+    names: Vec<String>,
+) -> Result<Vec<Fact>, TableError> {
+    let mut facts = Vec::with_capacity(names.len());
+    for name in names {
+        let fact = Fact::try_from(name)
+            .map_err(|e| TableError::new(file, format_args!("required_facts: {e}")))?;
+        if !fact.applies_to(product) {
+            return Err(TableError::new(
+                file,
+                format_args!("required_facts: {fact} does not apply to {product} policies"),
+            ));
+        }
+        if facts.contains(&fact) {
+            return Err(TableError::new(
+                file,
+                format_args!("required_facts: {fact} is listed twice"),
+            ));
+        }
+        facts.push(fact);
+    }
+    Ok(facts)
 }
 
 /// A three-digit ZIP prefix written as a string key, which must lie in the state's ranges.
@@ -465,6 +496,93 @@ mod tests {
                 .unwrap()
                 .min_limit,
             60_000
+        );
+    }
+
+    /// The CA table for `product` with its `required_facts` line replaced by `line`.
+    fn with_required_facts(product: &str, line: &str) -> Result<RateTables, TableError> {
+        let file = format!("ca/{product}.toml");
+        let (_, text) = FILES.iter().find(|(f, _)| *f == file).unwrap();
+        let edited: Vec<&str> = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("required_facts") {
+                    line
+                } else {
+                    l
+                }
+            })
+            .collect();
+        RateTables::parse(COMMON, &[(&file, &edited.join("\n"))])
+    }
+
+    #[test]
+    fn each_product_requires_the_facts_it_rates_on() {
+        let tables = RateTables::builtin().unwrap();
+        for table in tables.iter() {
+            let expected: &[Fact] = match table.policy_type {
+                PolicyType::Auto => &[Fact::Drivers, Fact::Vehicle, Fact::ZipCode],
+                PolicyType::Home => &[Fact::DwellingValue, Fact::ZipCode],
+                PolicyType::Renters => &[Fact::Property, Fact::ZipCode],
+            };
+            assert_eq!(
+                table.required_facts(),
+                expected,
+                "{} {}",
+                table.state,
+                table.policy_type
+            );
+        }
+    }
+
+    #[test]
+    fn required_facts_must_be_known_once_each_and_fit_the_product() {
+        let parsed = with_required_facts("auto", r#"required_facts = ["vehicle", "zip_code"]"#);
+        assert_eq!(
+            parsed
+                .unwrap()
+                .get(State::CA, PolicyType::Auto)
+                .unwrap()
+                .required_facts(),
+            [Fact::Vehicle, Fact::ZipCode]
+        );
+        let none = with_required_facts("renters", "required_facts = []").unwrap();
+        assert!(
+            none.get(State::CA, PolicyType::Renters)
+                .unwrap()
+                .required_facts()
+                .is_empty()
+        );
+        for (product, line, detail) in [
+            (
+                "auto",
+                r#"required_facts = ["drivers", "driver_age"]"#,
+                r#"rate table rates/ca/auto.toml: required_facts: "driver_age" is not a fact; the facts are drivers, vehicle, vehicle.value, property, property.dwelling_value, zip_code"#,
+            ),
+            (
+                "home",
+                r#"required_facts = ["zip_code", "drivers"]"#,
+                "rate table rates/ca/home.toml: required_facts: drivers does not apply to home policies",
+            ),
+            (
+                "renters",
+                r#"required_facts = ["property.dwelling_value"]"#,
+                "rate table rates/ca/renters.toml: required_facts: property.dwelling_value does not apply to renters policies",
+            ),
+            (
+                "auto",
+                r#"required_facts = ["zip_code", "zip_code"]"#,
+                "rate table rates/ca/auto.toml: required_facts: zip_code is listed twice",
+            ),
+        ] {
+            let err = with_required_facts(product, line).unwrap_err();
+            assert_eq!(err.to_string(), detail);
+        }
+        // Every product says what it requires, even if that is nothing.
+        let err = with_required_facts("auto", "").unwrap_err();
+        assert!(
+            err.to_string().contains("missing field `required_facts`"),
+            "{err}"
         );
     }
 

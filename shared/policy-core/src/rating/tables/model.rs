@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::domain::{CoverageKind, PolicyType, State};
-use crate::rating::request::Construction;
+use crate::rating::request::{Construction, Fact};
 
 /// A step function over a whole-number input: the factor of the last band whose `from` is not
 /// above the value. Inputs below the first band take the first band's factor.
@@ -208,6 +208,7 @@ pub struct RateTable {
     pub(super) territory_default: Decimal,
     pub(super) territories: HashMap<u16, Decimal>,
     pub(super) excluded_zip_prefixes: Vec<u16>,
+    pub(super) required_facts: Vec<Fact>,
     pub(super) coverages: [Option<CoverageRate>; CoverageKind::COUNT],
 }
 
@@ -223,6 +224,12 @@ impl RateTable {
             .iter()
             .copied()
             .filter(|&kind| self.coverage(kind).is_some_and(|c| c.required))
+    }
+
+    /// The facts a complete application for this product gives; underwriting refers a request
+    /// that leaves any of them out.
+    pub fn required_facts(&self) -> &[Fact] {
+        &self.required_facts
     }
 
     /// Whether a ZIP prefix lies in this state.

@@ -132,6 +132,8 @@ pub(super) struct StateFile {
     pub(super) territories: BTreeMap<String, Exact>,
     #[serde(default)]
     pub(super) excluded_zip_prefixes: Vec<String>,
+    /// Fact names a complete application gives; checked against [`crate::rating::request::Fact`].
+    pub(super) required_facts: Vec<String>,
     pub(super) coverages: BTreeMap<CoverageKind, CoverageFile>,
 }
 
