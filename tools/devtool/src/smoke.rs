@@ -1,5 +1,6 @@
 //! A bounded, read-mostly black-box check of a running deployment: one line per check, and a
-//! failure if any check fails. It writes one quote and nothing else.
+//! failure if any check fails. It writes two quotes (one of them referred, then accepted by the
+//! underwriter's decision check) and nothing else.
 
 use std::time::{Duration, Instant};
 
@@ -125,6 +126,36 @@ fn quote(c: &Client) -> Result<String, String> {
     ))
 }
 
+fn referral(c: &Client) -> Result<String, String> {
+    // A complete application with one DUI is referred; an underwriter accepts it from the queue.
+    let body = json!({"policy_type": "auto", "state": "TX", "coverage": {"liability": 300_000},
+                      "drivers": [{"age": 40, "years_licensed": 20, "dui": 1}],
+                      "vehicle": {"year": 2022}, "zip_code": "78701"});
+    let created = c.call("POST", "/api/v1/quotes", Some(&body))?;
+    expect(&created, 201)?;
+    if created.json["decision"]["outcome"] != "referred" {
+        return Err(format!("not referred: {}", created.json["decision"]));
+    }
+    let queue = c.call("GET", "/api/v1/quotes?status=referred&limit=5", None)?;
+    expect(&queue, 200)?;
+    if !queue.json["items"].is_array() {
+        return Err(format!("a queue without items: {}", queue.json));
+    }
+    let id = created.json["quote_id"].as_str().ok_or("no quote id")?;
+    let decision = json!({"outcome": "accepted", "note": "smoke check"});
+    let decided = c.call(
+        "POST",
+        &format!("/api/v1/quotes/{id}/decision"),
+        Some(&decision),
+    )?;
+    expect(&decided, 200)?;
+    let trail = decided.json["decisions"].as_array().map_or(0, Vec::len);
+    if decided.json["decision"]["outcome"] != "accepted" || trail != 2 {
+        return Err(format!("not decided as asked: {}", decided.json));
+    }
+    Ok(format!("\"{id}\" referred, accepted, {trail} decisions"))
+}
+
 fn list(c: &Client) -> Result<String, String> {
     let answer = c.call("GET", "/api/v1/policies?state=CA&limit=5", None)?;
     expect(&answer, 200)?;
@@ -161,10 +192,11 @@ pub fn run(base: &str, token: Option<&str>) -> bool {
         token: token.map(str::to_owned),
         agent,
     };
-    let checks: [(&str, Check); 5] = [
+    let checks: [(&str, Check); 6] = [
         ("health", health),
         ("rate a request", rate),
         ("create and read a quote", quote),
+        ("refer and decide a quote", referral),
         ("list policies by state", list),
         ("bad input is a problem", bad_input),
     ];
