@@ -31,6 +31,7 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
+    let request_json = quotes::canonical_json(read.json);
     let assessed = match assess(tables, read.input, now.date()) {
         Ok(assessed) => assessed,
         Err(err) => {
@@ -43,6 +44,7 @@ fuzz_target!(|data: &[u8]| {
         "fuzz",
         now,
         Duration::days(30),
+        assessed.rated_on(tables, request_json),
     ) {
         Ok(quote) => quote,
         Err(err) => panic!("no quote from an assessed request: {err}"),
