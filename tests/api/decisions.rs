@@ -177,10 +177,11 @@ fn only_a_referred_quote_can_be_decided_and_bad_bodies_name_their_field() {
     let id = accepted.json["quote_id"].as_str().unwrap();
     assert_problem(&decide(id, "declined", None), 409, "quote_id");
     // Unknown quotes are 404
-    assert_problem(
-        &decide("Q-2026-0000000000", "accepted", None),
-        404,
-        "quote_id",
+    let unknown = decide("Q-2026-0000000000", "accepted", None);
+    assert_eq!(unknown.status, 404, "{:#}", unknown.json);
+    assert_eq!(
+        unknown.json["type"],
+        "urn:policy-decision:problem:not-found"
     );
     // Bodies are checked before anything is read or written
     let quote_id = referred_quote();

@@ -288,8 +288,6 @@ fn seeded_policy(
     let request: RatingRequest = serde_json::from_value(body.clone())?;
     let rated = rate(tables, &request, effective_date)?;
     let decision = decide(&request, &rated, table);
-    let bound_at =
-        effective_date.midnight().assume_utc() - time::Duration::days(rng.random_range(1..30));
     let rated_on = RatedOn {
         request: serde_json::to_string(&body)?,
         rate_table_version: rated.rate_table_version.to_owned(),
@@ -304,6 +302,9 @@ fn seeded_policy(
     } else {
         PolicyStatus::Active
     };
+    // Drawn after the status, as before the rated inputs were kept, so the seed set is the same.
+    let bound_at =
+        effective_date.midnight().assume_utc() - time::Duration::days(rng.random_range(1..30));
     Ok(Policy {
         policy_number: format!("POL-{}-{index:06}", effective_date.year()),
         quote_id: format!("Q-{}-{index:06}", effective_date.year()),
