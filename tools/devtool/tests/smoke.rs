@@ -57,7 +57,7 @@ fn smoke_fails_line_by_line_when_every_function_is_broken() {
     assert!(!passed, "{out}");
     assert_eq!(
         out.lines().filter(|l| l.starts_with("FAIL ")).count(),
-        5,
+        6,
         "{out}"
     );
     assert!(out.contains("expected 200, got 502"), "{out}");
