@@ -7,7 +7,7 @@ use time::Date;
 
 use super::ApiError;
 use super::cursor::CursorKey;
-use super::query::single_params;
+use super::query::{page_limit, single_params};
 use crate::domain::{PolicyType, State};
 use crate::rating::request::iso_date::FORMAT;
 use crate::records::{PolicyFilter, PolicyStatus};
@@ -122,19 +122,7 @@ fn read_filter(
             ));
         }
     }
-    let limit = match params.get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                invalid(
-                    "limit",
-                    format!("must be a whole number from 1 to {MAX_LIMIT}"),
-                )
-            })?,
-    };
+    let limit = page_limit(params, DEFAULT_LIMIT, MAX_LIMIT)?;
     let filter = PolicyFilter {
         owner: owner.map(str::to_owned),
         state,

@@ -31,6 +31,24 @@ pub fn single_params(
     Ok(params)
 }
 
+/// The page size in `limit`: `default` when absent, else a whole number from 1 to `max`.
+pub(crate) fn page_limit(
+    params: &HashMap<String, String>,
+    default: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
+    let Some(text) = params.get("limit") else {
+        return Ok(default);
+    };
+    text.parse::<usize>()
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| ApiError::InvalidField {
+            field: "limit".to_owned(),
+            detail: format!("must be a whole number from 1 to {max}"),
+        })
+}
+
 /// A request with the query parameters `pairs`, repeated names kept: for tests of readers.
 #[cfg(test)]
 pub(crate) fn with_query(pairs: &[(&str, &str)]) -> Request {
@@ -59,6 +77,16 @@ mod tests {
     fn known_parameters_once_each_are_read() {
         let params = single_params(&with_query(&[("deep", "true")]), &["deep"]).unwrap();
         assert_eq!(params["deep"], "true");
+    }
+
+    #[test]
+    fn a_page_size_is_a_whole_number_in_range_or_the_default() {
+        let params = |v: &str| HashMap::from([("limit".to_owned(), v.to_owned())]);
+        assert_eq!(page_limit(&HashMap::new(), 20, 100).unwrap(), 20);
+        assert_eq!(page_limit(&params("100"), 20, 100).unwrap(), 100);
+        for bad in ["0", "101", "-1", "ten", "1.5", ""] {
+            assert!(page_limit(&params(bad), 20, 100).is_err(), "{bad}");
+        }
     }
 
     #[test]

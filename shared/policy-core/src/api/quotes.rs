@@ -9,7 +9,7 @@ use lambda_http::Request;
 use sha2::{Digest, Sha256};
 
 use super::cursor::CursorKey;
-use super::query::single_params;
+use super::query::{page_limit, single_params};
 use super::{ApiError, body};
 use crate::quoting::Verdict;
 use crate::rating::RatingRequest;
@@ -113,17 +113,7 @@ pub fn read_queue(request: &Request, cursors: &CursorKey) -> Result<QueueRequest
         });
     }
     let (default, max) = QUEUE_LIMITS;
-    let limit = match params.get("limit") {
-        None => default,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| ApiError::InvalidField {
-                field: "limit".to_owned(),
-                detail: format!("must be a whole number from 1 to {max}"),
-            })?,
-    };
+    let limit = page_limit(&params, default, max)?;
     let start_after = params
         .get("cursor")
         .map(|cursor| cursors.open(QUEUE_IDENTITY, cursor))
