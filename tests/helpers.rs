@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
+use policy_core::caller::ANONYMOUS;
+use policy_core::quoting::{Idempotency, KeyUse};
 use policy_core::settings::{Settings, TableNames};
 use policy_core::storage::client_for;
 use serde_json::{Value, json};
@@ -233,16 +235,18 @@ pub fn policies_from_quote(quote_id: &str) -> usize {
     })
 }
 
+/// The stored form of a create's `Idempotency-Key` sent by the local stack's caller.
+pub fn stored_create_key(key: &str) -> String {
+    Idempotency::new(KeyUse::Create, ANONYMOUS, key, String::new()).key
+}
+
 /// Whether an idempotency record exists for `key` (as the API scopes it).
 pub fn idempotency_record_exists(key: &str) -> bool {
     with_dynamo(async |client, tables| {
         client
             .get_item()
             .table_name(&tables.idempotency)
-            .key(
-                "idempotency_key",
-                AttributeValue::S(format!("anonymous:{key}")),
-            )
+            .key("idempotency_key", AttributeValue::S(stored_create_key(key)))
             .consistent_read(true)
             .send()
             .await

@@ -1,8 +1,9 @@
 use std::thread;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use e2e::{
     Reply, assert_problem, complete_auto, get, idempotency_record_exists, policies_from_quote,
-    post_json, post_raw, send_with, unique, with_dynamo,
+    post_json, post_raw, send_with, stored_create_key, unique, with_dynamo,
 };
 use policy_core::caller::ANONYMOUS;
 use policy_core::domain::{PolicyType, State, Term};
@@ -448,4 +449,41 @@ fn rejected_creates_answer_4xx_naming_the_field_and_write_nothing() {
     let long_key = "k".repeat(300);
     let reply = create_with_key(&brief_quote("CA"), &long_key);
     assert_problem(&reply, 422, "Idempotency-Key");
+}
+
+#[test]
+fn an_expired_idempotency_key_neither_blocks_nor_replays() {
+    // Given a key whose record has passed its TTL but not yet been deleted by DynamoDB
+    let key = unique("expired-key");
+    let body = complete_auto(brief_quote("CA"));
+    let first = create_with_key(&body, &key);
+    assert_eq!(first.status, 201, "{:#}", first.json);
+    with_dynamo(async |client, tables| {
+        client
+            .update_item()
+            .table_name(&tables.idempotency)
+            .key(
+                "idempotency_key",
+                AttributeValue::S(stored_create_key(&key)),
+            )
+            .update_expression("SET #ttl = :past")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":past", AttributeValue::N("1000".into()))
+            .send()
+            .await
+            .unwrap();
+    });
+
+    // When the key is used again, even with another body
+    let other = complete_auto(json!({"policy_type": "auto", "state": "CA",
+                                      "coverage": {"liability": 300_000}}));
+    let again = create_with_key(&other, &key);
+
+    // Then it makes a new quote, as a new key would, and the key now points at it
+    assert_eq!(again.status, 201, "{:#}", again.json);
+    assert!(!again.replayed);
+    assert_ne!(again.json["quote_id"], first.json["quote_id"]);
+    let replay = create_with_key(&other, &key);
+    assert!(replay.replayed);
+    assert_eq!(replay.json["quote_id"], again.json["quote_id"]);
 }

@@ -173,7 +173,7 @@ mod handlers {
         read_create, read_decision, read_queue,
     };
     use crate::caller::Scope;
-    use crate::quoting::{Idempotency, Made, Quoting, is_number};
+    use crate::quoting::{Idempotency, KeyUse, Made, Quoting, is_number};
     use crate::route;
 
     const BASE: &str = "/api/v1/quotes";
@@ -230,10 +230,8 @@ mod handlers {
         let now = now();
         let CreateRequest { input, key, json } = read_create(&call.request)?;
         // Keys are per caller: two callers choosing the same key never see each other's quote.
-        let idempotency = key.map(|key| Idempotency {
-            key: format!("{}:{key}", call.caller.id()),
-            fingerprint: fingerprint(json),
-        });
+        let idempotency = key
+            .map(|key| Idempotency::new(KeyUse::Create, call.caller.id(), key, fingerprint(json)));
         let made = quotes
             .quoting
             .create(
@@ -283,10 +281,8 @@ mod handlers {
             key,
             json,
         } = read_decision(&call.request)?;
-        let idempotency = key.map(|key| Idempotency {
-            key: format!("decision:{}:{key}", call.caller.id()),
-            fingerprint: fingerprint(json),
-        });
+        let idempotency = key
+            .map(|key| Idempotency::new(KeyUse::Decide, call.caller.id(), key, fingerprint(json)));
         let made = quotes
             .quoting
             .decide(quote_id, &call.caller, verdict, note, idempotency, now)

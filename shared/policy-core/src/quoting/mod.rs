@@ -4,6 +4,10 @@
 #[cfg(feature = "aws")]
 mod service;
 
+use std::fmt::Write as _;
+
+use sha2::Digest as _;
+
 use time::{Date, Duration, OffsetDateTime};
 
 use crate::domain::CoverageKind;
@@ -108,10 +112,52 @@ pub struct Made {
 /// An idempotency key with the fingerprint of the request it came with.
 #[derive(Debug, Clone)]
 pub struct Idempotency {
-    /// The key, scoped to the caller.
+    /// The key as stored: see [`Idempotency::new`].
     pub key: String,
+    /// Who sent it.
+    pub owner: String,
     /// A digest of the request body.
     pub fingerprint: String,
+}
+
+/// What an idempotency key is for: a key used to create a quote and the same key used to decide
+/// one are different keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyUse {
+    /// `POST /api/v1/quotes`.
+    Create,
+    /// `POST /api/v1/quotes/{quote_id}/decision`.
+    Decide,
+}
+
+impl Idempotency {
+    /// The key `key` sent by `owner` for `purpose`, with the body's `fingerprint`. It is stored as
+    /// the SHA-256 of the purpose and the length-prefixed owner and key, so no two callers' keys
+    /// can ever meet (`a:b` + `c` and `a` + `b:c` are different), whatever characters they hold.
+    pub fn new(purpose: KeyUse, owner: &str, key: &str, fingerprint: String) -> Idempotency {
+        let purpose = match purpose {
+            KeyUse::Create => "create",
+            KeyUse::Decide => "decide",
+        };
+        let mut hasher = sha2::Sha256::new();
+        for part in [purpose, owner, key] {
+            hasher.update(part.len().to_le_bytes());
+            hasher.update(part.as_bytes());
+        }
+        let key = hasher
+            .finalize()
+            .iter()
+            .fold(String::with_capacity(64), |mut hex, b| {
+                // Writing to a String cannot fail.
+                let _ = write!(hex, "{b:02x}");
+                hex
+            });
+        Idempotency {
+            key,
+            owner: owner.to_owned(),
+            fingerprint,
+        }
+    }
 }
 
 /// A request priced the way both the quotes and the rates routes price it.
@@ -295,6 +341,25 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+
+    #[test]
+    fn idempotency_keys_are_per_purpose_and_per_caller_and_cannot_be_forged_across_them() {
+        let key = |purpose, owner, key| Idempotency::new(purpose, owner, key, String::new()).key;
+        let mine = key(KeyUse::Create, "agent-7", "k1");
+        assert_eq!(mine.len(), 64);
+        assert_eq!(mine, key(KeyUse::Create, "agent-7", "k1"));
+        assert_ne!(mine, key(KeyUse::Decide, "agent-7", "k1"));
+        assert_ne!(mine, key(KeyUse::Create, "agent-8", "k1"));
+        // Without the lengths these two would be the same text.
+        assert_ne!(
+            key(KeyUse::Create, "a:b", "c"),
+            key(KeyUse::Create, "a", "b:c")
+        );
+        assert_ne!(
+            key(KeyUse::Create, "ab", "c"),
+            key(KeyUse::Create, "a", "bc")
+        );
+    }
     use crate::underwriting::{Outcome, ReasonCode};
 
     #[test]

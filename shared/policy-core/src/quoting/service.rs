@@ -90,6 +90,7 @@ impl Quoting {
         let rated_on = assessed.rated_on(self.tables, request_json);
         let record = idempotency.map(|i| IdempotencyRecord {
             idempotency_key: i.key,
+            owner: i.owner,
             fingerprint: i.fingerprint,
             quote_id: String::new(),
             ttl: now.unix_timestamp() + IDEMPOTENCY_TTL_SECS,
@@ -125,8 +126,7 @@ impl Quoting {
                     }
                 }
                 Inserted::KeyUsed(existing) => {
-                    let ours = record.as_ref().map(|r| r.fingerprint.as_str());
-                    if ours != Some(existing.fingerprint.as_str()) {
+                    if !same_request(record.as_ref(), &existing) {
                         return Err(QuoteError::IdempotencyKeyReused {
                             quote_id: existing.quote_id,
                         });
@@ -269,6 +269,7 @@ impl Quoting {
         };
         let record = idempotency.map(|i| IdempotencyRecord {
             idempotency_key: i.key,
+            owner: i.owner,
             fingerprint: i.fingerprint,
             quote_id: quote_id.to_owned(),
             ttl: now.unix_timestamp() + IDEMPOTENCY_TTL_SECS,
@@ -287,8 +288,7 @@ impl Quoting {
                 })
             }
             Decided::KeyUsed(existing) => {
-                let ours = record.as_ref().map(|r| r.fingerprint.as_str());
-                if ours != Some(existing.fingerprint.as_str()) || existing.quote_id != quote_id {
+                if !same_request(record.as_ref(), &existing) || existing.quote_id != quote_id {
                     return Err(QuoteError::IdempotencyKeyReused {
                         quote_id: existing.quote_id,
                     });
@@ -354,4 +354,11 @@ fn bindable(quote: &Quote, now: OffsetDateTime) -> Result<(), QuoteError> {
         });
     }
     Ok(())
+}
+
+/// Whether the key record found is this request's own, sent before: the same caller and the same
+/// body. Keys are hashed with their caller, so another caller's record is never found; the owner is
+/// checked all the same.
+fn same_request(ours: Option<&IdempotencyRecord>, found: &IdempotencyRecord) -> bool {
+    ours.is_some_and(|ours| ours.owner == found.owner && ours.fingerprint == found.fingerprint)
 }

@@ -269,8 +269,11 @@ pub(super) fn summary_from_item(mut item: Item) -> Result<PolicySummary, Storage
 /// What an idempotency key was first used for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdempotencyRecord {
-    /// The key as stored (scoped by caller).
+    /// The key as stored (scoped by caller and purpose, hashed).
     pub idempotency_key: String,
+    /// Who sent it.
+    #[serde(default)]
+    pub owner: String,
     /// Fingerprint of the request body it came with.
     pub fingerprint: String,
     /// The quote it created.
@@ -457,6 +460,7 @@ mod tests {
     fn an_idempotency_record_survives_its_item() {
         let record = IdempotencyRecord {
             idempotency_key: "agent-7#key-1".into(),
+            owner: "agent-7".into(),
             fingerprint: "5f1c".into(),
             quote_id: "Q-2026-ABCDEFGHJK".into(),
             ttl: 1_790_000_000,

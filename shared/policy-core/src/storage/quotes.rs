@@ -125,13 +125,7 @@ impl DynamoStore {
             .condition_expression("attribute_not_exists(quote_id)")
             .build()
             .map_err(|e| StorageError::Mapping(e.to_string()))?;
-        let put_key = Put::builder()
-            .table_name(&self.tables.idempotency)
-            .set_item(Some(to_item(record)?))
-            .condition_expression("attribute_not_exists(idempotency_key)")
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(|e| StorageError::Mapping(e.to_string()))?;
+        let put_key = self.put_key(record, quote.created_at)?;
         let items = [
             TransactWriteItem::builder().put(put_key).build(),
             TransactWriteItem::builder().put(put_quote).build(),
@@ -154,6 +148,28 @@ impl DynamoStore {
             operation: "TransactWriteItems",
             message: "idempotency record vanished".into(),
         })
+    }
+
+    /// The write of an idempotency record: on condition that the key is free, or held by a record
+    /// whose TTL has passed (DynamoDB deletes expired items only eventually, and an expired key
+    /// must neither block nor replay).
+    fn put_key(
+        &self,
+        record: &IdempotencyRecord,
+        now: OffsetDateTime,
+    ) -> Result<Put, StorageError> {
+        Put::builder()
+            .table_name(&self.tables.idempotency)
+            .set_item(Some(to_item(record)?))
+            .condition_expression("attribute_not_exists(idempotency_key) OR #ttl < :now")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(
+                ":now",
+                AttributeValue::N(now.unix_timestamp().to_string()),
+            )
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| StorageError::Mapping(e.to_string()))
     }
 
     /// Runs a transaction: `None` when it committed, `Some(i)` when the condition on item `i`
@@ -313,12 +329,7 @@ impl DynamoStore {
             .map_err(|e| StorageError::Mapping(e.to_string()))?;
         let mut items = vec![TransactWriteItem::builder().update(update).build()];
         if let Some(record) = idempotency {
-            let put_key = Put::builder()
-                .table_name(&self.tables.idempotency)
-                .set_item(Some(to_item(record)?))
-                .condition_expression("attribute_not_exists(idempotency_key)")
-                .build()
-                .map_err(|e| StorageError::Mapping(e.to_string()))?;
+            let put_key = self.put_key(record, now)?;
             items.insert(0, TransactWriteItem::builder().put(put_key).build());
         }
         let quote_at = items.len() - 1;
