@@ -184,7 +184,7 @@ impl Settings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
         let read = Reader(&lookup);
         let defaults = CacheSettings::default();
-        Ok(Settings {
+        let settings = Settings {
             auth: match read.text("AUTH_MODE") {
                 None => AuthMode::Jwt,
                 Some(mode) if mode.eq_ignore_ascii_case("jwt") => AuthMode::Jwt,
@@ -225,7 +225,37 @@ impl Settings {
                 }
                 secret => secret.map(String::into_bytes),
             },
-        })
+        };
+        settings.check_auth_off_is_local()?;
+        Ok(settings)
+    }
+
+    /// `AUTH_MODE=off` makes every caller an administrator: it is refused unless the function
+    /// talks only to services on this machine (a DynamoDB endpoint, and any Redis, on loopback), as
+    /// on a local stack and never in AWS.
+    fn check_auth_off_is_local(&self) -> Result<(), SettingsError> {
+        if self.auth != AuthMode::Off {
+            return Ok(());
+        }
+        let refuse = |why: String| {
+            Err(SettingsError::new(
+                "AUTH_MODE",
+                format!("off is for local stacks only: {why}"),
+            ))
+        };
+        match self.dynamodb_endpoint.as_deref() {
+            None => return refuse("DYNAMODB_ENDPOINT is not set, so DynamoDB is AWS's".into()),
+            Some(url) if !is_loopback_url(url) => {
+                return refuse(format!("DYNAMODB_ENDPOINT {url} is not on this machine"));
+            }
+            Some(_) => {}
+        }
+        if let Some(url) = self.cache.redis_url.as_deref() {
+            if !is_loopback_url(url) {
+                return refuse("REDIS_URL is not on this machine".into());
+            }
+        }
+        Ok(())
     }
 
     /// The policies table, for a function that reads only policies.
@@ -249,6 +279,27 @@ impl Settings {
             .as_deref()
             .ok_or_else(|| SettingsError::new("CURSOR_SECRET", "is not set"))
     }
+}
+
+/// Whether `url`'s host is this machine: `localhost`, `127.0.0.0/8` or `[::1]`.
+fn is_loopback_url(url: &str) -> bool {
+    let authority = url
+        .split_once("://")
+        .map_or(url, |(_, rest)| rest)
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
+    let host_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host = match host_port.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The smallest cursor secret accepted, in bytes.
@@ -335,9 +386,57 @@ mod tests {
     }
 
     #[test]
+    fn auth_off_is_refused_unless_every_endpoint_is_on_this_machine() {
+        let local = [
+            ("AUTH_MODE", "OFF"),
+            ("DYNAMODB_ENDPOINT", "http://127.0.0.1:8000"),
+            ("REDIS_URL", "redis://localhost:6379"),
+        ];
+        assert_eq!(settings(&local).unwrap().auth, AuthMode::Off);
+        let ipv6 = [
+            ("AUTH_MODE", "off"),
+            ("DYNAMODB_ENDPOINT", "http://[::1]:8000"),
+        ];
+        assert_eq!(settings(&ipv6).unwrap().auth, AuthMode::Off);
+        for refused in [
+            vec![("AUTH_MODE", "off")],
+            vec![
+                ("AUTH_MODE", "off"),
+                (
+                    "DYNAMODB_ENDPOINT",
+                    "https://dynamodb.us-east-1.amazonaws.com",
+                ),
+            ],
+            vec![
+                ("AUTH_MODE", "off"),
+                ("DYNAMODB_ENDPOINT", "http://127.0.0.1.example.com:8000"),
+            ],
+            vec![
+                ("AUTH_MODE", "off"),
+                ("DYNAMODB_ENDPOINT", "http://10.0.0.7:8000"),
+            ],
+            vec![
+                ("AUTH_MODE", "off"),
+                ("DYNAMODB_ENDPOINT", "http://localhost:8000"),
+                ("REDIS_URL", "rediss://user:pw@cache.example.com:6379"),
+            ],
+        ] {
+            let err = settings(&refused).unwrap_err();
+            assert_eq!(err.name, "AUTH_MODE", "{refused:?}");
+        }
+        // With checks on, any endpoint is fine.
+        let jwt = [
+            ("AUTH_MODE", "jwt"),
+            ("DYNAMODB_ENDPOINT", "http://10.0.0.7:8000"),
+        ];
+        assert_eq!(settings(&jwt).unwrap().auth, AuthMode::Jwt);
+    }
+
+    #[test]
     fn valid_values_are_read() {
         let s = settings(&[
-            ("AUTH_MODE", "OFF"),
+            ("AUTH_MODE", "JWT"),
+            ("DYNAMODB_ENDPOINT", "http://localhost:8000"),
             ("QUOTE_VALIDITY_DAYS", "7"),
             ("CACHE_TIMEOUT_MS", "250"),
             ("REDIS_URL", "rediss://cache:6379"),
@@ -347,7 +446,7 @@ mod tests {
             ("CURSOR_SECRET", &"s".repeat(32)),
         ])
         .unwrap();
-        assert_eq!(s.auth, AuthMode::Off);
+        assert_eq!(s.auth, AuthMode::Jwt);
         assert_eq!(s.quote_validity, time::Duration::days(7));
         assert_eq!(s.cache.timeout, Duration::from_millis(250));
         assert_eq!(s.cache.redis_url.as_deref(), Some("rediss://cache:6379"));
