@@ -181,25 +181,35 @@ fn paging_while_policies_are_bound_skips_and_repeats_nothing() {
         bind_new_policy("PA");
     }
     let before = numbers(&page_through(&query, 100));
-    let (paged, bound_meanwhile) = std::thread::scope(|s| {
+    let (passes, bound_meanwhile) = std::thread::scope(|s| {
         let writer = s.spawn(|| (0..12).map(|_| bind_new_policy("PA")).collect::<Vec<_>>());
-        let mut paged = Vec::new();
+        let mut passes = Vec::new();
         while !writer.is_finished() {
-            paged = page_through(&query, 3);
+            passes.push(page_through(&query, 3));
         }
-        (paged, writer.join().unwrap())
+        // One more pass once the writes are done, so there is always at least one.
+        passes.push(page_through(&query, 3));
+        (passes, writer.join().unwrap())
     });
-    assert_newest_first(&paged);
-    let paged = numbers(&paged);
-    let unique: HashSet<&String> = paged.iter().collect();
-    assert_eq!(
-        unique.len(),
-        paged.len(),
-        "no policy listed twice: {paged:?}"
-    );
-    for number in &before {
-        assert!(unique.contains(number), "{number} was skipped: {paged:?}");
+    // Every pass, not only the last, lists each policy at most once, skips none that existed
+    // before it began, and lists newest first.
+    for (i, pass) in passes.iter().enumerate() {
+        assert_newest_first(pass);
+        let listed = numbers(pass);
+        let unique: HashSet<&String> = listed.iter().collect();
+        assert_eq!(
+            unique.len(),
+            listed.len(),
+            "pass {i}: no policy listed twice: {listed:?}"
+        );
+        for number in &before {
+            assert!(
+                unique.contains(number),
+                "pass {i}: {number} was skipped: {listed:?}"
+            );
+        }
     }
+    let paged: Vec<String> = passes.iter().flat_map(|pass| numbers(pass)).collect();
     // Another environment's in-process cache may hold a page for its time to live.
     std::thread::sleep(e2e::settings().cache.l1_ttl + std::time::Duration::from_secs(1));
     let after: HashSet<String> = numbers(&page_through(&query, 100)).into_iter().collect();
