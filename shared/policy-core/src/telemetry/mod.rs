@@ -20,9 +20,45 @@ pub use layer::{Invocation, Telemetry};
 /// Requests and DynamoDB calls slower than this are logged as warnings (the brief's p95 target).
 pub const SLOW: Duration = Duration::from_millis(100);
 
-/// Initialises tracing through the Lambda runtime.
+/// Targets whose TRACE and DEBUG lines can hold what a request carries: the Lambda runtime logs raw
+/// invocation events (headers with bearer tokens, bodies with personal data) at TRACE. They are
+/// held at INFO whatever level the environment asks for.
+pub const PINNED_TARGETS: [&str; 3] =
+    ["lambda_runtime", "lambda_runtime_api_client", "lambda_http"];
+
+/// The log filter for `level` (the environment's, e.g. `trace`): that level for our code, and at
+/// most INFO for [`PINNED_TARGETS`].
+pub fn log_filter(level: &str) -> tracing_subscriber::EnvFilter {
+    let level = level
+        .parse::<tracing_subscriber::filter::LevelFilter>()
+        .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
+    PINNED_TARGETS.iter().fold(
+        tracing_subscriber::EnvFilter::default().add_directive(level.into()),
+        |filter, target| match format!("{target}=info").parse() {
+            Ok(directive) => filter.add_directive(directive),
+            Err(_) => filter,
+        },
+    )
+}
+
+/// Initialises logging as the Lambda runtime does (JSON when `AWS_LAMBDA_LOG_FORMAT=JSON`, the
+/// level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`, INFO by default), with the runtime crates held
+/// at INFO so a TRACE level set while debugging never prints a token or a body.
 pub fn init() {
-    lambda_http::tracing::init_default_subscriber();
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".to_owned());
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let collector = tracing_subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .with_env_filter(log_filter(&level));
+    // A second initialisation (tests) keeps the first subscriber.
+    let _ = if json {
+        collector.json().try_init()
+    } else {
+        collector.try_init()
+    };
 }
 
 pub(crate) fn millis(elapsed: Duration) -> u64 {
@@ -146,6 +182,46 @@ mod tests {
         assert_eq!(second.dynamodb_ms, vec![7]);
         assert_eq!(second.cache, vec![(lookup, 1, 0)]);
         assert_eq!(second.cache_errors, 0);
+    }
+
+    /// A writer the test can read back.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn at_trace_the_runtime_crates_still_log_nothing_below_info() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(log_filter("trace"))
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::trace!(target: "lambda_runtime", "raw event: authorization Bearer eyJ.secret");
+            tracing::debug!(target: "lambda_http::request", "body: {{\"zip_code\":\"90210\"}}");
+            tracing::info!(target: "lambda_runtime", "runtime ready");
+            tracing::trace!(target: "policy_core::cache", "our own trace line");
+        });
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            !log.contains("eyJ.secret") && !log.contains("90210"),
+            "{log}"
+        );
+        assert!(log.contains("runtime ready"), "{log}");
+        assert!(
+            log.contains("our own trace line"),
+            "the level asked for holds for our code: {log}"
+        );
     }
 
     #[test]
