@@ -38,6 +38,12 @@ async fn redis_keys(url: &str, pattern: &str) -> Vec<String> {
     keys
 }
 
+/// The list generation Redis holds now.
+async fn generation(url: &str) -> u64 {
+    let raw = redis_raw(url, "pd:v2:generation:list").await.unwrap();
+    String::from_utf8(raw).unwrap().parse().unwrap()
+}
+
 async fn redis_raw(url: &str, key: &str) -> Option<Vec<u8>> {
     let mut c = redis::Client::open(url)
         .unwrap()
@@ -130,7 +136,8 @@ async fn a_miss_then_hits_from_memory_and_from_redis_and_entries_expire() {
     assert!(ttl > 0 && ttl <= 3600, "TTL {ttl}");
     let ttl: i64 = {
         writer.put(CacheName::List, "page", &1).await;
-        c.ttl("pd:v2:list:g0:page").await.unwrap()
+        let g = generation(&redis.url()).await;
+        c.ttl(format!("pd:v2:list:g{g}:page")).await.unwrap()
     };
     assert!(ttl > 0 && ttl <= 60, "list TTL {ttl}");
 }
@@ -191,8 +198,9 @@ async fn warm_cache_fills_the_keys_it_reports() {
 
     // And a cold environment then answers those reads from Redis
     let cold = Cache::new(config(&redis.url())).unwrap();
+    let prefix = format!("pd:v2:list:g{}:", generation(&redis.url()).await);
     for key in lists {
-        let name = key.strip_prefix("pd:v2:list:g0:").unwrap();
+        let name = key.strip_prefix(&prefix).unwrap();
         assert_eq!(
             cold.get_raw(CacheName::List, name)
                 .await
@@ -246,11 +254,16 @@ async fn a_page_read_before_a_bind_and_stored_after_it_is_never_served() {
     );
     assert_eq!(
         redis_keys(&redis.url(), "pd:v2:list:*").await,
-        [
-            "pd:v2:list:g0:other-page",
-            "pd:v2:list:g0:page",
-            "pd:v2:list:g1:page"
-        ],
+        {
+            let g = generation(&redis.url()).await;
+            let mut keys = vec![
+                format!("pd:v2:list:g{}:other-page", g - 1),
+                format!("pd:v2:list:g{}:page", g - 1),
+                format!("pd:v2:list:g{g}:page"),
+            ];
+            keys.sort();
+            keys
+        },
         "the old pages stayed in the retired generation, to expire"
     );
 }
@@ -401,4 +414,59 @@ async fn a_tls_url_against_a_plain_server_is_a_miss_not_a_panic() {
     cache.put(CacheName::Policy, "tls", &1).await;
     let fresh = Cache::new(config(&url)).unwrap();
     assert_eq!(fresh.get::<i32>(CacheName::Policy, "tls").await, None);
+}
+
+#[tokio::test]
+async fn a_lost_or_garbled_generation_counter_starts_past_every_old_generation() {
+    let redis = Redis::start();
+    let url = redis.url();
+    let lister = Cache::new(config(&url)).unwrap();
+    let mut c = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    // Given a page stored under the counter as first seeded, from the clock
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros();
+    lister
+        .put(CacheName::List, "page", &json!({"items": ["old"]}))
+        .await;
+    let first = generation(&url).await;
+    assert!(
+        u128::from(first) >= before,
+        "{first} is seeded from the clock"
+    );
+
+    // When the counter is evicted, then read again by another environment
+    c.del::<_, ()>("pd:v2:generation:list").await.unwrap();
+    let fresh = Cache::new(config(&url)).unwrap();
+
+    // Then the old page is not served: the counter starts past it
+    assert_eq!(fresh.get::<Value>(CacheName::List, "page").await, None);
+    assert!(generation(&url).await > first);
+
+    // And a counter that is not a number is read as missing, not as a Redis failure
+    c.set::<_, _, ()>("pd:v2:generation:list", "not-a-number")
+        .await
+        .unwrap();
+    let another = Cache::new(config(&url)).unwrap();
+    assert_eq!(another.get::<Value>(CacheName::List, "page").await, None);
+    another
+        .put(CacheName::List, "page", &json!({"items": ["new"]}))
+        .await;
+    assert!(generation(&url).await > first);
+    // The page went to Redis: the breaker did not trip on the garbled counter
+    let third = Cache::new(config(&url)).unwrap();
+    assert_eq!(
+        third.get::<Value>(CacheName::List, "page").await,
+        Some(json!({"items": ["new"]})),
+    );
+    let after_bump = {
+        lister.invalidate_lists().await;
+        generation(&url).await
+    };
+    assert!(after_bump > first);
 }

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -140,6 +140,39 @@ fn full_key(name: CacheName, key: &str) -> String {
     format!("{KEY_PREFIX}{}:{key}", name.as_str())
 }
 
+/// Reads a generation counter; one that is missing (evicted, flushed) or not a whole number is set
+/// to the seed first, atomically, so a garbled counter costs no breaker trip.
+static READ_GENERATION: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"local v = redis.call('GET', KEYS[1])
+          if not v or not string.find(v, '^%d+$') then
+            redis.call('SET', KEYS[1], ARGV[1])
+            v = ARGV[1]
+          end
+          return v",
+    )
+});
+
+/// Moves a generation counter on by one, seeding it first as [`READ_GENERATION`] does.
+static BUMP_GENERATION: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"local v = redis.call('GET', KEYS[1])
+          if not v or not string.find(v, '^%d+$') then
+            redis.call('SET', KEYS[1], ARGV[1])
+          end
+          return redis.call('INCR', KEYS[1])",
+    )
+});
+
+/// What a missing generation counter starts from: microseconds since the Unix epoch. A counter lost
+/// and seeded again starts past every generation it reached before (no environment binds more than
+/// once a microsecond), so pages stored under an old generation are never read again.
+fn clock_seed() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
 /// The Redis counter of a generational cache; its entries live under `<prefix><name>:g<n>:`.
 fn generation_key(name: CacheName) -> String {
     format!("{KEY_PREFIX}generation:{}", name.as_str())
@@ -257,9 +290,16 @@ impl Cache {
             None
         } else if name.generational() {
             let counter = generation_key(name);
-            self.redis(|mut c| async move { c.get::<_, Option<u64>>(counter).await })
-                .await
-                .map(|generation| full_key(name, &format!("g{}:{key}", generation.unwrap_or(0))))
+            let seed = clock_seed();
+            self.redis(|mut c| async move {
+                READ_GENERATION
+                    .key(counter)
+                    .arg(seed)
+                    .invoke_async::<u64>(&mut c)
+                    .await
+            })
+            .await
+            .map(|generation| full_key(name, &format!("g{generation}:{key}")))
         } else {
             Some(l1_key.clone())
         };
@@ -388,8 +428,15 @@ impl Cache {
             tracing::warn!(error = %err, "cache: L1 invalidation not supported");
         }
         let counter = generation_key(name);
-        self.redis(|mut c| async move { c.incr::<_, _, ()>(counter, 1).await })
-            .await;
+        let seed = clock_seed();
+        self.redis(|mut c| async move {
+            BUMP_GENERATION
+                .key(counter)
+                .arg(seed)
+                .invoke_async::<u64>(&mut c)
+                .await
+        })
+        .await;
     }
 }
 
