@@ -11,7 +11,9 @@ use policy_core::api::auth::AuthMode;
 use policy_core::api::policies::{self, Policies};
 use policy_core::api::warm::{self, hot_filters};
 use policy_core::cache::{Cache, CacheConfig, CacheName, Level, Lookup};
+use policy_core::caller::{ANONYMOUS, Caller};
 use policy_core::rating::RateTables;
+use policy_core::records::QuoteStatus;
 use redis::AsyncCommands;
 use serde_json::{Value, json};
 
@@ -469,4 +471,93 @@ async fn a_lost_or_garbled_generation_counter_starts_past_every_old_generation()
         generation(&url).await
     };
     assert!(after_bump > first);
+}
+
+#[tokio::test]
+async fn a_quote_read_before_a_bind_and_cached_after_it_is_never_served() {
+    // Given an accepted quote, and a reader that has just read it from DynamoDB as `quoted`
+    let redis = Redis::start();
+    let quoting = quoting_at(
+        None,
+        table_names(),
+        Cache::new(config(&redis.url())).unwrap(),
+    )
+    .await;
+    let body = complete_auto(json!({"policy_type": "auto", "state": "CA",
+                                          "coverage": {"liability": 300_000}}));
+    let request = serde_json::from_value(body.clone()).unwrap();
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap();
+    let made = quoting
+        .create(request, body.to_string(), ANONYMOUS, None, now)
+        .await
+        .unwrap();
+    let id = made.quote.quote_id.clone();
+    let read_by_the_reader = quoting.get(&id).await.unwrap();
+    assert_eq!(read_by_the_reader.status, QuoteStatus::Quoted);
+
+    // When the quote is bound, and only then does the reader fill the cache with what it read
+    quoting
+        .bind(&id, &Caller::anonymous_admin(), now)
+        .await
+        .unwrap();
+    quoting
+        .cache()
+        .fill(
+            CacheName::Quote,
+            &id,
+            &read_by_the_reader,
+            Duration::from_secs(300),
+        )
+        .await;
+
+    // Then every environment reads it bound
+    for _ in 0..2 {
+        let other = quoting_at(
+            None,
+            table_names(),
+            Cache::new(config(&redis.url())).unwrap(),
+        )
+        .await;
+        let quote = other.get(&id).await.unwrap();
+        assert_eq!(quote.status, QuoteStatus::Bound, "{quote:?}");
+    }
+    assert_eq!(quoting.get(&id).await.unwrap().status, QuoteStatus::Bound);
+}
+
+#[tokio::test]
+async fn a_quote_waiting_to_be_bound_is_cached_no_longer_than_until_it_expires() {
+    let redis = Redis::start();
+    let quoting = quoting_at(
+        None,
+        table_names(),
+        Cache::new(config(&redis.url())).unwrap(),
+    )
+    .await;
+    let body = complete_auto(json!({"policy_type": "auto", "state": "TX",
+                                          "coverage": {"liability": 300_000}}));
+    let request = serde_json::from_value(body.clone()).unwrap();
+    // Made 30 days less 90 seconds ago: it expires in 90 seconds.
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap()
+        - time::Duration::days(30)
+        + time::Duration::seconds(90);
+    let made = quoting
+        .create(request, body.to_string(), ANONYMOUS, None, now)
+        .await
+        .unwrap();
+    let id = made.quote.quote_id;
+    quoting.get(&id).await.unwrap();
+    let mut c = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let ttl: i64 = c.ttl(format!("pd:v2:quote:{id}")).await.unwrap();
+    assert!(
+        (1..=90).contains(&ttl),
+        "TTL {ttl} s for a quote that expires in 90 s"
+    );
 }

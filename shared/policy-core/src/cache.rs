@@ -47,7 +47,8 @@ impl CacheName {
     /// How long Redis keeps an entry: what bounds staleness in other execution environments.
     pub fn ttl(self) -> Duration {
         match self {
-            // Invalidated on bind; expiry is computed on read, so the entry cannot go stale by time.
+            // Binds and decisions write their new state over it; a fill is also cut short at the
+            // quote's expiry (see `Quoting::get`).
             CacheName::Quote => Duration::from_secs(300),
             // A policy does not change after it is bound.
             CacheName::Policy => Duration::from_secs(3600),
@@ -406,6 +407,37 @@ impl Cache {
         self.redis(|mut c| async move { c.set_ex::<_, _, ()>(l2_key, value.as_ref(), ttl).await })
             .await
             .is_some()
+    }
+
+    /// Fills `key` with `value` read from the source, unless an entry is there already, in Redis for
+    /// at most `ttl` (and the name's TTL): `SET NX`. A writer that changed the source puts its new
+    /// value with [`Cache::put`], which overwrites; a reader that read the source just before that
+    /// write and fills after it finds the key taken, so the value it read is never served.
+    pub async fn fill<T: Serialize>(&self, name: CacheName, key: &str, value: &T, ttl: Duration) {
+        let mut bytes = vec![FORMAT_VERSION];
+        if serde_json::to_writer(&mut bytes, value).is_err() {
+            return;
+        }
+        let slot = self.slot(name, key).await;
+        let value: Arc<[u8]> = bytes.into();
+        if name.uses_l1() {
+            self.l1.insert(slot.l1_key, value.clone()).await;
+        }
+        let Some(l2_key) = slot.l2_key else {
+            return;
+        };
+        let seconds = ttl.min(name.ttl()).as_secs().max(1);
+        self.redis(|mut c| async move {
+            redis::cmd("SET")
+                .arg(l2_key)
+                .arg(value.as_ref())
+                .arg("NX")
+                .arg("EX")
+                .arg(seconds)
+                .query_async::<Option<String>>(&mut c)
+                .await
+        })
+        .await;
     }
 
     /// Removes `key` from both levels.

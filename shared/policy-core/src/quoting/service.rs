@@ -157,7 +157,16 @@ impl Quoting {
             return Ok(quote);
         }
         let quote = self.read_quote(quote_id).await?;
-        self.cache.put(CacheName::Quote, quote_id, &quote).await;
+        // A quote waiting to be bound is cached no longer than it can stay as it is: until it
+        // expires. A bind or a decision puts its new state over this fill, which never overwrites.
+        let now = OffsetDateTime::now_utc();
+        let true_for = match quote.status_at(now) {
+            QuoteStatus::Quoted => (quote.expires_at - now).unsigned_abs(),
+            QuoteStatus::Bound | QuoteStatus::Expired => CacheName::Quote.ttl(),
+        };
+        self.cache
+            .fill(CacheName::Quote, quote_id, &quote, true_for)
+            .await;
         Ok(quote)
     }
 
@@ -205,8 +214,16 @@ impl Quoting {
             };
             match self.store.bind(&policy, now).await? {
                 Bound::Created => {
-                    // The quote changed, and the policy may join any list page.
-                    self.cache.invalidate(CacheName::Quote, quote_id).await;
+                    // The quote changed: its bound state is put over any cached copy (a reader's
+                    // fill of the quoted state cannot overwrite it). The policy may join any list
+                    // page.
+                    let bound = Quote {
+                        status: QuoteStatus::Bound,
+                        policy_number: Some(policy.policy_number.clone()),
+                        bound_by: policy.bound_by.clone(),
+                        ..quote.clone()
+                    };
+                    self.cache.put(CacheName::Quote, quote_id, &bound).await;
                     self.cache.invalidate_lists().await;
                     return Ok(policy);
                 }
@@ -280,8 +297,8 @@ impl Quoting {
             .await?;
         match decided {
             Decided::Done => {
-                self.cache.invalidate(CacheName::Quote, quote_id).await;
                 let quote = self.read_quote(quote_id).await?;
+                self.cache.put(CacheName::Quote, quote_id, &quote).await;
                 Ok(Made {
                     quote,
                     replayed: false,
