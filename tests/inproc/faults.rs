@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use e2e::{free_port, gateway_request, settings, unique};
+use lambda_http::RequestExt;
 use policy_core::api::auth::AuthMode;
 use policy_core::api::quotes::Quotes;
 use policy_core::api::{bind, quotes};
@@ -453,4 +454,40 @@ async fn dynamodb_failing_mid_run_loses_no_quote_and_binds_none_twice() {
         stored, ledger.policies,
         "every policy is one a client was told of"
     );
+}
+
+#[tokio::test]
+async fn a_request_answers_503_before_its_invocations_deadline() {
+    // Given DynamoDB slower than the whole invocation has left: an attempt takes 4 s, and the
+    // invocation must end 3 s from now
+    let suite = Faulty::new().await;
+    suite.proxy.set(Fault::Slow(Duration::from_secs(4)));
+    let invocation = Duration::from_secs(3);
+    let mut context = lambda_http::Context::default();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    context.deadline = u64::try_from(now_ms + invocation.as_millis()).unwrap();
+    let request = gateway_request(
+        Some((&suite.owner, SCOPES)),
+        "POST",
+        "/api/v1/quotes",
+        QUOTE,
+        Some(&unique("deadline")),
+    )
+    .with_lambda_context(context);
+
+    // When a quote is asked for
+    let started = Instant::now();
+    let reply = dispatch(&quotes::ROUTES, &suite.quotes, AuthMode::Jwt, request).await;
+    let waited = started.elapsed();
+
+    // Then the answer is a 503 problem with Retry-After, given before the invocation ends (the
+    // SDK alone would have tried for its whole 5 s operation timeout)
+    assert_eq!(reply.status, 503, "{:#}", reply.body);
+    assert_eq!(reply.header("retry-after"), Some("1"));
+    assert!(waited < invocation, "answered after {waited:?}");
+    suite.proxy.set(Fault::None);
+    suite.proxy.settle().await;
 }

@@ -8,11 +8,11 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub use lambda_http::http::Method;
 use lambda_http::tower::{Layer, Service};
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 
 use super::ApiError;
 use super::auth::{AuthMode, authorize};
@@ -95,6 +95,35 @@ pub struct Call {
     pub started: Instant,
     /// Whether this is the execution environment's first request.
     pub cold_start: bool,
+    /// When the answer must be ready: the invocation's deadline less a margin.
+    pub deadline: Instant,
+}
+
+/// How long before the invocation's deadline the answer is given, so it always goes out as a
+/// problem document rather than Lambda ending the invocation without one.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(1);
+/// The budget of a request that carries no Lambda deadline (a direct call, a test): the template's
+/// 10 s function timeout less the margin.
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(9);
+
+/// When the answer to `request`, which arrived at `started`, must be ready: the Lambda context's
+/// deadline less [`DEADLINE_MARGIN`], or [`DEFAULT_BUDGET`] after arrival without one.
+fn deadline_of(request: &Request, started: Instant) -> Instant {
+    let remaining = request.lambda_context_ref().and_then(|context| {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .ok()?
+            .as_millis();
+        let left_ms = u128::from(context.deadline).checked_sub(now_ms)?;
+        Some(Duration::from_millis(u64::try_from(left_ms).ok()?))
+    });
+    match remaining {
+        // Lambda never gives more than 15 minutes; a deadline past that means the context is off.
+        Some(left) if left < Duration::from_secs(15 * 60) => {
+            Instant::now() + left.saturating_sub(DEADLINE_MARGIN)
+        }
+        Some(_) | None => started + DEFAULT_BUDGET,
+    }
 }
 
 /// What the path segments of `path` give for `pattern`, if they match. One leading segment more
@@ -235,6 +264,7 @@ impl<S: Send + Sync + 'static> Router<S> {
                 Err(err) => return (route.label, Err(err.into())),
             },
         };
+        let deadline = deadline_of(&request, invocation.started);
         let call = Call {
             request,
             caller,
@@ -242,11 +272,20 @@ impl<S: Send + Sync + 'static> Router<S> {
             request_id: invocation.request_id.clone(),
             started: invocation.started,
             cold_start: invocation.cold_start,
+            deadline,
         };
-        (
-            route.label,
-            (route.handler)(Arc::clone(&self.state), call).await,
-        )
+        let handled = (route.handler)(Arc::clone(&self.state), call);
+        // Past the deadline the handler is dropped, and with it any call still waiting on
+        // DynamoDB; what it wrote may still land, as after any lost answer, and a retry with the
+        // same Idempotency-Key finds it.
+        let answer = match tokio::time::timeout_at(deadline.into(), handled).await {
+            Ok(answer) => answer,
+            Err(_) => Err(ApiError::Unavailable {
+                retry_after_secs: 1,
+                source: "the request's deadline passed".into(),
+            }),
+        };
+        (route.label, answer)
     }
 }
 
@@ -302,6 +341,35 @@ mod tests {
             can_serve_concurrently::<Timed<Router<super::super::policies::Policies>>>();
             can_serve_concurrently::<Timed<Router<super::super::health::Health>>>();
         }
+    }
+
+    #[test]
+    fn the_deadline_is_the_invocations_less_a_margin_or_the_default_budget() {
+        let started = Instant::now();
+        let plain = Request::new(Body::Empty);
+        assert_eq!(deadline_of(&plain, started), started + DEFAULT_BUDGET);
+
+        let now_ms = u64::try_from(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap();
+        let with_deadline = |deadline| {
+            let mut context = lambda_http::Context::default();
+            context.deadline = deadline;
+            Request::new(Body::Empty).with_lambda_context(context)
+        };
+        let three_s = deadline_of(&with_deadline(now_ms + 3_000), started);
+        let left = three_s.saturating_duration_since(Instant::now());
+        assert!(
+            left <= Duration::from_secs(2) && left > Duration::from_millis(1_500),
+            "{left:?}"
+        );
+        // A deadline already within the margin leaves no time at all.
+        let late = deadline_of(&with_deadline(now_ms + 500), started);
+        assert!(late <= Instant::now());
     }
 
     #[test]
