@@ -13,5 +13,6 @@ mod cache;
 mod events;
 mod faults;
 mod health;
+mod lists;
 mod routes;
 mod support;

@@ -175,7 +175,7 @@ impl DynamoStore {
         });
         let mut items = Vec::with_capacity(limit.min(200));
         let mut last_key = None;
-        loop {
+        for _ in 0..MAX_LIST_QUERIES {
             let wanted = limit - items.len();
             // With a filter, DynamoDB's limit counts items read before filtering: read more.
             let read = if filter_expression.is_some() {
@@ -219,8 +219,23 @@ impl DynamoStore {
                 None => return Ok(PolicyPage { items, last_key }),
             }
         }
+        // The work allowed for one page is done and DynamoDB has more: a short page, with a
+        // cursor that resumes where the reading stopped.
+        let last_key = start.map(|key| {
+            key.into_iter()
+                .filter_map(|(name, value)| match value {
+                    AttributeValue::S(text) => Some((name, text)),
+                    _ => None,
+                })
+                .collect()
+        });
+        Ok(PolicyPage { items, last_key })
     }
 }
+
+/// The most Query calls one list page may make. A selective filter reads up to 200 items a call,
+/// so one page evaluates at most 1,000 items; past that it comes back short, with a cursor.
+pub const MAX_LIST_QUERIES: usize = 5;
 
 /// The attributes DynamoDB needs to resume a query on an index after `item`.
 fn list_key(item: &Item, partition: &str) -> Option<HashMap<String, String>> {
