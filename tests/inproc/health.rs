@@ -2,6 +2,7 @@
 //! dependencies that really stop answering.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use e2e::{Redis, assert_problem, free_port, gateway_request, get, settings};
 use policy_core::api::auth::AuthMode;
@@ -17,7 +18,12 @@ async fn health_with(dynamodb: Option<&str>, cache: Option<&str>) -> Arc<Health>
     let endpoint = dynamodb.or(settings.dynamodb_endpoint.as_deref());
     let client = client_for(endpoint).await;
     let table = settings.policies_table().unwrap().to_owned();
-    Arc::new(Health::new(RateTables::builtin().unwrap(), client, table, cache, "test").unwrap())
+    // Each check runs afresh unless a test asks for them to be kept.
+    Arc::new(
+        Health::new(RateTables::builtin().unwrap(), client, table, cache, "test")
+            .unwrap()
+            .checks_kept_for(Duration::ZERO),
+    )
 }
 
 async fn call(health: &Arc<Health>, query: &str) -> (u16, String, Value) {
@@ -103,4 +109,53 @@ async fn unreachable_dynamodb_is_down_with_a_503_problem() {
     // And the shallow check still answers 200: it touches no dependency
     let (status, _, body) = call(&health, "").await;
     assert_eq!((status, body["status"].clone()), (200, Value::from("ok")));
+}
+
+#[tokio::test]
+async fn deep_checks_are_kept_briefly_and_reuse_one_connection() {
+    // Given deep health that keeps its checks for 300 ms, over a cache that answers
+    let mut redis = Redis::start();
+    let url = redis.url();
+    let health = Arc::new(
+        Arc::try_unwrap(health_with(None, Some(&url)).await)
+            .unwrap()
+            .checks_kept_for(Duration::from_millis(300)),
+    );
+    let (_, _, first) = call(&health, "?deep=true").await;
+    assert_eq!(first["checks"]["cache"]["status"], "ok", "{first:#}");
+    // Three more deep calls reuse the one connection the first opened
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        call(&health, "?deep=true").await;
+    }
+    let mut admin = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let clients: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(
+        clients.lines().count(),
+        2,
+        "health's one connection and ours: {clients}"
+    );
+
+    // When the cache stops, a deep call within the 300 ms still answers what was found
+    let (_, _, kept) = call(&health, "?deep=true").await;
+    redis.stop();
+    let (_, _, again) = call(&health, "?deep=true").await;
+    assert_eq!(
+        again["checks"], kept["checks"],
+        "answered from the kept checks"
+    );
+
+    // And once they are older than that, it checks again and finds the cache down
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (status, _, after) = call(&health, "?deep=true").await;
+    assert_eq!(status, 200);
+    assert_eq!(after["checks"]["cache"]["status"], "down", "{after:#}");
 }

@@ -95,7 +95,16 @@ pub struct Health {
     revision: &'static str,
     rate_table_version: String,
     started: Instant,
+    /// The open cache connection, reused by every deep check while it works.
+    connection: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
+    /// The last deep checks and when they ran: kept for [`Health::checks_kept_for`].
+    last: std::sync::Mutex<Option<(Instant, Checks)>>,
+    keep_checks: Duration,
 }
+
+/// How long the result of a deep check answers deep calls: the route is public, and a caller
+/// polling it must not turn into DynamoDB reads and Redis connections one for one.
+pub const DEEP_CHECK_TTL: Duration = Duration::from_secs(5);
 
 impl Health {
     /// Health over `dynamodb` (reading `policies_table`) and the cache at `cache_url` (`redis://` or,
@@ -114,7 +123,19 @@ impl Health {
             revision,
             rate_table_version: format!("common-{}", tables.common.version),
             started: Instant::now(),
+            connection: tokio::sync::Mutex::new(None),
+            last: std::sync::Mutex::new(None),
+            keep_checks: DEEP_CHECK_TTL,
         })
+    }
+
+    /// The same, keeping each deep check's result for `ttl` instead of [`DEEP_CHECK_TTL`].
+    #[must_use]
+    pub fn checks_kept_for(self, ttl: Duration) -> Health {
+        Health {
+            keep_checks: ttl,
+            ..self
+        }
     }
 
     /// From the settings read at cold start: the policies table, the DynamoDB endpoint and the
@@ -134,10 +155,24 @@ impl Health {
         )?)
     }
 
-    /// Runs both checks concurrently.
+    /// Both checks, run concurrently, or their result from the last run if it is recent enough.
     pub async fn checks(&self) -> Checks {
+        let kept = *self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, checks)) = kept {
+            if at.elapsed() < self.keep_checks {
+                return checks;
+            }
+        }
         let (dynamodb, cache) = tokio::join!(self.check_dynamodb(), self.check_cache());
-        Checks { dynamodb, cache }
+        let checks = Checks { dynamodb, cache };
+        *self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((Instant::now(), checks));
+        checks
     }
 
     async fn check_dynamodb(&self) -> Check {
@@ -166,15 +201,23 @@ impl Health {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(CHECK_TIMEOUT))
             .set_response_timeout(Some(CHECK_TIMEOUT));
+        let mut open = self.connection.lock().await;
         let ping = async {
-            let mut connection = client
-                .get_multiplexed_async_connection_with_config(&config)
-                .await?;
-            redis::cmd("PING")
-                .query_async::<String>(&mut connection)
-                .await
+            let connection = match open.as_mut() {
+                Some(connection) => connection,
+                None => open.insert(
+                    client
+                        .get_multiplexed_async_connection_with_config(&config)
+                        .await?,
+                ),
+            };
+            redis::cmd("PING").query_async::<String>(connection).await
         };
         let ok = matches!(tokio::time::timeout(CHECK_TIMEOUT, ping).await, Ok(Ok(reply)) if reply == "PONG");
+        if !ok {
+            // Next time, a new connection.
+            *open = None;
+        }
         timed(ok, started)
     }
 
