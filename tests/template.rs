@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use policy_core::settings::VARIABLES;
+use policy_core::telemetry::emf::Metrics as _;
 use serde_yaml_ng::Value;
 
 fn root() -> &'static Path {
@@ -141,4 +142,86 @@ fn the_fuzz_crate_builds_the_core_without_the_aws_sdk_redis_or_aws_lc() {
     ] {
         assert!(!packages.contains(heavy), "fuzz/Cargo.lock holds {heavy}");
     }
+}
+
+fn resources_of(template: &Value, kind: &str) -> Vec<(String, Value)> {
+    template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .map(|(name, r)| (name.as_str().unwrap().to_owned(), r.clone()))
+        .collect()
+}
+
+#[test]
+fn every_table_is_protected_from_deletion_and_recoverable_to_a_point_in_time() {
+    let template = template();
+    let tables = resources_of(&template, "AWS::DynamoDB::Table");
+    assert_eq!(tables.len(), 3);
+    for (name, table) in tables {
+        assert_eq!(table["DeletionPolicy"], "Retain", "{name}");
+        assert_eq!(
+            table["Properties"]["DeletionProtectionEnabled"], true,
+            "{name}"
+        );
+        assert_eq!(
+            table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+            true,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn every_alarm_notifies_the_alarm_topic_and_operator_and_cache_errors_are_watched() {
+    let template = template();
+    let alarms = resources_of(&template, "AWS::CloudWatch::Alarm");
+    for (name, alarm) in &alarms {
+        let actions = &alarm["Properties"]["AlarmActions"];
+        let wired = serde_yaml_ng::to_string(actions).unwrap();
+        assert!(wired.contains("AlarmTopicArn"), "{name}: {wired}");
+    }
+    for metric in ["OperatorErrors", "CacheErrors"] {
+        let watched = alarms.iter().any(|(_, alarm)| {
+            alarm["Properties"]["Metrics"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .any(|m| {
+                    m["MetricStat"]["Metric"]["MetricName"] == metric
+                        && m["MetricStat"]["Metric"]["Namespace"] == "policy-decision"
+                })
+        });
+        assert!(watched, "an alarm on {metric}");
+    }
+    // The functions emit those metrics under that name.
+    let emitted: Vec<&str> = policy_core::telemetry::emf::RequestMetrics::METRICS
+        .iter()
+        .map(|(name, _)| *name)
+        .collect();
+    assert!(emitted.contains(&"OperatorErrors") && emitted.contains(&"CacheErrors"));
+}
+
+#[test]
+fn every_schedule_retries_and_keeps_what_failed_in_a_dead_letter_queue() {
+    let template = template();
+    let mut schedules = 0;
+    for (name, function) in functions(&template) {
+        for event in function["Properties"]["Events"]
+            .as_mapping()
+            .into_iter()
+            .flat_map(|m| m.values())
+            .filter(|e| e["Type"] == "ScheduleV2" || e["Type"] == "Schedule")
+        {
+            schedules += 1;
+            let properties = &event["Properties"];
+            assert!(
+                properties["RetryPolicy"]["MaximumRetryAttempts"].is_u64(),
+                "{name}"
+            );
+            assert_eq!(properties["DeadLetterConfig"]["Type"], "SQS", "{name}");
+        }
+    }
+    assert!(schedules >= 1);
 }
