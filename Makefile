@@ -3,6 +3,8 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
+include tools.versions
+
 STACK := scripts/stack.sh
 DEV_DIR := .stack/dev
 TEST_DIR := .stack/test
@@ -14,12 +16,12 @@ help: ## List the targets
 # Must stay phony: the tools/ folder (devtool, loadtest) has the same name, and make would
 # otherwise take the folder for this target, always up to date, and never run its recipe.
 .PHONY: tools
-tools: ## Install what is missing: cargo-lambda, redis-server, Java, DynamoDB Local, cargo-nextest, cfn-lint, SAM CLI, cargo-deny, cargo-fuzz
+tools: ## Install what is missing or at another version than tools.versions pins: cargo-lambda, redis-server, Java, DynamoDB Local, cargo-nextest, cfn-lint, SAM CLI, cargo-deny, cargo-fuzz
 	@$(STACK) install
-	@command -v cfn-lint >/dev/null || pip install -q cfn-lint
-	@command -v sam >/dev/null || pip install -q aws-sam-cli
-	@command -v cargo-deny >/dev/null || cargo install --locked cargo-deny
-	@command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
+	@cfn-lint --version 2>/dev/null | grep -xF "cfn-lint $(CFN_LINT_VERSION)" >/dev/null || pip install -q "cfn-lint==$(CFN_LINT_VERSION)"
+	@sam --version 2>/dev/null | grep -xF "SAM CLI, version $(SAM_CLI_VERSION)" >/dev/null || pip install -q "aws-sam-cli==$(SAM_CLI_VERSION)"
+	@cargo-deny --version 2>/dev/null | grep -xF "cargo-deny $(CARGO_DENY_VERSION)" >/dev/null || cargo install --locked cargo-deny --version $(CARGO_DENY_VERSION)
+	@cargo-fuzz --version 2>/dev/null | grep -xF "cargo-fuzz $(CARGO_FUZZ_VERSION)" >/dev/null || cargo install --locked cargo-fuzz --version $(CARGO_FUZZ_VERSION)
 
 .PHONY: dev
 dev: ## Serve every function on http://localhost:9000 with DynamoDB Local, Redis, the tables and seed data (Ctrl-C stops all)
@@ -71,7 +73,6 @@ test: tools lint validate deny fuzz-smoke ## Everything CI runs: lint, template 
 # after API_FUZZ_TIMEOUT seconds. API_FUZZ_SEED repeats a run (its seed is printed at the end).
 # The JUnit report, the cassette of every request and response, and Schemathesis' and Hypothesis'
 # caches go in API_FUZZ_DIR (the cache directory is also named in scripts/api-fuzz.toml).
-SCHEMATHESIS_VERSION := 4.32.5
 API_FUZZ_DIR := .stack/api-fuzz
 API_FUZZ_EXAMPLES ?= 100
 API_FUZZ_TIMEOUT ?= 600

