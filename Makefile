@@ -51,12 +51,20 @@ validate: tools ## cfn-lint and sam validate the SAM template (offline)
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 sam validate --lint --template template.yaml
 
 .PHONY: deny
-deny: tools ## cargo deny: licenses, banned and duplicate crates, sources (advisories: make deny-advisories)
+# Advisories: against the offline snapshot of the RustSec database in ../shared/advisory-db when it
+# is there (cloned into the directory cargo-deny reads for the default database), else the live one.
+ADVISORY_BUNDLE := ../shared/advisory-db/rustsec-advisory-db.bundle
+ADVISORY_DB := $(or $(CARGO_HOME),$(HOME)/.cargo)/advisory-dbs/advisory-db-3157b0e258782691
+deny: tools ## cargo deny: licenses, bans, sources, and advisories for Cargo.lock and fuzz/Cargo.lock
 	cargo deny --locked check licenses bans sources
-
-.PHONY: deny-advisories
-deny-advisories: tools ## cargo deny against the RustSec advisory database (needs github.com)
-	cargo deny --locked check advisories
+	@if [ -f $(ADVISORY_BUNDLE) ]; then \
+		rm -rf $(ADVISORY_DB) && mkdir -p $(dir $(ADVISORY_DB)) && \
+		git -c init.defaultBranch=main clone -q $(ADVISORY_BUNDLE) $(ADVISORY_DB) && \
+		echo "deny: advisories from the offline snapshot, $$(git -C $(ADVISORY_DB) log -1 --format=%cs)"; \
+		offline=--offline; \
+	else offline=; fi; \
+	cargo deny --locked $$offline check advisories && \
+	cargo deny --locked $$offline --manifest-path fuzz/Cargo.toml check advisories
 
 .PHONY: test
 # A test run builds once: incremental state would only add gigabytes to the target directory.
