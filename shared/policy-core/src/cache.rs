@@ -7,8 +7,9 @@
 //! format) is a miss that the caller overwrites. Keys carry a format version, so a deploy with a new
 //! format never reads old entries.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use redis::AsyncCommands;
@@ -118,7 +119,24 @@ struct L2 {
     connection: OnceCell<ConnectionManager>,
     /// Milliseconds since the cache was made until which Redis is skipped.
     open_until_ms: AtomicU64,
+    /// Writes that carry a change and did not reach Redis, applied when it answers again.
+    owed: std::sync::Mutex<Owed>,
+    /// Whether anything is owed, read without the lock on every command.
+    owes: AtomicBool,
 }
+
+/// Writes owed to Redis: what a bind or a decision changed while Redis was failing or the breaker
+/// was open. Without them another environment could serve the old state for the entries' TTL.
+#[derive(Default)]
+struct Owed {
+    /// The list generation must move on.
+    bump_lists: bool,
+    /// Values to put over what Redis holds, by key, with their TTL in seconds.
+    puts: HashMap<String, (Arc<[u8]>, u64)>,
+}
+
+/// The most values owed at once; past that the oldest states are left to expire on their TTL.
+const MAX_OWED_PUTS: usize = 1024;
 
 /// The two-level cache. Cheap to share by reference; build one per execution environment.
 pub struct Cache {
@@ -187,6 +205,8 @@ impl Cache {
                 client: redis::Client::open(url.as_str())?,
                 connection: OnceCell::new(),
                 open_until_ms: AtomicU64::new(0),
+                owed: std::sync::Mutex::new(Owed::default()),
+                owes: AtomicBool::new(false),
             }),
             None => None,
         };
@@ -262,6 +282,7 @@ impl Cache {
         F: Future<Output = redis::RedisResult<T>>,
     {
         let connection = self.connection().await?;
+        self.pay_owed(&connection).await;
         match tokio::time::timeout(self.config.timeout, command(connection)).await {
             Ok(Ok(value)) => Some(value),
             Ok(Err(err)) => {
@@ -272,6 +293,77 @@ impl Cache {
                 self.trip("command timed out");
                 None
             }
+        }
+    }
+
+    /// Applies the writes owed, first of all, once Redis answers again; what still fails stays owed.
+    async fn pay_owed(&self, connection: &ConnectionManager) {
+        let Some(l2) = &self.l2 else { return };
+        if !l2.owes.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let owed = std::mem::take(&mut *l2.owed.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut unpaid = Owed::default();
+        let seed = clock_seed();
+        if owed.bump_lists {
+            let counter = generation_key(CacheName::List);
+            let mut c = connection.clone();
+            let bumped = tokio::time::timeout(
+                self.config.timeout,
+                BUMP_GENERATION
+                    .key(counter)
+                    .arg(seed)
+                    .invoke_async::<u64>(&mut c),
+            )
+            .await;
+            unpaid.bump_lists = !matches!(bumped, Ok(Ok(_)));
+        }
+        for (key, (value, ttl)) in owed.puts {
+            let mut c = connection.clone();
+            let put = tokio::time::timeout(
+                self.config.timeout,
+                c.set_ex::<_, _, ()>(&key, value.as_ref(), ttl),
+            )
+            .await;
+            if !matches!(put, Ok(Ok(()))) {
+                unpaid.puts.insert(key, (value, ttl));
+            }
+        }
+        if unpaid.bump_lists || !unpaid.puts.is_empty() {
+            self.owe(unpaid);
+        } else {
+            tracing::info!("cache: writes owed to Redis applied");
+        }
+    }
+
+    /// Keeps `owed` for when Redis answers again.
+    fn owe(&self, owed: Owed) {
+        let Some(l2) = &self.l2 else { return };
+        let mut all = l2.owed.lock().unwrap_or_else(PoisonError::into_inner);
+        all.bump_lists |= owed.bump_lists;
+        for (key, value) in owed.puts {
+            if all.puts.len() < MAX_OWED_PUTS || all.puts.contains_key(&key) {
+                all.puts.insert(key, value);
+            }
+        }
+        l2.owes.store(true, Ordering::Release);
+    }
+
+    /// Puts `value` under `key` over whatever the cache holds, as a write that changed the source
+    /// does (a bind, a decision). If Redis does not take it now, it is owed, and put as soon as
+    /// Redis answers again, so the old state is not served for its TTL.
+    pub async fn write_through<T: Serialize>(&self, name: CacheName, key: &str, value: &T) {
+        let mut bytes = vec![FORMAT_VERSION];
+        if serde_json::to_writer(&mut bytes, value).is_err() {
+            return;
+        }
+        let slot = self.slot(name, key).await;
+        let l2_key = slot.l2_key.clone().unwrap_or_else(|| full_key(name, key));
+        let value: Arc<[u8]> = bytes.into();
+        if !self.put_raw(slot, value.to_vec()).await && self.l2.is_some() {
+            let mut owed = Owed::default();
+            owed.puts.insert(l2_key, (value, name.ttl().as_secs()));
+            self.owe(owed);
         }
     }
 
@@ -461,14 +553,21 @@ impl Cache {
         }
         let counter = generation_key(name);
         let seed = clock_seed();
-        self.redis(|mut c| async move {
-            BUMP_GENERATION
-                .key(counter)
-                .arg(seed)
-                .invoke_async::<u64>(&mut c)
-                .await
-        })
-        .await;
+        let bumped = self
+            .redis(|mut c| async move {
+                BUMP_GENERATION
+                    .key(counter)
+                    .arg(seed)
+                    .invoke_async::<u64>(&mut c)
+                    .await
+            })
+            .await;
+        if bumped.is_none() && self.l2.is_some() {
+            self.owe(Owed {
+                bump_lists: true,
+                ..Owed::default()
+            });
+        }
     }
 }
 

@@ -223,7 +223,9 @@ impl Quoting {
                         bound_by: policy.bound_by.clone(),
                         ..quote.clone()
                     };
-                    self.cache.put(CacheName::Quote, quote_id, &bound).await;
+                    self.cache
+                        .write_through(CacheName::Quote, quote_id, &bound)
+                        .await;
                     self.cache.invalidate_lists().await;
                     return Ok(policy);
                 }
@@ -298,7 +300,9 @@ impl Quoting {
         match decided {
             Decided::Done => {
                 let quote = self.read_quote(quote_id).await?;
-                self.cache.put(CacheName::Quote, quote_id, &quote).await;
+                self.cache
+                    .write_through(CacheName::Quote, quote_id, &quote)
+                    .await;
                 Ok(Made {
                     quote,
                     replayed: false,
