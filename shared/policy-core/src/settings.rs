@@ -250,10 +250,10 @@ impl Settings {
             }
             Some(_) => {}
         }
-        if let Some(url) = self.cache.redis_url.as_deref() {
-            if !is_loopback_url(url) {
-                return refuse("REDIS_URL is not on this machine".into());
-            }
+        if let Some(url) = self.cache.redis_url.as_deref()
+            && !is_loopback_url(url)
+        {
+            return refuse("REDIS_URL is not on this machine".into());
         }
         Ok(())
     }

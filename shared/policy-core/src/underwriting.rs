@@ -198,10 +198,10 @@ fn evaluate(
             let mut missing: Vec<Fact> = Vec::new();
             for fact in table.required_facts() {
                 // A fact inside one that is absent is reported as the outer one, once.
-                if let Some(absent) = fact.absent_from(request) {
-                    if !missing.contains(&absent) {
-                        missing.push(absent);
-                    }
+                if let Some(absent) = fact.absent_from(request)
+                    && !missing.contains(&absent)
+                {
+                    missing.push(absent);
                 }
             }
             for fact in missing {

@@ -93,12 +93,12 @@ fn arb_request_for(product_filter: fn(PolicyType) -> bool) -> impl Strategy<Valu
                 let table = tables().get(state, product).unwrap();
                 let mut request = RatingRequest::minimal(state, product);
                 for (&kind, &(wanted, share)) in CoverageKind::ALL.iter().zip(&lines) {
-                    if let Some(c) = table.coverage(kind) {
-                        if wanted || c.required {
-                            request
-                                .coverage
-                                .set(kind, Some(limit_within(c.min_limit, c.max_limit, share)));
-                        }
+                    if let Some(c) = table.coverage(kind)
+                        && (wanted || c.required)
+                    {
+                        request
+                            .coverage
+                            .set(kind, Some(limit_within(c.min_limit, c.max_limit, share)));
                     }
                 }
                 if product.is_auto() {

@@ -240,13 +240,13 @@ async fn create_quote(shared: &Shared, rng: &mut StdRng) {
     let created = answer
         .filter(|(status, _)| *status == StatusCode::CREATED)
         .map(|(_, json)| json);
-    if let Some(json) = created {
-        if let Some(id) = json["quote_id"].as_str() {
-            if json["decision"]["outcome"] == "accepted" {
-                keep(&shared.bindable, id.to_owned());
-            }
-            keep(&shared.quotes, id.to_owned());
+    if let Some(json) = created
+        && let Some(id) = json["quote_id"].as_str()
+    {
+        if json["decision"]["outcome"] == "accepted" {
+            keep(&shared.bindable, id.to_owned());
         }
+        keep(&shared.quotes, id.to_owned());
     }
 }
 

@@ -161,10 +161,10 @@ impl Health {
             .last
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((at, checks)) = kept {
-            if at.elapsed() < self.keep_checks {
-                return checks;
-            }
+        if let Some((at, checks)) = kept
+            && at.elapsed() < self.keep_checks
+        {
+            return checks;
         }
         let (dynamodb, cache) = tokio::join!(self.check_dynamodb(), self.check_cache());
         let checks = Checks { dynamodb, cache };

@@ -114,13 +114,13 @@ fn read_filter(
     let status: Option<PolicyStatus> = parse_with(params, "status")?;
     let from = date(params, "effective_from")?;
     let to = date(params, "effective_to")?;
-    if let (Some(from), Some(to)) = (from, to) {
-        if from > to {
-            return Err(invalid(
-                "effective_from",
-                format!("{from} is after effective_to {to}"),
-            ));
-        }
+    if let (Some(from), Some(to)) = (from, to)
+        && from > to
+    {
+        return Err(invalid(
+            "effective_from",
+            format!("{from} is after effective_to {to}"),
+        ));
     }
     let limit = page_limit(params, DEFAULT_LIMIT, MAX_LIMIT)?;
     let filter = PolicyFilter {

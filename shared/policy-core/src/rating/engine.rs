@@ -233,13 +233,13 @@ fn check_coverages(table: &RateTable, request: &RatingRequest) -> Result<(), Rat
             ));
         }
     }
-    if let Some(zip) = request.zip_code {
-        if !table.serves_zip_prefix(zip.prefix()) {
-            return Err(RatingError::invalid(
-                "zip_code",
-                format!("the ZIP code is not in {state}"),
-            ));
-        }
+    if let Some(zip) = request.zip_code
+        && !table.serves_zip_prefix(zip.prefix())
+    {
+        return Err(RatingError::invalid(
+            "zip_code",
+            format!("the ZIP code is not in {state}"),
+        ));
     }
     Ok(())
 }
@@ -540,15 +540,15 @@ fn discounts(common: &Common, request: &RatingRequest) -> DiscountSummary {
         })
         .collect();
     let years = claims.loyalty_years.get();
-    if years >= matrix.loyalty_from_year {
-        if let Some(per_year) = matrix.rate(DiscountKind::Loyalty, product) {
-            let counted = Decimal::from(years - matrix.loyalty_from_year + 1);
-            let rate = (per_year * counted).min(matrix.loyalty_max);
-            applied.push(AppliedDiscount {
-                name: DiscountKind::Loyalty,
-                rate,
-            });
-        }
+    if years >= matrix.loyalty_from_year
+        && let Some(per_year) = matrix.rate(DiscountKind::Loyalty, product)
+    {
+        let counted = Decimal::from(years - matrix.loyalty_from_year + 1);
+        let rate = (per_year * counted).min(matrix.loyalty_max);
+        applied.push(AppliedDiscount {
+            name: DiscountKind::Loyalty,
+            rate,
+        });
     }
     let earned: Decimal = applied.iter().map(|d| d.rate).sum();
     DiscountSummary {
