@@ -284,6 +284,24 @@ impl Redis {
         Redis::on(free_port())
     }
 
+    /// Starts a server on `port` holding `data` (key, value): as a Redis that was cut off, not
+    /// restarted, comes back.
+    pub fn on_with_data(port: u16, data: &[(&str, &str)]) -> Redis {
+        let redis = Redis::on(port);
+        let mut connection = redis::Client::open(redis.url())
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        for (key, value) in data {
+            redis::cmd("SET")
+                .arg(*key)
+                .arg(*value)
+                .exec(&mut connection)
+                .unwrap();
+        }
+        redis
+    }
+
     /// Starts a server on `port` (e.g. again after [`Redis::stop`]).
     pub fn on(port: u16) -> Redis {
         let mut child = Command::new("redis-server")

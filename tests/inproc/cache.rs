@@ -561,3 +561,45 @@ async fn a_quote_waiting_to_be_bound_is_cached_no_longer_than_until_it_expires()
         "TTL {ttl} s for a quote that expires in 90 s"
     );
 }
+
+#[tokio::test]
+async fn a_bind_while_redis_is_down_is_written_to_it_as_soon_as_it_answers() {
+    // Given a cached quote, and Redis going away
+    let mut redis = Redis::start();
+    let port: u16 = redis.url().rsplit(':').next().unwrap().parse().unwrap();
+    let binder = Cache::new(config(&redis.url())).unwrap();
+    binder
+        .write_through(CacheName::Quote, "Q-1", &json!({"status": "quoted"}))
+        .await;
+    binder.invalidate_lists().await;
+    let before_bind = generation(&redis.url()).await;
+    redis.stop();
+
+    // When a bind changes the quote and the lists while Redis is down
+    binder
+        .write_through(CacheName::Quote, "Q-1", &json!({"status": "bound"}))
+        .await;
+    binder.invalidate_lists().await;
+
+    // Then, once Redis is back (with its data) and the breaker has closed, the binder's next use
+    // of Redis writes what it owed first: other environments read the bound quote, and lists
+    // have moved on
+    let redis = Redis::on_with_data(
+        port,
+        &[
+            ("pd:v2:quote:Q-1", "\u{2}{\"status\":\"quoted\"}"),
+            ("pd:v2:generation:list", &before_bind.to_string()),
+        ],
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        binder.get::<Value>(CacheName::Policy, "anything").await,
+        None
+    );
+    let other = Cache::new(config(&redis.url())).unwrap();
+    assert_eq!(
+        other.get::<Value>(CacheName::Quote, "Q-1").await,
+        Some(json!({"status": "bound"}))
+    );
+    assert!(generation(&redis.url()).await > before_bind);
+}
