@@ -37,6 +37,8 @@ install() {
     pip show cargo-lambda 2>/dev/null | grep -xF "Version: $lambda_version" >/dev/null ||
         { say "installing cargo-lambda $lambda_version (pip)"; pip install -q "cargo-lambda==$lambda_version"; }
     command -v redis-server >/dev/null || { say "installing redis-server (apt)"; apt_install redis-server; }
+    # The cache's TLS tests make a CA and a server certificate at test time.
+    command -v openssl >/dev/null || { say "installing openssl (apt)"; apt_install openssl; }
     command -v java >/dev/null || { say "installing Java 17 (apt)"; apt_install openjdk-17-jre-headless; }
     cargo-nextest --version 2>/dev/null | grep "^cargo-nextest $nextest_version " >/dev/null ||
         { say "installing cargo-nextest $nextest_version"; cargo install --locked cargo-nextest --version "$nextest_version"; }

@@ -394,3 +394,136 @@ pub fn gateway_request(
     }
     lambda_http::request::from_str(&event.to_string()).unwrap()
 }
+
+/// A redis-server of a test's own that speaks TLS only, with a certificate for 127.0.0.1 and
+/// localhost signed by a CA made for it, in a directory of its own.
+#[derive(Debug)]
+pub struct TlsRedis {
+    server: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+/// Makes a CA in `dir` named `name`: `<name>.crt` and `<name>.key`.
+fn make_ca(dir: &std::path::Path, name: &str) {
+    let status = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .arg("-keyout")
+        .arg(dir.join(format!("{name}.key")))
+        .arg("-out")
+        .arg(dir.join(format!("{name}.crt")))
+        .args(["-subj", &format!("/CN={name}")])
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl is installed");
+    assert!(status.success());
+}
+
+impl TlsRedis {
+    /// Starts one on a free port.
+    pub fn start() -> TlsRedis {
+        let dir = std::env::temp_dir().join(unique("tls-redis"));
+        std::fs::create_dir_all(&dir).unwrap();
+        make_ca(&dir, "ca");
+        make_ca(&dir, "other-ca");
+        let run = |args: &[&str]| {
+            let status = Command::new("openssl")
+                .current_dir(&dir)
+                .args(args)
+                .stderr(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(status.success(), "openssl {args:?}");
+        };
+        run(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ]);
+        std::fs::write(
+            dir.join("san.cnf"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+        )
+        .unwrap();
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "1",
+            "-extfile",
+            "san.cnf",
+        ]);
+        let port = free_port();
+        let mut server = Command::new("redis-server")
+            .current_dir(&dir)
+            .args([
+                "--port",
+                "0",
+                "--tls-port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
+            .args([
+                "--tls-cert-file",
+                "server.crt",
+                "--tls-key-file",
+                "server.key",
+            ])
+            .args(["--tls-ca-cert-file", "ca.crt", "--tls-auth-clients", "no"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed by make test, built with TLS");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return TlsRedis { server, port, dir };
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = server.kill();
+        let _ = server.wait();
+        panic!("redis-server with TLS did not start");
+    }
+
+    /// Its URL, as ElastiCache Serverless gives one: `rediss://`.
+    pub fn url(&self) -> String {
+        format!("rediss://127.0.0.1:{}", self.port)
+    }
+
+    /// The CA that signed its certificate, as PEM.
+    pub fn ca(&self) -> Vec<u8> {
+        std::fs::read(self.dir.join("ca.crt")).unwrap()
+    }
+
+    /// A CA that did not sign it, as PEM: a client that trusts only this must refuse the server.
+    pub fn other_ca(&self) -> Vec<u8> {
+        std::fs::read(self.dir.join("other-ca.crt")).unwrap()
+    }
+}
+
+impl Drop for TlsRedis {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

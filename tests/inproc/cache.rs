@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use e2e::{Redis, complete_auto, gateway_request, get, post_json};
+use e2e::{Redis, TlsRedis, complete_auto, gateway_request, get, post_json};
 use lambda_http::lambda_runtime::{Context, LambdaEvent};
 use policy_core::api::auth::AuthMode;
 use policy_core::api::policies::{self, Policies};
@@ -602,4 +602,45 @@ async fn a_bind_while_redis_is_down_is_written_to_it_as_soon_as_it_answers() {
         Some(json!({"status": "bound"}))
     );
     assert!(generation(&redis.url()).await > before_bind);
+}
+
+fn tls_config(url: &str, ca: Vec<u8>) -> CacheConfig {
+    CacheConfig {
+        redis_ca: Some(ca),
+        ..config(url)
+    }
+}
+
+#[tokio::test]
+async fn the_cache_speaks_tls_to_a_server_its_ca_signed_and_refuses_any_other() {
+    // Given a Redis that speaks TLS only, as ElastiCache Serverless does
+    let redis = TlsRedis::start();
+
+    // When an environment that trusts the server's CA writes and another reads
+    let writer = Cache::new(tls_config(&redis.url(), redis.ca())).unwrap();
+    let slot = writer.slot(CacheName::Policy, "tls").await;
+    assert!(
+        writer.put_in(slot, &json!({"over": "tls"})).await,
+        "Redis took it"
+    );
+    let reader = Cache::new(tls_config(&redis.url(), redis.ca())).unwrap();
+
+    // Then the value comes back from Redis, over TLS
+    assert_eq!(
+        reader
+            .get_raw(CacheName::Policy, "tls")
+            .await
+            .map(|(_, level)| level),
+        Some(Level::L2)
+    );
+
+    // And a client that trusts another CA refuses the server: nothing is read or written, and the
+    // request still gets its answer (a miss)
+    let wary = Cache::new(tls_config(&redis.url(), redis.other_ca())).unwrap();
+    assert_eq!(wary.get::<Value>(CacheName::Policy, "tls").await, None);
+    let slot = wary.slot(CacheName::Policy, "wary").await;
+    assert!(
+        !wary.put_in(slot, &json!(1)).await,
+        "nothing written to an untrusted server"
+    );
 }

@@ -20,9 +20,16 @@ async fn health_with(dynamodb: Option<&str>, cache: Option<&str>) -> Arc<Health>
     let table = settings.policies_table().unwrap().to_owned();
     // Each check runs afresh unless a test asks for them to be kept.
     Arc::new(
-        Health::new(RateTables::builtin().unwrap(), client, table, cache, "test")
-            .unwrap()
-            .checks_kept_for(Duration::ZERO),
+        Health::new(
+            RateTables::builtin().unwrap(),
+            client,
+            table,
+            cache,
+            None,
+            "test",
+        )
+        .unwrap()
+        .checks_kept_for(Duration::ZERO),
     )
 }
 

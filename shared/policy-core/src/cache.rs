@@ -192,6 +192,21 @@ fn clock_seed() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
+/// A client for the Redis at `url`; with `ca` (PEM), TLS (`rediss://`) trusts those CAs only,
+/// instead of the system's.
+pub fn redis_client(url: &str, ca: Option<&[u8]>) -> Result<redis::Client, redis::RedisError> {
+    match ca {
+        None => redis::Client::open(url),
+        Some(ca) => redis::Client::build_with_tls(
+            url,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(ca.to_vec()),
+            },
+        ),
+    }
+}
+
 /// The Redis counter of a generational cache; its entries live under `<prefix><name>:g<n>:`.
 fn generation_key(name: CacheName) -> String {
     format!("{KEY_PREFIX}generation:{}", name.as_str())
@@ -202,7 +217,7 @@ impl Cache {
     pub fn new(config: CacheConfig) -> Result<Cache, redis::RedisError> {
         let l2 = match &config.redis_url {
             Some(url) => Some(L2 {
-                client: redis::Client::open(url.as_str())?,
+                client: redis_client(url, config.redis_ca.as_deref())?,
                 connection: OnceCell::new(),
                 open_until_ms: AtomicU64::new(0),
                 owed: std::sync::Mutex::new(Owed::default()),
@@ -251,7 +266,7 @@ impl Cache {
             .set_number_of_retries(0);
         let connect = l2.connection.get_or_try_init(|| async {
             tokio::time::timeout(
-                self.config.timeout * 2,
+                self.config.connect_timeout,
                 ConnectionManager::new_with_config(l2.client.clone(), config),
             )
             .await

@@ -125,6 +125,11 @@ pub struct CacheSettings {
     pub timeout: Duration,
     /// How long Redis is skipped after a failure.
     pub breaker: Duration,
+    /// How long the first connection may take, TLS handshake included: it is made once, at cold
+    /// start, so it gets more than a command's budget.
+    pub connect_timeout: Duration,
+    /// The CAs (PEM) the cache's TLS trusts instead of the system's, if any.
+    pub redis_ca: Option<Vec<u8>>,
 }
 
 impl Default for CacheSettings {
@@ -135,6 +140,8 @@ impl Default for CacheSettings {
             redis_url: None,
             timeout: Duration::from_millis(25),
             breaker: Duration::from_secs(5),
+            connect_timeout: Duration::from_millis(250),
+            redis_ca: None,
         }
     }
 }
@@ -212,6 +219,20 @@ impl Settings {
                 breaker: read
                     .number("CACHE_BREAKER_SECS", 0..=3600)?
                     .map_or(defaults.breaker, Duration::from_secs),
+                connect_timeout: read
+                    .number("CACHE_CONNECT_TIMEOUT_MS", 1..=60_000)?
+                    .map_or(defaults.connect_timeout, Duration::from_millis),
+                redis_ca: read
+                    .text("REDIS_CA_FILE")
+                    .map(|path| {
+                        std::fs::read(&path).map_err(|err| {
+                            SettingsError::new(
+                                "REDIS_CA_FILE",
+                                format!("cannot read {path}: {err}"),
+                            )
+                        })
+                    })
+                    .transpose()?,
             },
             policies_table: read.text("POLICIES_TABLE"),
             quotes_table: read.text("QUOTES_TABLE"),
@@ -377,6 +398,8 @@ mod tests {
             ("CACHE_L1_TTL_SECS", "-1"),
             ("CACHE_BREAKER_SECS", "1e3"),
             ("CACHE_L1_MAX_BYTES", "lots"),
+            ("CACHE_CONNECT_TIMEOUT_MS", "0"),
+            ("REDIS_CA_FILE", "/nonexistent/ca.pem"),
             ("CURSOR_SECRET", "short"),
         ] {
             let err = settings(&[(name, value)]).unwrap_err();

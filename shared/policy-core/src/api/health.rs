@@ -114,12 +114,15 @@ impl Health {
         dynamodb: Client,
         policies_table: String,
         cache_url: Option<&str>,
+        cache_ca: Option<&[u8]>,
         revision: &'static str,
     ) -> Result<Health, redis::RedisError> {
         Ok(Health {
             dynamodb,
             policies_table,
-            cache: cache_url.map(redis::Client::open).transpose()?,
+            cache: cache_url
+                .map(|url| crate::cache::redis_client(url, cache_ca))
+                .transpose()?,
             revision,
             rate_table_version: format!("common-{}", tables.common.version),
             started: Instant::now(),
@@ -151,6 +154,7 @@ impl Health {
             client,
             settings.policies_table()?.to_owned(),
             settings.cache.redis_url.as_deref(),
+            settings.cache.redis_ca.as_deref(),
             revision,
         )?)
     }
