@@ -225,3 +225,31 @@ fn every_schedule_retries_and_keeps_what_failed_in_a_dead_letter_queue() {
     }
     assert!(schedules >= 1);
 }
+
+#[test]
+fn the_dynamodb_endpoint_admits_only_this_deployments_tables_and_the_tables_can_use_a_customer_key()
+{
+    let template = template();
+    let endpoint = &template["Resources"]["DynamoDbEndpoint"]["Properties"]["PolicyDocument"];
+    let statement = &endpoint["Statement"][0];
+    assert_eq!(statement["Effect"], "Allow");
+    let actions = strings(&statement["Action"]);
+    assert!(actions.iter().all(|a| a.starts_with("dynamodb:")) && !actions.contains("dynamodb:*"));
+    let resources = serde_yaml_ng::to_string(&statement["Resource"]).unwrap();
+    for table in ["PoliciesTable", "QuotesTable", "IdempotencyTable"] {
+        assert!(resources.contains(table), "{table} in {resources}");
+    }
+    assert!(!resources.contains("\"*\""), "{resources}");
+    for (name, table) in resources_of(&template, "AWS::DynamoDB::Table") {
+        let sse = serde_yaml_ng::to_string(&table["Properties"]["SSESpecification"]).unwrap();
+        assert!(sse.contains("TableKmsKeyArn"), "{name}: {sse}");
+    }
+}
+
+fn strings(list: &Value) -> BTreeSet<String> {
+    list.as_sequence()
+        .into_iter()
+        .flatten()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect()
+}
