@@ -8,7 +8,7 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request};
 use policy_core::api::calculate_rate;
 use policy_core::cache::{Cache, CacheConfig, CacheName};
-use policy_core::rating::{RateTables, RatingRequest, rate};
+use policy_core::rating::{RateTables, RatingRequest, explain, rate};
 use policy_core::records::{Policy, PolicyStatus, term_end};
 use policy_core::storage::{policy_from_item, policy_item};
 use time::macros::{date, datetime};
@@ -21,6 +21,14 @@ const HOME: &str = r#"{"state":"TX","policy_type":"home","coverage":{"dwelling":
   "deductibles":{"all_perils":2500},"property":{"dwelling_value":450000,"construction":"masonry","year_built":1998,"protection_class":3},
   "zip_code":"77005","credit_score":742,"claims":1}"#;
 const MINIMAL: &str = r#"{"state":"CA","policy_type":"auto","coverage":{"liability":500000}}"#;
+/// As many players as one quote can have: 12 factors away from 1, 6 discounts, 2 surcharges and
+/// the deductibles, over six coverage lines (2^21 sets of players to price).
+const AUTO_WORST: &str = r#"{"state":"TX","policy_type":"auto","coverage":{"liability":300000,"collision":50000,"comprehensive":50000,
+  "uninsured_motorist":100000,"medical_payments":10000,"pip":5000},"deductibles":{"collision":1000,"comprehensive":1000},
+  "drivers":[{"age":19,"years_licensed":2,"violations":1,"at_fault_accidents":1,"dui":1,"good_student":true}],
+  "vehicle":{"year":2026,"annual_mileage":25000,"safety_features":["airbags","anti_lock_brakes"],"anti_theft":true},
+  "zip_code":"77005","credit_score":620,"claims":1,"prior_coverage_lapse":true,
+  "discounts":{"multi_policy":true,"military":true,"paperless":true,"paid_in_full":true,"loyalty_years":10}}"#;
 
 fn post(body: String) -> Request {
     let mut request = Request::new(Body::from(body));
@@ -51,6 +59,18 @@ fn engine(c: &mut Criterion) {
                     .filter(|r| rate(tables, black_box(r), today).is_ok())
                     .count()
             });
+        });
+    }
+    for (name, body) in [
+        ("minimal", MINIMAL),
+        ("auto_one", AUTO),
+        ("home_one", HOME),
+        ("auto_worst", AUTO_WORST),
+    ] {
+        let request: RatingRequest = serde_json::from_str(body).unwrap();
+        let quote = rate(tables, &request, today).unwrap();
+        c.bench_function(&format!("explain/{name}"), |b| {
+            b.iter(|| explain(tables, black_box(&quote)));
         });
     }
     c.bench_function("parse/auto_request", |b| {

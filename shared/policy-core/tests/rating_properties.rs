@@ -7,11 +7,14 @@
 )]
 
 use policy_core::domain::{CoverageKind, PolicyType, State, Term};
+use policy_core::money::Money;
 use policy_core::rating::request::{
-    Age, Count, CreditScore, Driver, Limit, Mileage, Property, ProtectionClass, Value, Vehicle,
-    Year, Years,
+    Age, Construction, Count, CreditScore, Deductible, Driver, Limit, Mileage, Property,
+    ProtectionClass, SafetyFeature, Value, Vehicle, Year, Years, ZipCode,
 };
-use policy_core::rating::{RateQuote, RateTables, RatingRequest, rate};
+use policy_core::rating::{
+    FactorName, Player, RateQuote, RateTables, RatingRequest, rate, rate_explained,
+};
 use proptest::prelude::*;
 use proptest::sample::select;
 use rust_decimal::Decimal;
@@ -132,6 +135,67 @@ fn arb_request_for(product_filter: fn(PolicyType) -> bool) -> impl Strategy<Valu
         )
 }
 
+/// A ZIP code in a rated territory of `state`.
+fn zip_in(state: State) -> ZipCode {
+    let code = match state {
+        State::CA => "90012",
+        State::TX => "77005",
+        State::NY => "11201",
+        State::FL => "33101",
+        State::PA => "19103",
+        State::IL => "60601",
+        State::MI => "48201",
+        other => panic!("no ZIP code known in {other}"),
+    };
+    ZipCode::try_from(code.to_owned()).unwrap()
+}
+
+/// [`arb_request`] with what it leaves out for the explanation's sake: a ZIP code, a coverage
+/// lapse, safety features, construction and deductibles, so that every kind of player appears.
+fn arb_explained_request() -> impl Strategy<Value = RatingRequest> {
+    (
+        arb_request(),
+        any::<[bool; 3]>(),
+        prop::collection::vec(
+            select(vec![
+                SafetyFeature::Airbags,
+                SafetyFeature::AntiLockBrakes,
+                SafetyFeature::BlindSpotMonitoring,
+            ]),
+            0..=3,
+        ),
+        prop::option::of(select(vec![
+            Construction::Frame,
+            Construction::Masonry,
+            Construction::FireResistive,
+        ])),
+        prop::option::of(select(vec![0i64, 250, 500, 1000, 2500, 10_000])),
+    )
+        .prop_map(
+            |(mut request, [zip, lapse, _], features, construction, deductible)| {
+                if zip {
+                    request.zip_code = Some(zip_in(request.state));
+                }
+                request.prior_coverage_lapse = lapse;
+                if let Some(vehicle) = &mut request.vehicle {
+                    vehicle.safety_features = features;
+                }
+                if let Some(property) = &mut request.property {
+                    property.construction = construction;
+                }
+                let deductible = deductible.map(|d| Deductible::try_from(d).unwrap());
+                if request.policy_type.is_auto() {
+                    if request.coverage.collision.is_some() {
+                        request.deductibles.collision = deductible;
+                    }
+                } else {
+                    request.deductibles.all_perils = deductible;
+                }
+                request
+            },
+        )
+}
+
 fn rated(request: &RatingRequest) -> RateQuote<'static> {
     rate(tables(), request, TODAY).unwrap_or_else(|err| panic!("{err} for {request:?}"))
 }
@@ -190,6 +254,95 @@ proptest! {
         let slot = match which { 0 => &mut driver.violations, 1 => &mut driver.at_fault_accidents, _ => &mut driver.dui };
         *slot = Count::try_from(i64::from(slot.get()) + 1).unwrap();
         prop_assert!(rated(&worse).total_premium >= before.total_premium);
+    }
+}
+
+fn explained(request: &RatingRequest) -> RateQuote<'static> {
+    rate_explained(tables(), request, TODAY).unwrap_or_else(|err| panic!("{err} for {request:?}"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        failure_persistence: Some(Box::new(prop::test_runner::FileFailurePersistence::WithSource("regressions"))),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn the_explanation_adds_up_to_the_premium_to_the_cent(request in arb_explained_request()) {
+        let quote = explained(&request);
+        let explanation = quote.explanation.as_ref().unwrap();
+        // The explanation's own premium is the engine's, recomputed player by player.
+        prop_assert_eq!(explanation.premium, quote.premium);
+        let sum: Money = explanation.lines.iter().map(|l| l.amount).sum();
+        prop_assert_eq!(sum, quote.premium - explanation.base_premium);
+        prop_assert_eq!(explanation.base_premium + sum, quote.premium);
+        prop_assert!(explanation.lines.iter().all(|l| cents(l.amount.amount())));
+        // Every factor, discount and surcharge of the breakdown is listed, in its order.
+        let listed = quote.factors.len() + quote.discounts.applied.len() + quote.surcharges.len()
+            + usize::from(quote.coverages.iter().any(|c| c.deductible.is_some()));
+        prop_assert_eq!(explanation.lines.len(), listed);
+    }
+
+    #[test]
+    fn the_base_premium_is_the_premium_of_the_bare_request(request in arb_explained_request()) {
+        // The bare request keeps only what prices at base rates: the coverage, the term and the
+        // start; every factor, discount and surcharge is gone, deductibles are the defaults.
+        let mut bare = RatingRequest::minimal(request.state, request.policy_type);
+        bare.coverage = request.coverage.clone();
+        bare.term = request.term;
+        bare.effective_date = request.effective_date;
+        let bare = rated(&bare);
+        prop_assume!(bare.coverages.iter().all(|c| c.deductible_factor == Decimal::ONE));
+        let quote = explained(&request);
+        prop_assert_eq!(quote.explanation.as_ref().unwrap().base_premium, bare.premium);
+    }
+
+    #[test]
+    fn a_factor_applied_at_exactly_one_explains_nothing(request in arb_explained_request()) {
+        let quote = explained(&request);
+        let explanation = quote.explanation.as_ref().unwrap();
+        for factor in quote.factors.iter().filter(|f| f.applied == Decimal::ONE) {
+            let line = explanation.lines.iter().find(|l| l.player == Player::Factor(factor.name)).unwrap();
+            prop_assert_eq!(line.amount, Money::ZERO, "{:?}", factor);
+        }
+    }
+
+    #[test]
+    fn where_credit_is_banned_it_explains_nothing_and_gives_no_reasons(
+        request in arb_explained_request().prop_filter("a state that bans credit", |r| {
+            !tables().get(r.state, r.policy_type).unwrap().credit_allowed
+        }),
+        score in 300i64..=850,
+    ) {
+        let mut request = request;
+        request.credit_score = Some(CreditScore::try_from(score).unwrap());
+        let quote = explained(&request);
+        let credit = quote.explanation.as_ref().unwrap().lines.iter()
+            .find(|l| l.player == Player::Factor(FactorName::CreditScore))
+            .unwrap();
+        prop_assert_eq!(credit.amount, Money::ZERO);
+        prop_assert!(quote.adverse_action_reasons.is_empty());
+    }
+
+    #[test]
+    fn adverse_action_reasons_are_the_largest_raisers_when_credit_raised_the_price(request in arb_explained_request()) {
+        let quote = explained(&request);
+        let lines = &quote.explanation.as_ref().unwrap().lines;
+        let amount = |player: Player<'_>| lines.iter().find(|l| l.player == player).map(|l| l.amount);
+        let credit_raised = amount(Player::Factor(FactorName::CreditScore)).is_some_and(|a| a > Money::ZERO);
+        let reasons = &quote.adverse_action_reasons;
+        if credit_raised {
+            let raisers = lines.iter().filter(|l| l.amount > Money::ZERO).count();
+            prop_assert_eq!(reasons.len(), raisers.min(4));
+            let amounts: Vec<Money> = reasons.iter().map(|&p| amount(p).unwrap()).collect();
+            prop_assert!(amounts.windows(2).all(|w| w[0] >= w[1]), "{:?}", amounts);
+            // Nothing left out raised the price more than the last reason.
+            let last = *amounts.last().unwrap();
+            prop_assert!(lines.iter().filter(|l| !reasons.contains(&l.player)).all(|l| l.amount <= last));
+        } else {
+            prop_assert!(reasons.is_empty());
+        }
     }
 }
 

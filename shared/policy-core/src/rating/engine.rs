@@ -7,8 +7,8 @@ use crate::domain::{CoverageKind, PolicyType, Term};
 use crate::money::Money;
 use crate::rating::error::RatingError;
 use crate::rating::quote::{
-    AppliedDiscount, AppliedFactor, Basis, Charge, CoverageLine, DiscountSummary, FactorName,
-    Installments, MinimumPremium, PremiumTax, RateQuote,
+    AppliedDiscount, AppliedFactor, Assumption, Basis, Charge, CoverageLine, DiscountSummary,
+    FactorName, Installments, MinimumPremium, PremiumTax, RateQuote, Step,
 };
 use crate::rating::request::{Construction, Deductible, Driver, Property, RatingRequest, Vehicle};
 use crate::rating::tables::{Common, DiscountKind, Factors, RateTable, RateTables};
@@ -34,10 +34,7 @@ pub fn rate<'t>(
 
     let factors = factors(common, table, request, effective)?;
     let product = factors.iter().fold(Decimal::ONE, |acc, f| acc * f.applied);
-    let mut combined = product
-        .clamp(common.factor_min, common.factor_max)
-        .round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
-    combined.rescale(4);
+    let combined = combined_factor(common, product);
     let discounts = discounts(common, request);
     let keep = Decimal::ONE - discounts.total;
     let months = Decimal::from(request.term.months());
@@ -110,7 +107,20 @@ pub fn rate<'t>(
             first,
             each,
         },
+        assumptions: assumptions(table, common, request),
+        explanation: None,
+        adverse_action_reasons: Vec::new(),
     })
+}
+
+/// The product of the applied factors clamped to the table's range and rounded half-up to 4
+/// decimal places: the one combined factor every coverage line is multiplied by.
+pub(super) fn combined_factor(common: &Common, product: Decimal) -> Decimal {
+    let mut combined = product
+        .clamp(common.factor_min, common.factor_max)
+        .round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
+    combined.rescale(4);
+    combined
 }
 
 fn table_for<'t>(
@@ -559,6 +569,108 @@ fn discounts(common: &Common, request: &RatingRequest) -> DiscountSummary {
     }
 }
 
+/// Each step [`factors`] and [`discounts`] skip because the request does not give what they rate
+/// on, in rating order. Steps that do not apply to the product, or that state law forbids (credit
+/// where it is not allowed), are not assumptions.
+fn assumptions(table: &RateTable, common: &Common, request: &RatingRequest) -> Vec<Assumption> {
+    const DRIVER_FACTORS: [FactorName; 5] = [
+        FactorName::DriverAge,
+        FactorName::YearsLicensed,
+        FactorName::Violations,
+        FactorName::AtFaultAccidents,
+        FactorName::Dui,
+    ];
+    const VEHICLE_FACTORS: [FactorName; 4] = [
+        FactorName::VehicleAge,
+        FactorName::AnnualMileage,
+        FactorName::SafetyFeatures,
+        FactorName::AntiTheft,
+    ];
+    let product = request.policy_type;
+    let mut out = Vec::new();
+    let mut skip = |step: Step, missing: &'static str| {
+        if out.capacity() == 0 {
+            // One allocation for a request that leaves most things out.
+            out.reserve(16);
+        }
+        out.push(Assumption { step, missing });
+    };
+    if product.is_auto() && request.drivers.is_empty() {
+        for factor in DRIVER_FACTORS {
+            skip(Step::Factor(factor), "drivers");
+        }
+    }
+    if request.claims.is_none() {
+        skip(Step::Factor(FactorName::Claims), "claims");
+    }
+    if product.is_auto() {
+        match &request.vehicle {
+            None => {
+                for factor in VEHICLE_FACTORS {
+                    skip(Step::Factor(factor), "vehicle");
+                }
+            }
+            Some(vehicle) if vehicle.annual_mileage.is_none() => {
+                skip(
+                    Step::Factor(FactorName::AnnualMileage),
+                    "vehicle.annual_mileage",
+                );
+            }
+            Some(_) => {}
+        }
+    } else {
+        let home = product == PolicyType::Home;
+        match &request.property {
+            None => {
+                if home {
+                    skip(Step::Factor(FactorName::DwellingValue), "property");
+                }
+                skip(Step::Factor(FactorName::Construction), "property");
+                skip(Step::Factor(FactorName::HomeAge), "property");
+                skip(Step::Factor(FactorName::ProtectionClass), "property");
+            }
+            Some(property) => {
+                if home && property.dwelling_value.is_none() {
+                    skip(
+                        Step::Factor(FactorName::DwellingValue),
+                        "property.dwelling_value",
+                    );
+                }
+                if property.construction.is_none() {
+                    skip(
+                        Step::Factor(FactorName::Construction),
+                        "property.construction",
+                    );
+                }
+                if property.year_built.is_none() {
+                    skip(Step::Factor(FactorName::HomeAge), "property.year_built");
+                }
+                if property.protection_class.is_none() {
+                    skip(
+                        Step::Factor(FactorName::ProtectionClass),
+                        "property.protection_class",
+                    );
+                }
+            }
+        }
+    }
+    if request.zip_code.is_none() {
+        skip(Step::Factor(FactorName::Territory), "zip_code");
+    }
+    if request.credit_score.is_none() && table.credit_allowed {
+        skip(Step::Factor(FactorName::CreditScore), "credit_score");
+    }
+    if request.drivers.is_empty() {
+        // Both are earned by what the drivers' records say.
+        for discount in [DiscountKind::SafeDriver, DiscountKind::GoodStudent] {
+            if common.discounts.rate(discount, product).is_some() {
+                skip(Step::Discount(discount), "drivers");
+            }
+        }
+    }
+    out
+}
+
 fn surcharges<'t>(table: &'t RateTable, request: &RatingRequest) -> Vec<Charge<'t>> {
     let mut out = Vec::new();
     if let Some(amount) = table
@@ -821,6 +933,105 @@ mod tests {
         assert_eq!(
             rate(tables(), &request, TODAY).unwrap_err().field(),
             "deductibles.collision"
+        );
+    }
+
+    fn assumed(quote: &RateQuote<'_>) -> Vec<(String, &'static str)> {
+        quote
+            .assumptions
+            .iter()
+            .map(|a| {
+                let step = serde_json::to_value(a.step).unwrap();
+                (step.as_str().unwrap().to_owned(), a.missing)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_briefs_request_lists_every_step_it_left_to_assumption() {
+        // Given CA auto with a limit and nothing else
+        let quote = rate(tables(), &ca_auto(500_000), TODAY).unwrap();
+
+        // Then every driver, vehicle and territory step is an assumption, and so are the
+        // discounts that only drivers can earn; credit is not, California does not use it
+        let expected = [
+            ("driver_age", "drivers"),
+            ("years_licensed", "drivers"),
+            ("violations", "drivers"),
+            ("at_fault_accidents", "drivers"),
+            ("dui", "drivers"),
+            ("claims", "claims"),
+            ("vehicle_age", "vehicle"),
+            ("annual_mileage", "vehicle"),
+            ("safety_features", "vehicle"),
+            ("anti_theft", "vehicle"),
+            ("territory", "zip_code"),
+            ("safe_driver", "drivers"),
+            ("good_student", "drivers"),
+        ];
+        let expected: Vec<_> = expected.iter().map(|&(s, m)| (s.to_owned(), m)).collect();
+        assert_eq!(assumed(&quote), expected);
+        assert_eq!(
+            serde_json::to_value(&quote).unwrap()["assumptions"][0],
+            serde_json::json!({"step": "driver_age", "missing": "drivers"})
+        );
+    }
+
+    #[test]
+    fn a_partly_described_home_names_the_fields_it_still_needs() {
+        // Given TX home (credit allowed) with a property that gives only its construction, and a
+        // vehicle-less, driver-less request as home always is
+        let mut request = RatingRequest::minimal(State::TX, PolicyType::Home);
+        request.coverage.dwelling = limit(300_000);
+        request.coverage.liability = limit(300_000);
+        request.claims = Some(Count::zero());
+        request.property = Some(Property {
+            dwelling_value: None,
+            construction: Some(Construction::Masonry),
+            year_built: None,
+            protection_class: None,
+        });
+        let quote = rate(tables(), &request, TODAY).unwrap();
+
+        let expected = [
+            ("dwelling_value", "property.dwelling_value"),
+            ("home_age", "property.year_built"),
+            ("protection_class", "property.protection_class"),
+            ("territory", "zip_code"),
+            ("credit_score", "credit_score"),
+        ];
+        let expected: Vec<_> = expected.iter().map(|&(s, m)| (s.to_owned(), m)).collect();
+        assert_eq!(assumed(&quote), expected);
+    }
+
+    #[test]
+    fn a_fully_described_request_assumes_nothing_and_says_nothing_about_it() {
+        let mut request = ca_auto(500_000);
+        request.drivers.push(driver(40, 20));
+        request.claims = Some(Count::zero());
+        request.vehicle = Some(Vehicle {
+            year: crate::rating::request::Year::try_from(2020).unwrap(),
+            annual_mileage: Some(crate::rating::request::Mileage::try_from(9000).unwrap()),
+            safety_features: Vec::new(),
+            anti_theft: false,
+            value: None,
+        });
+        request.zip_code = Some(ZipCode::try_from("94105".to_owned()).unwrap());
+        let quote = rate(tables(), &request, TODAY).unwrap();
+        assert!(quote.assumptions.is_empty(), "{:?}", quote.assumptions);
+        assert!(
+            serde_json::to_value(&quote)
+                .unwrap()
+                .get("assumptions")
+                .is_none()
+        );
+
+        // A vehicle without its mileage leaves only the mileage to assumption.
+        request.vehicle.as_mut().unwrap().annual_mileage = None;
+        let quote = rate(tables(), &request, TODAY).unwrap();
+        assert_eq!(
+            assumed(&quote),
+            [("annual_mileage".to_owned(), "vehicle.annual_mileage")]
         );
     }
 

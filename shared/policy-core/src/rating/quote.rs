@@ -1,11 +1,12 @@
 //! The result of rating: a premium with every step that produced it.
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use time::Date;
 
 use crate::domain::{CoverageKind, PolicyType, State, Term};
 use crate::money::Money;
+use crate::rating::explain::{Explanation, Player};
 use crate::rating::tables::{DiscountKind, Tier};
 
 /// A rated premium and its breakdown.
@@ -47,11 +48,41 @@ pub struct RateQuote<'t> {
     pub total_premium: Money,
     /// The total as monthly instalments over the term.
     pub installments: Installments,
+    /// Rating steps skipped because the request does not give what they rate on: until it does,
+    /// the price is provisional.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub assumptions: Vec<Assumption>,
+    /// How each factor, discount, surcharge and the deductibles moved the premium; filled in by
+    /// [`crate::rating::rate_explained`], not by [`crate::rating::rate`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation<'t>>,
+    /// Where a credit score raised the premium: the (up to four) players that raised it most,
+    /// largest first, as state law asks of insurers that use credit. Filled in with the explanation.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub adverse_action_reasons: Vec<Player<'t>>,
 }
 
-/// A rating factor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// A rating step skipped because the request does not give the fact it rates on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Assumption {
+    /// The step not applied: it counts as neutral (a factor of 1, no discount).
+    pub step: Step,
+    /// The request field that would let it apply, e.g. `drivers` or `vehicle.annual_mileage`.
+    pub missing: &'static str,
+}
+
+/// A step of rating that depends on what the request says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Step {
+    /// A rating factor.
+    Factor(FactorName),
+    /// A discount that needs a fact to be earned.
+    Discount(DiscountKind),
+}
+
+/// A rating factor; on the wire, its [`FactorName::as_str`] name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
 pub enum FactorName {
     DriverAge,
@@ -73,6 +104,28 @@ pub enum FactorName {
 }
 
 impl FactorName {
+    /// The name as it appears in the breakdown, e.g. `driver_age`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FactorName::DriverAge => "driver_age",
+            FactorName::YearsLicensed => "years_licensed",
+            FactorName::Violations => "violations",
+            FactorName::AtFaultAccidents => "at_fault_accidents",
+            FactorName::Dui => "dui",
+            FactorName::Claims => "claims",
+            FactorName::VehicleAge => "vehicle_age",
+            FactorName::AnnualMileage => "annual_mileage",
+            FactorName::SafetyFeatures => "safety_features",
+            FactorName::AntiTheft => "anti_theft",
+            FactorName::Territory => "territory",
+            FactorName::CreditScore => "credit_score",
+            FactorName::DwellingValue => "dwelling_value",
+            FactorName::Construction => "construction",
+            FactorName::HomeAge => "home_age",
+            FactorName::ProtectionClass => "protection_class",
+        }
+    }
+
     /// Whether California's Proposition 103 counts it as a mandatory (primary) factor: driving
     /// safety record, miles driven and years of experience. Every other factor is secondary.
     pub fn is_primary(self) -> bool {
@@ -84,6 +137,12 @@ impl FactorName {
                 | FactorName::AnnualMileage
                 | FactorName::YearsLicensed
         )
+    }
+}
+
+impl Serialize for FactorName {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 
