@@ -88,10 +88,21 @@ impl<'t> From<Priced<'t>> for Rate<'t> {
     }
 }
 
-/// Prices one rating request read from `json`.
-fn price<'t>(tables: &'t RateTables, json: &[u8], today: Date) -> Result<Rate<'t>, ApiError> {
+/// Prices one rating request read from `json`, explained in dollars if `explain`.
+fn price<'t>(
+    tables: &'t RateTables,
+    json: &[u8],
+    today: Date,
+    explain: bool,
+) -> Result<Rate<'t>, ApiError> {
     let input: RatingRequest = body::parse(json)?;
-    Ok(quoting::price(tables, input, today)?.into())
+    let priced = quoting::price(tables, input, today)?;
+    Ok(if explain {
+        priced.explained(tables)
+    } else {
+        priced
+    }
+    .into())
 }
 
 /// The answer to a batch: one entry per item, in order.
@@ -120,7 +131,7 @@ fn rate_body<'t>(
 ) -> Result<Rated<'t>, ApiError> {
     let json = body::json_bytes(request, MAX_BODY_BYTES)?;
     if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'[') {
-        return Ok(Rated::One(Box::new(price(tables, json, today)?)));
+        return Ok(Rated::One(Box::new(price(tables, json, today, true)?)));
     }
     let items: Vec<&RawValue> = body::parse(json)?;
     if items.is_empty() || items.len() > MAX_BATCH {
@@ -134,7 +145,9 @@ fn rate_body<'t>(
     }
     let mut results = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
-        results.push(match price(tables, item.get().as_bytes(), today) {
+        // A batch's items are not explained: an explanation costs up to a few milliseconds, and a
+        // batch of them would be a cheap way to make a function work hard.
+        results.push(match price(tables, item.get().as_bytes(), today, false) {
             Ok(rate) => BatchItem {
                 index,
                 status: 200,

@@ -171,6 +171,19 @@ pub struct Priced<'t> {
     pub added_coverages: Vec<CoverageKind>,
 }
 
+impl Priced<'_> {
+    /// The same, with the premium explained in dollars and, where credit raised it, the adverse
+    /// action reasons (see [`crate::rating::explain`]). Costs far more than the rating itself, so
+    /// a single quote or rating is explained, a batch's items are not.
+    #[must_use]
+    pub fn explained(mut self, tables: &RateTables) -> Self {
+        let explanation = crate::rating::explain(tables, &self.rated);
+        self.rated.adverse_action_reasons = explanation.adverse_action_reasons();
+        self.rated.explanation = Some(explanation);
+        self
+    }
+}
+
 /// Adds the coverages the state requires that `request` leaves out, at their minimum limits, and
 /// rates it as of `today`: one body, one price, whichever route it came in by.
 pub fn price(
@@ -211,7 +224,7 @@ pub fn assess(
         request,
         rated,
         added_coverages,
-    } = price(tables, request, today)?;
+    } = price(tables, request, today)?.explained(tables);
     let table =
         tables
             .get(request.state, request.policy_type)

@@ -499,11 +499,11 @@ impl LineRate {
     /// The line's premium in cents, exactly as the engine rounds it: half-up to the cent after
     /// pro-rating. Whole numbers where they fit, decimals where they do not.
     fn cents(&self, multipliers: &Multipliers<'_>, multiplier: Multiplier) -> i128 {
-        if let (Some((annual, divisor)), Some(whole)) = (self.whole, multiplier.whole) {
-            if let Some(numerator) = annual.checked_mul(whole) {
-                let (quotient, remainder) = (numerator / divisor, numerator % divisor);
-                return i128::from(quotient) + i128::from(remainder >= divisor - remainder);
-            }
+        if let (Some((annual, divisor)), Some(whole)) = (self.whole, multiplier.whole)
+            && let Some(numerator) = annual.checked_mul(whole)
+        {
+            let (quotient, remainder) = (numerator / divisor, numerator % divisor);
+            return i128::from(quotient) + i128::from(remainder >= divisor - remainder);
         }
         let multiplier =
             multipliers.combined[multiplier.factor_set] * multipliers.keep[multiplier.discount_set];
