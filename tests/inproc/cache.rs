@@ -398,8 +398,11 @@ fn binding_invalidates_the_quote_and_list_pages_in_redis() {
         201
     );
 
-    // Then its entry is gone from Redis and the next read sees it bound
-    assert!(runtime.block_on(redis_raw(&redis_url, &key)).is_none());
+    // Then Redis holds it bound (the bind wrote its new state over the entry) and so does the next
+    // read
+    let cached = runtime.block_on(redis_raw(&redis_url, &key)).unwrap();
+    let cached: Value = serde_json::from_slice(&cached[1..]).unwrap();
+    assert_eq!(cached["status"], "bound");
     assert_eq!(
         get(&format!("/api/v1/quotes/{quote_id}")).json["status"],
         "bound"

@@ -80,6 +80,16 @@ pub const VARIABLES: &[Variable] = &[
         optional: true,
         about: "how long Redis is skipped after a failure (default 5 s)",
     },
+    Variable {
+        name: "CACHE_CONNECT_TIMEOUT_MS",
+        optional: true,
+        about: "the first Redis connection's timeout, TLS handshake included (default 250 ms)",
+    },
+    Variable {
+        name: "REDIS_CA_FILE",
+        optional: true,
+        about: "a PEM file of the only CAs the cache's TLS trusts (default: the system's)",
+    },
 ];
 
 /// A variable that is invalid, or missing where a function needs it.
