@@ -50,8 +50,9 @@ for target in "${targets[@]}"; do
         "$root/fuzz/scratch/$target" "$root/fuzz/corpus/$target" \
         -- "${libfuzzer_flags[@]}" >"$log" 2>&1 || status=$?
     stat() { sed -n "s/^stat::$1: *//p" "$log" | tail -n 1; }
-    coverage=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
-    corpus=$(grep -o 'corp: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
+    # A target that crashes at once has no counts; the summary says so instead of the script dying.
+    coverage=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2 || true)
+    corpus=$(grep -o 'corp: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2 || true)
     if [[ $status -eq 0 ]]; then
         result=ok
     else

@@ -211,9 +211,22 @@ pub fn check_problem(problem: &Value, status: u16) {
 }
 
 /// No JSON number with a fraction or an exponent (money and factors are decimal strings), and
-/// every money field a decimal string of at most two places, not negative.
+/// every money field a decimal string of at most two places, not negative, except an explanation
+/// line's amount, a signed share of the premium (a discount's is negative).
 fn check_numbers(value: &Value, key: Option<&str>) {
+    if let Some(explanation) = value.get("explanation") {
+        check_explanation(explanation);
+    }
     match value {
+        Value::Object(line) if line.contains_key("kind") && line.contains_key("amount") => {
+            let text = line["amount"].as_str().unwrap_or_default();
+            let amount = Decimal::from_str(text)
+                .unwrap_or_else(|_| panic!("an explanation amount is not a decimal: {text:?}"));
+            assert!(
+                amount.scale() <= 2,
+                "an explanation amount has more than cents: {text}"
+            );
+        }
         Value::Number(n) => assert!(!n.is_f64(), "{key:?} is a float: {n}"),
         Value::String(text) if key.is_some_and(|k| MONEY.contains(&k)) => {
             let amount = Decimal::from_str(text)
@@ -229,4 +242,20 @@ fn check_numbers(value: &Value, key: Option<&str>) {
             .for_each(|(name, item)| check_numbers(item, Some(name))),
         _ => {}
     }
+}
+
+/// An explanation's amounts add up, to the cent, to its premium less its base premium.
+fn check_explanation(explanation: &Value) {
+    let money = |v: &Value| Decimal::from_str(v.as_str().unwrap_or_default()).unwrap_or_default();
+    let sum: Decimal = explanation["lines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|line| money(&line["amount"]))
+        .sum();
+    assert_eq!(
+        money(&explanation["base_premium"]) + sum,
+        money(&explanation["premium"]),
+        "{explanation}"
+    );
 }
