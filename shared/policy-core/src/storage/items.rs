@@ -47,6 +47,24 @@ pub(super) fn from_item<T: for<'de> Deserialize<'de>>(item: Item) -> Result<T, S
     serde_dynamo::from_item(item).map_err(|e| StorageError::Mapping(e.to_string()))
 }
 
+/// A key to resume a Query after, as a cursor carries it: its string attributes (every key
+/// attribute of our tables and indexes is a string).
+pub(super) fn resume_key(key: Item) -> std::collections::HashMap<String, String> {
+    key.into_iter()
+        .filter_map(|(name, value)| match value {
+            AttributeValue::S(text) => Some((name, text)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The reverse of [`resume_key`]: a Query's `ExclusiveStartKey`.
+pub(super) fn start_key(key: std::collections::HashMap<String, String>) -> Item {
+    key.into_iter()
+        .map(|(name, text)| (name, AttributeValue::S(text)))
+        .collect()
+}
+
 #[derive(Serialize, Deserialize)]
 struct QuoteItem {
     quote_id: String,
@@ -454,6 +472,21 @@ mod tests {
                 total_premium: policy.total_premium,
             }
         );
+    }
+
+    #[test]
+    fn a_resume_key_survives_a_cursor_and_keeps_only_strings() {
+        let key: Item = [
+            ("policy_number", "POL-2026-000001"),
+            ("effective_key", "2026-01-01#POL-2026-000001"),
+            ("state", "CA"),
+        ]
+        .into_iter()
+        .map(|(name, text)| (name.to_owned(), AttributeValue::S(text.to_owned())))
+        .collect();
+        assert_eq!(start_key(resume_key(key.clone())), key);
+        let with_number: Item = [("n".to_owned(), AttributeValue::N("1".into()))].into();
+        assert!(resume_key(with_number).is_empty());
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::client::{sdk_error, timed};
-use super::items::{ALL_POLICIES, policy_from_item, state_product, summary_from_item};
+use super::items::{
+    ALL_POLICIES, policy_from_item, resume_key, start_key, state_product, summary_from_item,
+};
 use super::{DynamoStore, Item, StorageError};
 use crate::records::{Policy, PolicyFilter, PolicySummary};
 
@@ -168,11 +170,7 @@ impl DynamoStore {
             values,
         } = expressions(&query);
         let pk_name = query.partition.0;
-        let mut start: Option<Item> = start_after.map(|key| {
-            key.into_iter()
-                .map(|(k, v)| (k, AttributeValue::S(v)))
-                .collect()
-        });
+        let mut start: Option<Item> = start_after.map(start_key);
         let mut items = Vec::with_capacity(limit.min(200));
         let mut last_key = None;
         for _ in 0..MAX_LIST_QUERIES {
@@ -221,14 +219,7 @@ impl DynamoStore {
         }
         // The work allowed for one page is done and DynamoDB has more: a short page, with a
         // cursor that resumes where the reading stopped.
-        let last_key = start.map(|key| {
-            key.into_iter()
-                .filter_map(|(name, value)| match value {
-                    AttributeValue::S(text) => Some((name, text)),
-                    _ => None,
-                })
-                .collect()
-        });
+        let last_key = start.map(resume_key);
         Ok(PolicyPage { items, last_key })
     }
 }

@@ -13,7 +13,10 @@ use aws_sdk_dynamodb::types::{
 use time::OffsetDateTime;
 
 use super::client::{is_transient_code, sdk_error, timed};
-use super::items::{REFERRED_QUEUE, from_item, policy_item, quote_from_item, quote_item, to_item};
+use super::items::{
+    REFERRED_QUEUE, from_item, policy_item, quote_from_item, quote_item, resume_key, start_key,
+    to_item,
+};
 use super::{DynamoStore, IdempotencyRecord, Item, StorageError};
 use crate::records::{DecisionEntry, Policy, Quote};
 
@@ -364,11 +367,7 @@ impl DynamoStore {
         now: OffsetDateTime,
     ) -> Result<QuotePage, StorageError> {
         let limit = limit.max(1);
-        let mut start: Option<Item> = start_after.map(|key| {
-            key.into_iter()
-                .map(|(k, v)| (k, AttributeValue::S(v)))
-                .collect()
-        });
+        let mut start: Option<Item> = start_after.map(start_key);
         let mut items = Vec::with_capacity(limit);
         for _ in 0..MAX_QUEUE_QUERIES {
             let output = timed(
@@ -405,14 +404,7 @@ impl DynamoStore {
         }
         // Resume after what DynamoDB last read, which may lie past the last quote returned when
         // expired ones were filtered out.
-        let last_key = start.map(|key| {
-            key.into_iter()
-                .filter_map(|(name, value)| match value {
-                    AttributeValue::S(text) => Some((name, text)),
-                    _ => None,
-                })
-                .collect()
-        });
+        let last_key = start.map(resume_key);
         Ok(QuotePage { items, last_key })
     }
 }
