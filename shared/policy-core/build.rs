@@ -26,12 +26,15 @@ fn main() -> Result<(), Box<dyn Error>> {
          /// Every state table compiled into the binary, by its path under `rates/`, sorted by path.\n\
          const FILES: &[(&str, &str)] = &[\n",
     );
-    for (name, path) in &files {
+    for (name, _) in &files {
         println!("cargo:rerun-if-changed=rates/{name}");
-        let path = path
-            .to_str()
-            .ok_or_else(|| format!("{} is not valid UTF-8", path.display()))?;
-        writeln!(out, "    ({name:?}, include_str!({path:?})),")?;
+        // Relative to the crate being compiled, not an absolute path: two checkouts that share a
+        // target directory (and so this generated file) each compile in their own tables.
+        let relative = format!("/rates/{name}");
+        writeln!(
+            out,
+            "    ({name:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {relative:?}))),"
+        )?;
     }
     out.push_str("];\n");
 
