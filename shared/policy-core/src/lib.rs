@@ -10,6 +10,7 @@ pub mod api;
 #[cfg(feature = "aws")]
 pub mod cache;
 pub mod caller;
+pub mod digest;
 pub mod domain;
 pub mod money;
 pub mod quoting;

@@ -15,6 +15,7 @@ const PURE: &[&str] = &[
     "underwriting",
     "records",
     "caller",
+    "digest",
 ];
 /// What each module beyond the pure core may use, besides the pure core.
 const ALLOWED: &[(&str, &[&str])] = &[

@@ -138,7 +138,6 @@ fn read_filter(
 #[cfg(feature = "aws")]
 mod handlers {
     use std::collections::HashMap;
-    use std::fmt::Write as _;
     use std::sync::Arc;
 
     use lambda_http::http::StatusCode;
@@ -151,6 +150,7 @@ mod handlers {
     use super::{ListRequest, read_filter, read_list};
     use crate::cache::{CacheName, Lookup};
     use crate::caller::Scope;
+    use crate::digest::hex;
     use crate::quoting::{Quoting, is_number};
     use crate::records::{Policy, PolicySummary};
     use crate::route;
@@ -253,13 +253,7 @@ mod handlers {
     /// The cache key of a list page: the filter, the page size and the cursor, digested.
     fn list_cache_key(identity: &str, limit: usize, cursor: Option<&str>) -> String {
         let digest = Sha256::digest(format!("{identity}|{limit}|{}", cursor.unwrap_or("")));
-        digest
-            .iter()
-            .take(16)
-            .fold(String::with_capacity(32), |mut hex, b| {
-                let _ = write!(hex, "{b:02x}");
-                hex
-            })
+        hex(&digest[..16])
     }
 
     /// Writes the first page of each of `filters` and each policy on the newest page into the cache,

@@ -3,14 +3,13 @@
 //! `POST /api/v1/quotes/{quote_id}/decision`.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use lambda_http::Request;
-use sha2::{Digest, Sha256};
 
 use super::cursor::CursorKey;
 use super::query::{page_limit, single_params};
 use super::{ApiError, body};
+use crate::digest::sha256_hex;
 use crate::quoting::Verdict;
 use crate::rating::RatingRequest;
 
@@ -146,12 +145,7 @@ pub fn canonical_json(json: &[u8]) -> String {
 
 /// A digest of the request's meaning, not its spelling: key order and whitespace do not count.
 pub fn fingerprint(json: &[u8]) -> String {
-    let digest = Sha256::digest(canonical_json(json).as_bytes());
-    digest.iter().fold(String::with_capacity(64), |mut hex, b| {
-        // Writing to a String cannot fail.
-        let _ = write!(hex, "{b:02x}");
-        hex
-    })
+    sha256_hex([canonical_json(json).as_bytes()])
 }
 
 /// The routes and their handlers, over the quoting service.

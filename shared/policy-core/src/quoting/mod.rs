@@ -4,8 +4,6 @@
 #[cfg(feature = "aws")]
 mod service;
 
-use std::fmt::Write as _;
-
 use sha2::Digest as _;
 
 use time::{Date, Duration, OffsetDateTime};
@@ -144,14 +142,7 @@ impl Idempotency {
             hasher.update(part.len().to_le_bytes());
             hasher.update(part.as_bytes());
         }
-        let key = hasher
-            .finalize()
-            .iter()
-            .fold(String::with_capacity(64), |mut hex, b| {
-                // Writing to a String cannot fail.
-                let _ = write!(hex, "{b:02x}");
-                hex
-            });
+        let key = crate::digest::hex(&hasher.finalize());
         Idempotency {
             key,
             owner: owner.to_owned(),
@@ -354,6 +345,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::underwriting::ReasonCode;
 
     #[test]
     fn idempotency_keys_are_per_purpose_and_per_caller_and_cannot_be_forged_across_them() {
@@ -373,7 +365,6 @@ mod tests {
             key(KeyUse::Create, "a", "bc")
         );
     }
-    use crate::underwriting::{Outcome, ReasonCode};
 
     #[test]
     fn assessing_adds_the_required_coverages_rates_and_decides() {

@@ -506,7 +506,7 @@ mod tests {
 
     #[test]
     fn money_is_exact_in_both_directions_never_a_float() {
-        // More digits than an f64 holds: a float on the way would change the cents.
+        // More digits than a binary float holds: a float on the way would change the cents.
         let big = money("12345678901234567.89");
         let item = policy_item(&Policy {
             total_premium: big,

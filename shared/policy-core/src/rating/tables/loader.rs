@@ -349,19 +349,7 @@ impl RateTables {
 /// The SHA-256 of the exact table content a premium comes from: the state table's file, then the
 /// common table's file, each as compiled in, in lowercase hex. One changed byte in either changes it.
 pub fn content_sha256(state_text: &str, common_text: &str) -> String {
-    use sha2::{Digest, Sha256};
-    use std::fmt::Write as _;
-    let mut hasher = Sha256::new();
-    hasher.update(state_text.as_bytes());
-    hasher.update(common_text.as_bytes());
-    hasher
-        .finalize()
-        .iter()
-        .fold(String::with_capacity(64), |mut hex, b| {
-            // Writing to a String cannot fail.
-            let _ = write!(hex, "{b:02x}");
-            hex
-        })
+    crate::digest::sha256_hex([state_text.as_bytes(), common_text.as_bytes()])
 }
 
 #[cfg(test)]
