@@ -44,7 +44,7 @@ fuzz_target!(|data: &[u8]| {
         "fuzz",
         now,
         Duration::days(30),
-        assessed.rated_on(tables, request_json),
+        assessed.rated_on(request_json),
     ) {
         Ok(quote) => quote,
         Err(err) => panic!("no quote from an assessed request: {err}"),

@@ -79,7 +79,7 @@ fn main() {
 fn create_quote(tables: &'static RateTables, json: &[u8], now: time::OffsetDateTime) -> Vec<u8> {
     let request: RatingRequest = body::parse(json).unwrap();
     let assessed = assess(tables, request, now.date()).unwrap();
-    let rated_on = assessed.rated_on(tables, canonical_json(json));
+    let rated_on = assessed.rated_on(canonical_json(json));
     let quote = assessed
         .quote(
             new_number("Q", now).unwrap(),

@@ -5,6 +5,7 @@ use time::{Date, Month, OffsetDateTime};
 
 use crate::domain::{CoverageKind, PolicyType, State, Term};
 use crate::money::Money;
+pub use crate::rating::request::date_format;
 use crate::underwriting::{Decision, Outcome};
 
 /// Where a quote is in its life.
@@ -267,26 +268,6 @@ pub fn term_end(start: Date, months: u32) -> Date {
         Month::try_from(u8::try_from(zero_based % 12 + 1).unwrap_or(1)).unwrap_or(Month::January);
     let day = start.day().min(time::util::days_in_month(month, year));
     Date::from_calendar_date(year, month, day).unwrap_or(start)
-}
-
-/// Serde for a required `YYYY-MM-DD` date.
-pub mod date_format {
-    use serde::{Deserialize, Deserializer, Serializer, de};
-    use time::Date;
-
-    use crate::rating::request::iso_date::FORMAT;
-
-    /// Writes `YYYY-MM-DD`.
-    pub fn serialize<S: Serializer>(date: &Date, serializer: S) -> Result<S::Ok, S::Error> {
-        let text = date.format(FORMAT).map_err(serde::ser::Error::custom)?;
-        serializer.serialize_str(&text)
-    }
-
-    /// Reads `YYYY-MM-DD`.
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Date, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Date::parse(&text, FORMAT).map_err(de::Error::custom)
-    }
 }
 
 #[cfg(test)]

@@ -287,7 +287,10 @@ mod tests {
 
     /// The decision on `request`, with the coverages the state requires added at their minimums.
     fn decide_on(request: &RatingRequest) -> Decision {
-        let table = tables().get(request.state, request.policy_type).unwrap();
+        let table = tables()
+            .versions(request.state, request.policy_type)
+            .first()
+            .unwrap();
         let mut request = request.clone();
         for kind in table.required_coverages() {
             if request.coverage.get(kind).is_none() {
@@ -319,7 +322,7 @@ mod tests {
 
     /// A ZIP code in `state` that the product writes, in an average or better territory.
     fn zip_in(state: State, product: PolicyType) -> ZipCode {
-        let table = tables().get(state, product).unwrap();
+        let table = tables().versions(state, product).first().unwrap();
         let prefix = (0..1000)
             .find(|&p| {
                 table.serves_zip_prefix(p)

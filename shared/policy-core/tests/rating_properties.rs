@@ -12,8 +12,9 @@ use policy_core::rating::request::{
     Age, Construction, Count, CreditScore, Deductible, Driver, Limit, Mileage, Property,
     ProtectionClass, SafetyFeature, Value, Vehicle, Year, Years, ZipCode,
 };
+use policy_core::rating::tables::Business;
 use policy_core::rating::{
-    FactorName, Player, RateQuote, RateTables, RatingRequest, rate, rate_explained,
+    FactorName, Player, RateQuote, RateTables, RatingRequest, rate, rate_explained, rate_with,
 };
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -64,6 +65,8 @@ fn arb_request_for(product_filter: fn(PolicyType) -> bool) -> impl Strategy<Valu
         .iter()
         .filter(|t| product_filter(t.policy_type))
         .map(|t| (t.state, t.policy_type))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
         .collect();
     (
         select(products),
@@ -93,7 +96,7 @@ fn arb_request_for(product_filter: fn(PolicyType) -> bool) -> impl Strategy<Valu
                 term,
                 discounts,
             )| {
-                let table = tables().get(state, product).unwrap();
+                let table = tables().versions(state, product).first().unwrap();
                 let mut request = RatingRequest::minimal(state, product);
                 for (&kind, &(wanted, share)) in CoverageKind::ALL.iter().zip(&lines) {
                     if let Some(c) = table.coverage(kind)
@@ -240,7 +243,7 @@ proptest! {
         let before = rated(&request);
         let bought: Vec<_> = request.coverage.iter().collect();
         let (kind, limit) = bought[pick.index(bought.len())];
-        let max = tables().get(request.state, request.policy_type).unwrap().coverage(kind).unwrap().max_limit;
+        let max = tables().versions(request.state, request.policy_type).first().unwrap().coverage(kind).unwrap().max_limit;
         let mut raised = request.clone();
         raised.coverage.set(kind, Some(Limit::try_from(i64::from(limit.get().saturating_add(step).min(max))).unwrap()));
         prop_assert!(rated(&raised).total_premium >= before.total_premium);
@@ -311,7 +314,7 @@ proptest! {
     #[test]
     fn where_credit_is_banned_it_explains_nothing_and_gives_no_reasons(
         request in arb_explained_request().prop_filter("a state that bans credit", |r| {
-            !tables().get(r.state, r.policy_type).unwrap().credit_allowed
+            !tables().versions(r.state, r.policy_type).first().unwrap().credit_allowed
         }),
         score in 300i64..=850,
     ) {
@@ -357,14 +360,192 @@ fn every_state_and_product_rates_its_minimal_valid_request() {
                 .coverage
                 .set(kind, Some(Limit::try_from(i64::from(min)).unwrap()));
         }
-        let quote = rated(&request);
+        // Each version on the first day it rates new business.
+        let on = table.effective.new_business;
+        let set = tables()
+            .in_force(table.state, table.policy_type, Business::NewBusiness, on)
+            .unwrap();
+        assert!(std::ptr::eq(set.table, table), "{}", set.identity.version);
+        let quote = rate_with(set, &request, on).unwrap();
         assert!(
             quote.total_premium.amount() > Decimal::ZERO,
-            "{} {}",
-            table.state,
-            table.policy_type
+            "{}",
+            quote.rate_table_version
         );
         rated_tables += 1;
     }
-    assert_eq!(rated_tables, 21);
+    // 21 markets, three of them with a second version.
+    assert_eq!(rated_tables, 24);
+}
+
+/// Table files as `(path under rates/, text)`.
+type Files = Vec<(String, String)>;
+
+/// The files under `rates/`, read from disk: the common tables, then the state tables.
+fn rate_files() -> (Files, Files) {
+    fn walk(dir: &std::path::Path, prefix: &str, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+            if path.is_dir() {
+                walk(&path, &format!("{prefix}{name}/"), out);
+            } else {
+                out.push((
+                    format!("{prefix}{name}"),
+                    std::fs::read_to_string(&path).unwrap(),
+                ));
+            }
+        }
+    }
+    let mut all = Vec::new();
+    walk(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rates")),
+        "",
+        &mut all,
+    );
+    all.into_iter()
+        .partition(|(name, _)| name.starts_with("common/"))
+}
+
+/// The version of `state` and `product` whose new-business window holds `date`, read off the
+/// files' dates alone: the latest that took effect on or before it.
+fn version_by_dates(state: State, product: PolicyType, date: Date) -> Option<String> {
+    tables()
+        .versions(state, product)
+        .iter()
+        .filter(|t| t.effective.new_business <= date)
+        .max_by_key(|t| t.effective.new_business)
+        .map(|t| t.label.clone())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Rating on a day inside a version's window always rates with that version, and says so with
+    /// the version and hash of the tables used.
+    #[test]
+    fn a_date_inside_a_versions_window_picks_that_version(
+        mut request in arb_request(),
+        days in 0i64..=1500,
+        ahead in 0i64..=365,
+    ) {
+        let on = date!(2024 - 01 - 01) + time::Duration::days(days);
+        request.effective_date = Some(on);
+        let today = on - time::Duration::days(ahead);
+        let label = version_by_dates(request.state, request.policy_type, on).unwrap();
+        let quote = match rate(tables(), &request, today) {
+            Ok(quote) => quote,
+            // A vehicle or house newer than the date drawn: not this property's business.
+            Err(e) if e.field().ends_with("year") || e.field().ends_with("year_built") => return Ok(()),
+            Err(e) => panic!("{e} for {request:?}"),
+        };
+        let expected = format!("{}-{}-{label}/common-2026.11.0", request.state, request.policy_type);
+        prop_assert_eq!(quote.rate_table_version, expected.as_str());
+        let set = tables().by_version(&expected).unwrap();
+        prop_assert_eq!(quote.rate_table_sha256, set.identity.sha256.as_str());
+        // The same tables named by their version rate it to the same cent.
+        let again = rate_with(set, &request, on).unwrap();
+        prop_assert_eq!(again.total_premium, quote.total_premium);
+    }
+
+    /// A request dated before a market's second version rates identically with the tables as they
+    /// were before the second version shipped and with the tables as they are now.
+    #[test]
+    fn a_second_version_leaves_earlier_dates_alone(
+        mut request in arb_request(),
+        back in 1i64..=400,
+    ) {
+        let (commons, states) = rate_files();
+        let first_only: Vec<(&str, &str)> = states
+            .iter()
+            .filter(|(name, _)| name.ends_with("/2026.11.0.toml"))
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
+        prop_assume!(first_only.len() < states.len());
+        let commons: Vec<(&str, &str)> = commons.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+        let before = RateTables::parse(&commons, &first_only).unwrap();
+        let second = tables().versions(request.state, request.policy_type).get(1).map(|t| t.effective.new_business);
+        let cutoff = second.unwrap_or(date!(2027 - 06 - 01));
+        let on = cutoff - time::Duration::days(back);
+        request.effective_date = Some(on);
+        let then = rate(&before, &request, on);
+        let now = rate(tables(), &request, on);
+        let (then, now) = match (then, now) {
+            (Ok(then), Ok(now)) => (then, now),
+            (Err(a), Err(b)) => {
+                prop_assert_eq!(a, b);
+                return Ok(());
+            }
+            (then, now) => panic!("{then:?} against {now:?}"),
+        };
+        prop_assert_eq!(then.rate_table_version, now.rate_table_version);
+        prop_assert_eq!(then.rate_table_sha256, now.rate_table_sha256);
+        prop_assert_eq!(serde_json::to_string(&then).unwrap(), serde_json::to_string(&now).unwrap());
+    }
+}
+
+#[test]
+fn the_markets_with_a_second_version_change_price_on_its_date_and_not_before() {
+    let mut changed = 0;
+    for (state, product, zip) in [
+        (State::CA, PolicyType::Auto, "90012"),
+        (State::TX, PolicyType::Auto, "77002"),
+        (State::FL, PolicyType::Home, "33901"),
+    ] {
+        let versions = tables().versions(state, product);
+        assert_eq!(versions.len(), 2, "{state} {product}");
+        let second = versions[1].effective.new_business;
+        let mut request = RatingRequest::minimal(state, product);
+        for kind in versions[0].required_coverages() {
+            let min = versions[0].coverage(kind).unwrap().min_limit;
+            request
+                .coverage
+                .set(kind, Some(Limit::try_from(i64::from(min) * 5).unwrap()));
+        }
+        request.zip_code = Some(ZipCode::try_from(zip.to_owned()).unwrap());
+        request.claims = Some(Count::try_from(0).unwrap());
+        let at = |date: Date| {
+            let mut dated = request.clone();
+            dated.effective_date = Some(date);
+            rate(tables(), &dated, date).unwrap()
+        };
+        let (day_before, on_the_day) = (at(second - time::Duration::days(1)), at(second));
+        assert!(day_before.rate_table_version.contains("2026.11.0"));
+        assert!(on_the_day.rate_table_version.contains(&versions[1].label));
+        assert_ne!(
+            day_before.total_premium, on_the_day.total_premium,
+            "{state} {product}"
+        );
+        // The new claims-free discount applies only from the second version on.
+        let claims_free = |q: &RateQuote<'_>| {
+            q.discounts
+                .applied
+                .iter()
+                .any(|d| d.name == policy_core::rating::DiscountKind::ClaimsFree)
+        };
+        assert!(!claims_free(&day_before) && claims_free(&on_the_day));
+        changed += 1;
+    }
+    assert_eq!(changed, 3);
+}
+
+#[test]
+fn renewals_take_the_version_in_force_on_the_renewal_date() {
+    let versions = tables().versions(State::CA, PolicyType::Auto);
+    let (nb, renewal) = (
+        versions[1].effective.new_business,
+        versions[1].effective.renewal,
+    );
+    assert!(nb < renewal);
+    let between = nb + time::Duration::days(1);
+    let pick = |business| {
+        tables()
+            .in_force(State::CA, PolicyType::Auto, business, between)
+            .unwrap()
+            .table
+            .label
+            .clone()
+    };
+    assert_eq!(pick(Business::NewBusiness), versions[1].label);
+    assert_eq!(pick(Business::Renewal), versions[0].label);
 }

@@ -23,6 +23,7 @@ use aws_sdk_dynamodb::types::{
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use policy_core::domain::{PolicyType, State, Term};
+use policy_core::rating::tables::Business;
 use policy_core::rating::{RateTables, RatingRequest, rate};
 use policy_core::records::{DecisionEntry, Policy, PolicyStatus, RatedOn, SYSTEM_ACTOR, term_end};
 use policy_core::storage::policy_item;
@@ -267,9 +268,12 @@ fn seeded_policy(
         6..=8 => PolicyType::Home,
         _ => PolicyType::Renters,
     };
-    let table = tables.get(state, policy_type).ok_or("no table")?;
     let start = Date::from_calendar_date(2024, Month::January, 1)?;
     let effective_date = start + time::Duration::days(rng.random_range(0..1035));
+    let table = tables
+        .in_force(state, policy_type, Business::NewBusiness, effective_date)
+        .ok_or("no table in force")?
+        .table;
     let term = if policy_type == PolicyType::Auto && rng.random_range(0..3) == 0 {
         Term::SemiAnnual
     } else {
@@ -291,7 +295,7 @@ fn seeded_policy(
     let rated_on = RatedOn {
         request: serde_json::to_string(&body)?,
         rate_table_version: rated.rate_table_version.to_owned(),
-        rate_table_sha256: table.sha256.clone(),
+        rate_table_sha256: rated.rate_table_sha256.to_owned(),
     };
     let expiration_date = term_end(effective_date, term.months());
     let today = OffsetDateTime::now_utc().date();

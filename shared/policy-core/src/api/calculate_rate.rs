@@ -97,12 +97,7 @@ fn price<'t>(
 ) -> Result<Rate<'t>, ApiError> {
     let input: RatingRequest = body::parse(json)?;
     let priced = quoting::price(tables, input, today)?;
-    Ok(if explain {
-        priced.explained(tables)
-    } else {
-        priced
-    }
-    .into())
+    Ok(if explain { priced.explained() } else { priced }.into())
 }
 
 /// The answer to a batch: one entry per item, in order.

@@ -124,7 +124,11 @@ impl Health {
                 .map(|url| crate::cache::redis_client(url, cache_ca))
                 .transpose()?,
             revision,
-            rate_table_version: format!("common-{}", tables.common.version),
+            rate_table_version: tables
+                .commons()
+                .last()
+                .map(|common| format!("common-{}", common.version))
+                .unwrap_or_default(),
             started: Instant::now(),
             connection: tokio::sync::Mutex::new(None),
             last: std::sync::Mutex::new(None),

@@ -10,6 +10,7 @@ use time::{Date, Duration, OffsetDateTime};
 
 use crate::domain::CoverageKind;
 use crate::rating::request::Limit;
+use crate::rating::tables::Business;
 use crate::rating::{RateQuote, RateTables, RatingError, RatingRequest, rate};
 use crate::records::{DecisionEntry, Quote, QuoteStatus, RatedOn, SYSTEM_ACTOR};
 use crate::storage::StorageError;
@@ -167,8 +168,8 @@ impl Priced<'_> {
     /// action reasons (see [`crate::rating::explain`]). Costs far more than the rating itself, so
     /// a single quote or rating is explained, a batch's items are not.
     #[must_use]
-    pub fn explained(mut self, tables: &RateTables) -> Self {
-        let explanation = crate::rating::explain(tables, &self.rated);
+    pub fn explained(mut self) -> Self {
+        let explanation = crate::rating::explain(&self.rated);
         self.rated.adverse_action_reasons = explanation.adverse_action_reasons();
         self.rated.explanation = Some(explanation);
         self
@@ -182,7 +183,7 @@ pub fn price(
     mut request: RatingRequest,
     today: Date,
 ) -> Result<Priced<'_>, RatingError> {
-    let added_coverages = add_required_coverages(tables, &mut request);
+    let added_coverages = add_required_coverages(tables, &mut request, today);
     let rated = rate(tables, &request, today)?;
     Ok(Priced {
         request,
@@ -215,14 +216,8 @@ pub fn assess(
         request,
         rated,
         added_coverages,
-    } = price(tables, request, today)?.explained(tables);
-    let table =
-        tables
-            .get(request.state, request.policy_type)
-            .ok_or(RatingError::UnsupportedState {
-                state: request.state,
-            })?;
-    let decision = decide(&request, &rated, table);
+    } = price(tables, request, today)?.explained();
+    let decision = decide(&request, &rated, rated.tables.table);
     Ok(Assessed {
         request,
         rated,
@@ -234,14 +229,11 @@ pub fn assess(
 impl Assessed<'_> {
     /// What the quote was rated on: `request_json` (the body as sent, canonical) and the tables'
     /// version and hash.
-    pub fn rated_on(&self, tables: &RateTables, request_json: String) -> RatedOn {
+    pub fn rated_on(&self, request_json: String) -> RatedOn {
         RatedOn {
             request: request_json,
             rate_table_version: self.rated.rate_table_version.to_owned(),
-            rate_table_sha256: tables
-                .get(self.request.state, self.request.policy_type)
-                .map(|table| table.sha256.clone())
-                .unwrap_or_default(),
+            rate_table_sha256: self.rated.rate_table_sha256.to_owned(),
         }
     }
 
@@ -284,12 +276,24 @@ impl Assessed<'_> {
     }
 }
 
-/// Sets each coverage the state requires that `request` leaves out to its minimum limit; the
-/// coverages it added.
-fn add_required_coverages(tables: &RateTables, request: &mut RatingRequest) -> Vec<CoverageKind> {
-    let Some(table) = tables.get(request.state, request.policy_type) else {
+/// Sets each coverage the state requires that `request` leaves out to its minimum limit, by the
+/// table in force on its first day of cover (`today` when it names none); the coverages it added.
+/// Where no table is, it adds nothing and rating says why.
+fn add_required_coverages(
+    tables: &RateTables,
+    request: &mut RatingRequest,
+    today: Date,
+) -> Vec<CoverageKind> {
+    let effective = request.effective_date.unwrap_or(today);
+    let Some(set) = tables.in_force(
+        request.state,
+        request.policy_type,
+        Business::NewBusiness,
+        effective,
+    ) else {
         return Vec::new();
     };
+    let table = set.table;
     let mut added = Vec::new();
     for kind in table.required_coverages() {
         if request.coverage.get(kind).is_none() {

@@ -87,7 +87,7 @@ impl Quoting {
         now: OffsetDateTime,
     ) -> Result<Made, QuoteError> {
         let assessed = assess(self.tables, request, now.date())?;
-        let rated_on = assessed.rated_on(self.tables, request_json);
+        let rated_on = assessed.rated_on(request_json);
         let record = idempotency.map(|i| IdempotencyRecord {
             idempotency_key: i.key,
             owner: i.owner,

@@ -11,7 +11,9 @@ use crate::rating::quote::{
     FactorName, Installments, MinimumPremium, PremiumTax, RateQuote, Step,
 };
 use crate::rating::request::{Construction, Deductible, Driver, Property, RatingRequest, Vehicle};
-use crate::rating::tables::{Common, DiscountKind, Factors, RateTable, RateTables};
+use crate::rating::tables::{
+    Business, Common, DiscountKind, Factors, RateTable, RateTables, TableSet,
+};
 
 /// Most drivers one policy lists.
 pub const MAX_DRIVERS: usize = 10;
@@ -20,22 +22,61 @@ pub const MAX_DAYS_AHEAD: i64 = 365;
 /// Earliest age at which a licence can be held, for checking years licensed against age.
 const LICENSING_AGE: u8 = 14;
 
-/// Rates `request` as of `today` (the first day of cover when the request names none).
+/// Rates `request` as new business as of `today` (the first day of cover when the request names
+/// none), with the tables in force on its first day of cover.
 pub fn rate<'t>(
     tables: &'t RateTables,
     request: &RatingRequest,
     today: Date,
 ) -> Result<RateQuote<'t>, RatingError> {
-    let table = table_for(tables, request)?;
+    check_written(tables, request)?;
+    let effective = effective_date(request, today)?;
+    let set = in_force(tables, request, Business::NewBusiness, effective)?;
+    rate_with(set, request, effective)
+}
+
+/// The tables in force for `business` on `date` for the request's state and product.
+pub fn in_force<'t>(
+    tables: &'t RateTables,
+    request: &RatingRequest,
+    business: Business,
+    date: Date,
+) -> Result<TableSet<'t>, RatingError> {
+    let (state, policy_type) = (request.state, request.policy_type);
+    check_written(tables, request)?;
+    tables
+        .in_force(state, policy_type, business, date)
+        .ok_or_else(|| RatingError::NotInForce {
+            state,
+            policy_type,
+            business,
+            date,
+            first: tables.first_in_force(state, policy_type, business),
+        })
+}
+
+/// Rates `request` with the tables `set`, its first day of cover being `effective` (the request's
+/// own date is not looked at, nor is any window around today): how a stored quote or policy is
+/// rated again with the tables it was rated with, and how a candidate table is tried on the book.
+pub fn rate_with<'t>(
+    set: TableSet<'t>,
+    request: &RatingRequest,
+    effective: Date,
+) -> Result<RateQuote<'t>, RatingError> {
+    let (table, common) = (set.table, set.common);
+    if (table.state, table.policy_type) != (request.state, request.policy_type) {
+        return Err(RatingError::UnsupportedProduct {
+            state: request.state,
+            policy_type: request.policy_type,
+        });
+    }
     check_applicability(request)?;
     check_coverages(table, request)?;
-    let effective = effective_date(request, today)?;
-    let common = &tables.common;
 
     let factors = factors(common, table, request, effective)?;
     let product = factors.iter().fold(Decimal::ONE, |acc, f| acc * f.applied);
     let combined = combined_factor(common, product);
-    let discounts = discounts(common, request);
+    let discounts = discounts(common, table, request);
     let keep = Decimal::ONE - discounts.total;
     let months = Decimal::from(request.term.months());
     let pro_rate = |annual: Decimal| annual * months / Decimal::from(Term::Annual.months());
@@ -84,7 +125,8 @@ pub fn rate<'t>(
         policy_type: request.policy_type,
         term: request.term,
         effective_date: Some(effective),
-        rate_table_version: &table.version,
+        rate_table_version: &set.identity.version,
+        rate_table_sha256: &set.identity.sha256,
         tier: common.tier(combined),
         combined_factor: combined,
         factors,
@@ -110,6 +152,7 @@ pub fn rate<'t>(
         assumptions: assumptions(table, common, request),
         explanation: None,
         adverse_action_reasons: Vec::new(),
+        tables: set,
     })
 }
 
@@ -123,18 +166,16 @@ pub(super) fn combined_factor(common: &Common, product: Decimal) -> Decimal {
     combined
 }
 
-fn table_for<'t>(
-    tables: &'t RateTables,
-    request: &RatingRequest,
-) -> Result<&'t RateTable, RatingError> {
+/// Whether the request's product is written in its state at all, by any version.
+fn check_written(tables: &RateTables, request: &RatingRequest) -> Result<(), RatingError> {
     let (state, policy_type) = (request.state, request.policy_type);
-    tables.get(state, policy_type).ok_or_else(|| {
-        if tables.writes_in(state) {
-            RatingError::UnsupportedProduct { state, policy_type }
-        } else {
-            RatingError::UnsupportedState { state }
-        }
-    })
+    if tables.writes(state, policy_type) {
+        Ok(())
+    } else if tables.writes_in(state) {
+        Err(RatingError::UnsupportedProduct { state, policy_type })
+    } else {
+        Err(RatingError::UnsupportedState { state })
+    }
 }
 
 /// Auto requests describe drivers and a vehicle; home and renters describe a property.
@@ -519,9 +560,12 @@ fn deductible(
     (Some(amount), curve.bands.lookup(amount))
 }
 
-fn discounts(common: &Common, request: &RatingRequest) -> DiscountSummary {
+/// The discounts earned, each at the state table's rate where it sets one, else the common
+/// matrix's for the product.
+fn discounts(common: &Common, table: &RateTable, request: &RatingRequest) -> DiscountSummary {
     let matrix = &common.discounts;
     let product = request.policy_type;
+    let rate_of = |kind| table.discount(kind).or_else(|| matrix.rate(kind, product));
     let claims = request.discounts;
     let drivers = &request.drivers;
     let clean =
@@ -539,19 +583,20 @@ fn discounts(common: &Common, request: &RatingRequest) -> DiscountSummary {
         (DiscountKind::Military, claims.military),
         (DiscountKind::Paperless, claims.paperless),
         (DiscountKind::PaidInFull, claims.paid_in_full),
+        // No claims in the five years the request counts.
+        (
+            DiscountKind::ClaimsFree,
+            request.claims.is_some_and(|c| c.get() == 0),
+        ),
     ];
     let mut applied: Vec<AppliedDiscount> = eligible
         .into_iter()
         .filter(|&(_, earned)| earned)
-        .filter_map(|(name, _)| {
-            matrix
-                .rate(name, product)
-                .map(|rate| AppliedDiscount { name, rate })
-        })
+        .filter_map(|(name, _)| rate_of(name).map(|rate| AppliedDiscount { name, rate }))
         .collect();
     let years = claims.loyalty_years.get();
     if years >= matrix.loyalty_from_year
-        && let Some(per_year) = matrix.rate(DiscountKind::Loyalty, product)
+        && let Some(per_year) = rate_of(DiscountKind::Loyalty)
     {
         let counted = Decimal::from(years - matrix.loyalty_from_year + 1);
         let rate = (per_year * counted).min(matrix.loyalty_max);
@@ -660,13 +705,18 @@ fn assumptions(table: &RateTable, common: &Common, request: &RatingRequest) -> V
     if request.credit_score.is_none() && table.credit_allowed {
         skip(Step::Factor(FactorName::CreditScore), "credit_score");
     }
+    let offered =
+        |kind| table.discount(kind).is_some() || common.discounts.rate(kind, product).is_some();
     if request.drivers.is_empty() {
         // Both are earned by what the drivers' records say.
         for discount in [DiscountKind::SafeDriver, DiscountKind::GoodStudent] {
-            if common.discounts.rate(discount, product).is_some() {
+            if offered(discount) {
                 skip(Step::Discount(discount), "drivers");
             }
         }
+    }
+    if request.claims.is_none() && offered(DiscountKind::ClaimsFree) {
+        skip(Step::Discount(DiscountKind::ClaimsFree), "claims");
     }
     out
 }
@@ -707,6 +757,34 @@ mod tests {
 
     fn tables() -> &'static RateTables {
         RateTables::builtin().unwrap()
+    }
+
+    #[test]
+    fn a_date_before_any_version_is_in_force_is_refused_naming_the_date() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/rates/");
+        let read = |file: &str| std::fs::read_to_string(format!("{dir}{file}")).unwrap();
+        let common = read("common/2026.11.0.toml");
+        // CA auto as if it were first filed to take effect on 2027-06-01.
+        let later = read("ca/auto/2026.11.0.toml").replace(
+            "effective = { new_business = \"2024-01-01\", renewal = \"2024-01-01\" }",
+            "effective = { new_business = \"2027-06-01\", renewal = \"2027-07-01\" }",
+        );
+        let tables = RateTables::parse(
+            &[("common/2026.11.0.toml", &common)],
+            &[("ca/auto/2026.11.0.toml", &later)],
+        )
+        .unwrap();
+        let mut request = RatingRequest::minimal(State::CA, PolicyType::Auto);
+        request.coverage.liability = limit(100_000);
+        request.effective_date = Some(date!(2027 - 05 - 31));
+        let err = rate(&tables, &request, TODAY).unwrap_err();
+        assert_eq!(err.field(), "effective_date");
+        assert_eq!(
+            err.to_string(),
+            "no CA auto rates are in force for new business on 2027-05-31; the first take effect on 2027-06-01"
+        );
+        request.effective_date = Some(date!(2027 - 06 - 01));
+        assert!(rate(&tables, &request, TODAY).is_ok());
     }
 
     #[allow(clippy::unnecessary_wraps, reason = "fills an optional request field")]

@@ -2,7 +2,10 @@
 
 use std::borrow::Cow;
 
+use time::Date;
+
 use crate::domain::{CoverageKind, PolicyType, State};
+use crate::rating::tables::Business;
 
 /// A request the engine refuses to rate; the client can fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,6 +70,24 @@ pub enum RatingError {
         /// The missing coverage.
         coverage: CoverageKind,
     },
+    /// No version of the tables is in force on the first day of cover.
+    #[error(
+        "no {state} {policy_type} rates are in force for {} on {date}{}",
+        business_name(*business),
+        first.map(|d| format!("; the first take effect on {d}")).unwrap_or_default()
+    )]
+    NotInForce {
+        /// The state asked for.
+        state: State,
+        /// The product asked for.
+        policy_type: PolicyType,
+        /// New business or renewal.
+        business: Business,
+        /// The first day of cover asked for.
+        date: Date,
+        /// The first day any version is in force, if one ever is.
+        first: Option<Date>,
+    },
     /// A value that is out of range or does not apply to the product.
     #[error("{detail}")]
     Invalid {
@@ -87,6 +108,7 @@ impl RatingError {
             | RatingError::LimitBelowMinimum { coverage, .. }
             | RatingError::LimitAboveMaximum { coverage, .. }
             | RatingError::MissingRequiredCoverage { coverage, .. } => coverage.field(),
+            RatingError::NotInForce { .. } => "effective_date",
             RatingError::Invalid { field, .. } => field,
         }
     }
@@ -99,5 +121,12 @@ impl RatingError {
             field: field.into(),
             detail: detail.into(),
         }
+    }
+}
+
+fn business_name(business: Business) -> &'static str {
+    match business {
+        Business::NewBusiness => "new business",
+        Business::Renewal => "renewals",
     }
 }

@@ -55,16 +55,16 @@ pub fn rate_explained<'t>(
     today: Date,
 ) -> Result<RateQuote<'t>, RatingError> {
     let mut quote = rate(tables, request, today)?;
-    let explanation = explain(tables, &quote);
+    let explanation = explain(&quote);
     quote.adverse_action_reasons = explanation.adverse_action_reasons();
     quote.explanation = Some(explanation);
     Ok(quote)
 }
 
-/// Explains `quote`, which [`rate`] made from `tables`: the premium split between the players by
-/// Shapley value (see the module documentation).
-pub fn explain<'t>(tables: &RateTables, quote: &RateQuote<'t>) -> Explanation<'t> {
-    let mut game = Game::new(&tables.common, quote);
+/// Explains `quote`: the premium split between the players by Shapley value (see the module
+/// documentation), with the tables it was rated with.
+pub fn explain<'t>(quote: &RateQuote<'t>) -> Explanation<'t> {
+    let mut game = Game::new(quote.tables.common, quote);
     // Every player in listed order, with its bit in the game if it can change anything; the
     // game's bits follow the same order.
     let mut players: Vec<(Player<'t>, Option<usize>)> = Vec::with_capacity(
@@ -212,7 +212,7 @@ impl<'t> Player<'t> {
     pub fn name(self) -> &'t str {
         match self {
             Player::Factor(name) => name.as_str(),
-            Player::Discount(kind) => discount_name(kind),
+            Player::Discount(kind) => kind.as_str(),
             Player::Surcharge(name) => name,
             Player::Deductible => "deductible",
         }
@@ -223,18 +223,6 @@ impl<'t> Player<'t> {
 impl Serialize for Player<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.name())
-    }
-}
-
-fn discount_name(kind: DiscountKind) -> &'static str {
-    match kind {
-        DiscountKind::MultiPolicy => "multi_policy",
-        DiscountKind::SafeDriver => "safe_driver",
-        DiscountKind::GoodStudent => "good_student",
-        DiscountKind::Military => "military",
-        DiscountKind::Paperless => "paperless",
-        DiscountKind::PaidInFull => "paid_in_full",
-        DiscountKind::Loyalty => "loyalty",
     }
 }
 
@@ -653,7 +641,7 @@ mod tests {
 
     fn explained(request: &RatingRequest) -> (RateQuote<'static>, Explanation<'static>) {
         let quote = rate(tables(), request, TODAY).unwrap();
-        let explanation = explain(tables(), &quote);
+        let explanation = explain(&quote);
         (quote, explanation)
     }
 
@@ -909,7 +897,7 @@ mod tests {
                 .is_none()
         );
         let explained = rate_explained(tables(), &request, TODAY).unwrap();
-        assert_eq!(explained.explanation, Some(explain(tables(), &quote)));
+        assert_eq!(explained.explanation, Some(explain(&quote)));
         assert_eq!(
             RateQuote {
                 explanation: None,
@@ -922,7 +910,7 @@ mod tests {
     /// The premium with only the players in `set` (bits in listed order, null players included),
     /// worked out as the engine does it, step by step.
     fn reference_value(quote: &RateQuote<'_>, set: usize) -> Money {
-        let common = &tables().common;
+        let common = &tables().commons()[0];
         let mut bit = 0;
         let mut next = || {
             bit += 1;

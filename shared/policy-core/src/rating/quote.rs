@@ -7,7 +7,7 @@ use time::Date;
 use crate::domain::{CoverageKind, PolicyType, State, Term};
 use crate::money::Money;
 use crate::rating::explain::{Explanation, Player};
-use crate::rating::tables::{DiscountKind, Tier};
+use crate::rating::tables::{DiscountKind, TableSet, Tier};
 
 /// A rated premium and its breakdown.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -23,6 +23,8 @@ pub struct RateQuote<'t> {
     pub effective_date: Option<Date>,
     /// The exact tables used, e.g. `CA-auto-2026.11.0/common-2026.11.0`.
     pub rate_table_version: &'t str,
+    /// SHA-256 of those tables' files: see [`crate::rating::tables::content_sha256`].
+    pub rate_table_sha256: &'t str,
     /// Rating tier from the combined factor.
     pub tier: Tier,
     /// Product of every factor, clamped and rounded to 4 decimal places.
@@ -60,6 +62,9 @@ pub struct RateQuote<'t> {
     /// largest first, as state law asks of insurers that use credit. Filled in with the explanation.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub adverse_action_reasons: Vec<Player<'t>>,
+    /// The tables it was rated with.
+    #[serde(skip)]
+    pub tables: TableSet<'t>,
 }
 
 /// A rating step skipped because the request does not give the fact it rates on.

@@ -580,6 +580,26 @@ pub mod iso_date {
     }
 }
 
+/// Serde for a required `YYYY-MM-DD` date.
+pub mod date_format {
+    use serde::{Deserialize, Deserializer, Serializer, de};
+    use time::Date;
+
+    use super::iso_date::FORMAT;
+
+    /// Writes `YYYY-MM-DD`.
+    pub fn serialize<S: Serializer>(date: &Date, serializer: S) -> Result<S::Ok, S::Error> {
+        let text = date.format(FORMAT).map_err(serde::ser::Error::custom)?;
+        serializer.serialize_str(&text)
+    }
+
+    /// Reads `YYYY-MM-DD`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Date, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Date::parse(&text, FORMAT).map_err(de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

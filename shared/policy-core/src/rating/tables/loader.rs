@@ -1,51 +1,109 @@
 //! Parsing and validation: the raw files become the indexed model, or a [`TableError`] naming the
-//! file and the rule it breaks.
+//! file, the key and the rule it breaks.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::ops::RangeInclusive;
 use std::sync::OnceLock;
 
 use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use time::Date;
 
 use super::model::{
-    Bands, ByCount, Common, CoverageRate, DeductibleCurve, Discounts, Factors, NamedAmount,
-    RateTable, RateTables, Tier,
+    Bands, Business, ByCount, Common, CoverageRate, DeductibleCurve, Discounts, Effective, Factors,
+    Identity, NamedAmount, RateTable, RateTables, Tier,
 };
-use super::raw::{BandFile, CommonFile, Exact, StateFile};
+use super::raw::{BandFile, CommonFile, CoverageFile, EffectiveFile, Exact, StateFile};
 use crate::domain::{CoverageKind, PolicyType, State};
 use crate::rating::request::Fact;
+use crate::rating::request::iso_date::FORMAT;
 
-// `FILES`: every state table under `rates/`, listed by the build script.
+// `COMMON_FILES` and `STATE_FILES`: every table under `rates/`, listed by the build script.
 include!(concat!(env!("OUT_DIR"), "/rate_files.rs"));
-
-const COMMON: (&str, &str) = ("common.toml", include_str!("../../../rates/common.toml"));
 
 /// A rate table file that does not parse or breaks a rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("rate table rates/{file}: {detail}")]
+#[error("rate table {file}: {}{detail}", key.as_ref().map(|k| format!("{k}: ")).unwrap_or_default())]
 pub struct TableError {
     file: String,
+    key: Option<String>,
     detail: String,
 }
 
 impl TableError {
-    fn new(file: &str, detail: impl fmt::Display) -> TableError {
+    fn new(file: &str, key: impl Into<Option<String>>, detail: impl fmt::Display) -> TableError {
         TableError {
             file: file.to_owned(),
+            key: key.into(),
             detail: detail.to_string(),
         }
     }
+
+    /// The key at fault, as a dotted path such as `coverages.liability.rate_per_thousand`; `None`
+    /// when the file is not TOML at all.
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
+    /// What is wrong, without the file and key.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+}
+
+/// Deserializes a table file, an error naming the key at fault and the line.
+fn deserialize<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, TableError> {
+    let line_of = |span: Option<std::ops::Range<usize>>| {
+        span.map(|s| {
+            let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+            format!(" (line {line})")
+        })
+        .unwrap_or_default()
+    };
+    let deserializer = toml::Deserializer::parse(text).map_err(|e| {
+        TableError::new(
+            file,
+            None,
+            format_args!("not TOML: {}{}", e.message().trim_end(), line_of(e.span())),
+        )
+    })?;
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        TableError::new(
+            file,
+            (key != ".").then_some(key),
+            format_args!("{}{}", inner.message().trim_end(), line_of(inner.span())),
+        )
+    })
+}
+
+fn effective(file: &str, raw: &EffectiveFile) -> Result<Effective, TableError> {
+    let date = |key: &str, text: &str| {
+        Date::parse(text, FORMAT).map_err(|_| {
+            TableError::new(
+                file,
+                key.to_owned(),
+                format_args!("{text:?} is not a date in the form YYYY-MM-DD"),
+            )
+        })
+    };
+    Ok(Effective {
+        new_business: date("effective.new_business", &raw.new_business)?,
+        renewal: date("effective.renewal", &raw.renewal)?,
+    })
 }
 
 fn bands(file: &str, name: &str, raw: Vec<BandFile>) -> Result<Bands, TableError> {
     if raw.is_empty() {
-        return Err(TableError::new(file, format_args!("{name} has no bands")));
+        return Err(TableError::new(file, name.to_owned(), "has no bands"));
     }
     if raw.windows(2).any(|w| w[0].from >= w[1].from) {
         return Err(TableError::new(
             file,
-            format_args!("{name} bands must rise strictly by `from`"),
+            name.to_owned(),
+            "bands must rise strictly by `from`",
         ));
     }
     let bands: Vec<_> = raw.into_iter().map(|b| (b.from, b.factor.0)).collect();
@@ -57,7 +115,7 @@ fn bands(file: &str, name: &str, raw: Vec<BandFile>) -> Result<Bands, TableError
 
 fn by_count(file: &str, name: &str, raw: Vec<Exact>) -> Result<ByCount, TableError> {
     if raw.is_empty() {
-        return Err(TableError::new(file, format_args!("{name} is empty")));
+        return Err(TableError::new(file, name.to_owned(), "is empty"));
     }
     let steps: Vec<_> = raw.into_iter().map(|e| e.0).collect();
     for &factor in &steps {
@@ -66,7 +124,8 @@ fn by_count(file: &str, name: &str, raw: Vec<Exact>) -> Result<ByCount, TableErr
     if steps.windows(2).any(|w| w[0] > w[1]) {
         return Err(TableError::new(
             file,
-            format_args!("{name} must not fall as the count rises"),
+            name.to_owned(),
+            "must not fall as the count rises",
         ));
     }
     Ok(ByCount(steps))
@@ -78,7 +137,8 @@ fn positive(file: &str, name: &str, value: Decimal) -> Result<Decimal, TableErro
     } else {
         Err(TableError::new(
             file,
-            format_args!("{name} must be positive, found {value}"),
+            name.to_owned(),
+            format_args!("must be positive, found {value}"),
         ))
     }
 }
@@ -89,41 +149,51 @@ fn fraction(file: &str, name: &str, value: Decimal) -> Result<Decimal, TableErro
     } else {
         Err(TableError::new(
             file,
-            format_args!("{name} must be at least 0 and below 1, found {value}"),
+            name.to_owned(),
+            format_args!("must be at least 0 and below 1, found {value}"),
         ))
     }
 }
 
-/// Parses and validates `rates/common.toml`.
+/// Parses and validates one version of the common table.
 fn common_table(file: &str, text: &str) -> Result<Common, TableError> {
-    let raw: CommonFile = toml::from_str(text).map_err(|e| TableError::new(file, e))?;
+    let raw: CommonFile = deserialize(file, text)?;
     let f = raw.factors;
     let factors = Factors {
-        driver_age: bands(file, "driver_age", f.driver_age)?,
-        years_licensed: bands(file, "years_licensed", f.years_licensed)?,
-        violations: by_count(file, "violations", f.violations)?,
-        at_fault_accidents: by_count(file, "at_fault_accidents", f.at_fault_accidents)?,
-        dui: by_count(file, "dui", f.dui)?,
-        claims: by_count(file, "claims", f.claims)?,
-        vehicle_age: bands(file, "vehicle_age", f.vehicle_age)?,
-        annual_mileage: bands(file, "annual_mileage", f.annual_mileage)?,
-        safety_feature_credit: positive(file, "safety_feature_credit", f.safety_feature_credit.0)?,
-        safety_credit_floor: positive(file, "safety_credit_floor", f.safety_credit_floor.0)?,
-        anti_theft: positive(file, "anti_theft", f.anti_theft.0)?,
-        credit_score: bands(file, "credit_score", f.credit_score)?,
-        dwelling_value: bands(file, "dwelling_value", f.dwelling_value)?,
-        home_age: bands(file, "home_age", f.home_age)?,
-        protection_class: bands(file, "protection_class", f.protection_class)?,
+        driver_age: bands(file, "factors.driver_age", f.driver_age)?,
+        years_licensed: bands(file, "factors.years_licensed", f.years_licensed)?,
+        violations: by_count(file, "factors.violations", f.violations)?,
+        at_fault_accidents: by_count(file, "factors.at_fault_accidents", f.at_fault_accidents)?,
+        dui: by_count(file, "factors.dui", f.dui)?,
+        claims: by_count(file, "factors.claims", f.claims)?,
+        vehicle_age: bands(file, "factors.vehicle_age", f.vehicle_age)?,
+        annual_mileage: bands(file, "factors.annual_mileage", f.annual_mileage)?,
+        safety_feature_credit: positive(
+            file,
+            "factors.safety_feature_credit",
+            f.safety_feature_credit.0,
+        )?,
+        safety_credit_floor: positive(
+            file,
+            "factors.safety_credit_floor",
+            f.safety_credit_floor.0,
+        )?,
+        anti_theft: positive(file, "factors.anti_theft", f.anti_theft.0)?,
+        credit_score: bands(file, "factors.credit_score", f.credit_score)?,
+        dwelling_value: bands(file, "factors.dwelling_value", f.dwelling_value)?,
+        home_age: bands(file, "factors.home_age", f.home_age)?,
+        protection_class: bands(file, "factors.protection_class", f.protection_class)?,
         construction: f.construction.into_iter().map(|(k, v)| (k, v.0)).collect(),
     };
-    for (construction, &factor) in &factors.construction {
-        positive(file, &format!("construction.{construction:?}"), factor)?;
+    for &factor in factors.construction.values() {
+        positive(file, "factors.construction", factor)?;
     }
     let d = raw.discounts;
     let mut rates = HashMap::new();
     for (kind, by_product) in d.rates {
         for (product, rate) in by_product {
-            rates.insert((kind, product), fraction(file, "discount rate", rate.0)?);
+            let key = format!("discounts.rates.{kind}.{product}");
+            rates.insert((kind, product), fraction(file, &key, rate.0)?);
         }
     }
     let t = raw.tiers;
@@ -134,18 +204,25 @@ fn common_table(file: &str, text: &str) -> Result<Common, TableError> {
         (t.non_standard_below.0, Tier::NonStandard),
     ];
     if tier_bounds.windows(2).any(|w| w[0].0 >= w[1].0) {
-        return Err(TableError::new(file, "tier bounds must rise"));
+        return Err(TableError::new(
+            file,
+            "tiers".to_owned(),
+            "bounds must rise",
+        ));
     }
     let (factor_min, factor_max) = (raw.combined_factor.min.0, raw.combined_factor.max.0);
     positive(file, "combined_factor.min", factor_min)?;
     if factor_min >= factor_max {
         return Err(TableError::new(
             file,
-            "combined_factor.min must be below max",
+            "combined_factor.min".to_owned(),
+            "must be below combined_factor.max",
         ));
     }
     Ok(Common {
+        effective: effective(file, &raw.effective)?,
         version: raw.version,
+        text: text.to_owned(),
         factor_min,
         factor_max,
         tier_bounds,
@@ -167,54 +244,120 @@ fn common_table(file: &str, text: &str) -> Result<Common, TableError> {
     })
 }
 
-/// Parses and validates `rates/<state>/<product>.toml`; its path must match the state and product
-/// it declares.
-fn state_table(file: &str, text: &str, common_version: &str) -> Result<RateTable, TableError> {
-    let raw: StateFile = toml::from_str(text).map_err(|e| TableError::new(file, e))?;
-    let expected = format!(
-        "{}/{}.toml",
-        raw.state.code().to_ascii_lowercase(),
-        raw.policy_type
-    );
-    if expected != file {
-        return Err(TableError::new(
-            file,
-            format_args!("declares {} {}", raw.state, raw.policy_type),
-        ));
-    }
+/// Parses and validates one version of a state table, without its identities (which need the
+/// common tables).
+fn state_table(file: &str, text: &str) -> Result<RateTable, TableError> {
+    let raw: StateFile = deserialize(file, text)?;
     let zip_prefixes: Vec<RangeInclusive<u16>> =
         raw.zip_prefixes.iter().map(|&[lo, hi]| lo..=hi).collect();
     if zip_prefixes.is_empty() || zip_prefixes.iter().any(|r| r.is_empty() || *r.end() > 999) {
         return Err(TableError::new(
             file,
-            "zip_prefixes must be non-empty [low, high] pairs below 1000",
+            "zip_prefixes".to_owned(),
+            "must be non-empty [low, high] pairs below 1000",
         ));
     }
-    let mut territory_default = None;
-    let mut territories = HashMap::new();
-    for (key, factor) in raw.territories {
-        let factor = positive(file, "territory", factor.0)?;
-        if key == "default" {
-            territory_default = Some(factor);
-            continue;
-        }
-        territories.insert(zip_prefix(file, &key, &zip_prefixes)?, factor);
-    }
-    let territory_default =
-        territory_default.ok_or_else(|| TableError::new(file, "territories.default is missing"))?;
+    let (territory_default, territories) = territories(file, raw.territories, &zip_prefixes)?;
     let excluded_zip_prefixes = raw
         .excluded_zip_prefixes
         .iter()
-        .map(|key| zip_prefix(file, key, &zip_prefixes))
+        .map(|key| zip_prefix(file, "excluded_zip_prefixes", key, &zip_prefixes))
         .collect::<Result<Vec<u16>, _>>()?;
     let required_facts = required_facts(file, raw.policy_type, raw.required_facts)?;
+    let coverages = coverages(file, raw.coverages)?;
+    let fees = raw
+        .fees
+        .into_iter()
+        .map(|(name, amount)| {
+            Ok(NamedAmount {
+                amount: positive(file, &format!("fees.{name}"), amount.0)?,
+                name,
+            })
+        })
+        .collect::<Result<_, TableError>>()?;
+    let weight = raw.secondary_factor_weight.map_or(Decimal::ONE, |w| w.0);
+    if !(Decimal::ZERO..=Decimal::ONE).contains(&weight) {
+        return Err(TableError::new(
+            file,
+            "secondary_factor_weight".to_owned(),
+            "must be within 0..=1",
+        ));
+    }
+    let discounts = raw
+        .discounts
+        .into_iter()
+        .map(|(kind, rate)| Ok((kind, fraction(file, &format!("discounts.{kind}"), rate.0)?)))
+        .collect::<Result<_, TableError>>()?;
+    let surcharge = |key: &str, amount: Option<Exact>| {
+        amount
+            .map(|e| positive(file, &format!("surcharges.{key}"), e.0))
+            .transpose()
+    };
+    Ok(RateTable {
+        state: raw.state,
+        policy_type: raw.policy_type,
+        effective: effective(file, &raw.effective)?,
+        label: raw.version,
+        minimum_premium: positive(file, "minimum_premium", raw.minimum_premium.0)?,
+        premium_tax_rate: fraction(file, "premium_tax_rate", raw.premium_tax_rate.0)?,
+        credit_allowed: raw.credit_allowed,
+        secondary_factor_weight: weight,
+        minimum_limits: raw.minimum_limits,
+        fees,
+        sr22_filing: surcharge("sr22_filing", raw.surcharges.sr22_filing)?,
+        coverage_lapse: surcharge("coverage_lapse", raw.surcharges.coverage_lapse)?,
+        zip_prefixes,
+        territory_default,
+        territories,
+        excluded_zip_prefixes,
+        required_facts,
+        coverages,
+        discounts,
+        // Filled in by `RateTables::parse` or `RateTables::candidate`, which have the common tables.
+        identities: Vec::new(),
+    })
+}
+
+/// `[territories]`: the default factor and the factor of each ZIP prefix, which must lie in the
+/// state's ranges.
+fn territories(
+    file: &str,
+    raw: BTreeMap<String, Exact>,
+    ranges: &[RangeInclusive<u16>],
+) -> Result<(Decimal, HashMap<u16, Decimal>), TableError> {
+    let mut default = None;
+    let mut territories = HashMap::new();
+    for (key, factor) in raw {
+        let factor = positive(file, &format!("territories.{key}"), factor.0)?;
+        if key == "default" {
+            default = Some(factor);
+        } else {
+            territories.insert(zip_prefix(file, "territories", &key, ranges)?, factor);
+        }
+    }
+    let default = default
+        .ok_or_else(|| TableError::new(file, "territories.default".to_owned(), "is missing"))?;
+    Ok((default, territories))
+}
+
+/// `[coverages.<kind>]`: base rate and limits of each line offered, at least one.
+fn coverages(
+    file: &str,
+    raw: BTreeMap<CoverageKind, CoverageFile>,
+) -> Result<[Option<CoverageRate>; CoverageKind::COUNT], TableError> {
     let mut coverages = [None; CoverageKind::COUNT];
-    for (kind, c) in raw.coverages {
-        let rate = positive(file, "rate_per_thousand", c.rate_per_thousand.0)?;
+    for (kind, c) in raw {
+        let key = format!("coverages.{kind}");
+        let rate = positive(
+            file,
+            &format!("{key}.rate_per_thousand"),
+            c.rate_per_thousand.0,
+        )?;
         if c.min_limit == 0 || c.min_limit > c.max_limit {
             return Err(TableError::new(
                 file,
-                format_args!("{kind}: need 0 < min_limit <= max_limit"),
+                format!("{key}.min_limit"),
+                "need 0 < min_limit <= max_limit",
             ));
         }
         coverages[kind.index()] = Some(CoverageRate {
@@ -225,49 +368,13 @@ fn state_table(file: &str, text: &str, common_version: &str) -> Result<RateTable
         });
     }
     if coverages.iter().all(Option::is_none) {
-        return Err(TableError::new(file, "offers no coverage"));
-    }
-    let fees = raw
-        .fees
-        .into_iter()
-        .map(|(name, amount)| {
-            Ok(NamedAmount {
-                amount: positive(file, &name, amount.0)?,
-                name,
-            })
-        })
-        .collect::<Result<_, TableError>>()?;
-    let weight = raw.secondary_factor_weight.map_or(Decimal::ONE, |w| w.0);
-    if !(Decimal::ZERO..=Decimal::ONE).contains(&weight) {
         return Err(TableError::new(
             file,
-            "secondary_factor_weight must be within 0..=1",
+            "coverages".to_owned(),
+            "offers no coverage",
         ));
     }
-    Ok(RateTable {
-        state: raw.state,
-        policy_type: raw.policy_type,
-        version: format!(
-            "{}-{}-{}/common-{common_version}",
-            raw.state, raw.policy_type, raw.version
-        ),
-        // Filled in by `RateTables::parse`, which has the common table's text too.
-        sha256: String::new(),
-        minimum_premium: positive(file, "minimum_premium", raw.minimum_premium.0)?,
-        premium_tax_rate: fraction(file, "premium_tax_rate", raw.premium_tax_rate.0)?,
-        credit_allowed: raw.credit_allowed,
-        secondary_factor_weight: weight,
-        minimum_limits: raw.minimum_limits,
-        fees,
-        sr22_filing: raw.surcharges.sr22_filing.map(|e| e.0),
-        coverage_lapse: raw.surcharges.coverage_lapse.map(|e| e.0),
-        zip_prefixes,
-        territory_default,
-        territories,
-        excluded_zip_prefixes,
-        required_facts,
-        coverages,
-    })
+    Ok(coverages)
 }
 
 /// `required_facts`: fact names, each known, listed once and one that a request for `product`
@@ -277,20 +384,22 @@ fn required_facts(
     product: PolicyType,
     names: Vec<String>,
 ) -> Result<Vec<Fact>, TableError> {
+    let key = || "required_facts".to_owned();
     let mut facts = Vec::with_capacity(names.len());
     for name in names {
-        let fact = Fact::try_from(name)
-            .map_err(|e| TableError::new(file, format_args!("required_facts: {e}")))?;
+        let fact = Fact::try_from(name).map_err(|e| TableError::new(file, key(), e))?;
         if !fact.applies_to(product) {
             return Err(TableError::new(
                 file,
-                format_args!("required_facts: {fact} does not apply to {product} policies"),
+                key(),
+                format_args!("{fact} does not apply to {product} policies"),
             ));
         }
         if facts.contains(&fact) {
             return Err(TableError::new(
                 file,
-                format_args!("required_facts: {fact} is listed twice"),
+                key(),
+                format_args!("{fact} is listed twice"),
             ));
         }
         facts.push(fact);
@@ -298,17 +407,45 @@ fn required_facts(
     Ok(facts)
 }
 
-/// A three-digit ZIP prefix written as a string key, which must lie in the state's ranges.
-fn zip_prefix(file: &str, key: &str, ranges: &[RangeInclusive<u16>]) -> Result<u16, TableError> {
+/// A three-digit ZIP prefix written as a string under `list`, which must lie in the state's ranges.
+fn zip_prefix(
+    file: &str,
+    list: &str,
+    key: &str,
+    ranges: &[RangeInclusive<u16>],
+) -> Result<u16, TableError> {
     key.parse()
         .ok()
         .filter(|p| key.len() == 3 && ranges.iter().any(|r| r.contains(p)))
         .ok_or_else(|| {
             TableError::new(
                 file,
+                format!("{list}.{key}"),
                 format_args!("{key:?} is not a ZIP prefix of the state"),
             )
         })
+}
+
+/// Checks that `dates` (each version's dates, in new-business order) rise strictly for both kinds
+/// of business, so that exactly one version is in force on any day after the first.
+fn check_order(file: &str, dates: &[Effective]) -> Result<(), TableError> {
+    for business in [Business::NewBusiness, Business::Renewal] {
+        if dates
+            .windows(2)
+            .any(|w| w[0].date(business) >= w[1].date(business))
+        {
+            let key = match business {
+                Business::NewBusiness => "effective.new_business",
+                Business::Renewal => "effective.renewal",
+            };
+            return Err(TableError::new(
+                file,
+                key.to_owned(),
+                "versions must take effect on different days, in the same order for new business and renewals",
+            ));
+        }
+    }
+    Ok(())
 }
 
 static BUILTIN: OnceLock<RateTables> = OnceLock::new();
@@ -320,29 +457,106 @@ impl RateTables {
         if let Some(tables) = BUILTIN.get() {
             return Ok(tables);
         }
-        let parsed = Self::parse(COMMON, FILES)?;
+        let parsed = Self::parse(COMMON_FILES, STATE_FILES)?;
         Ok(BUILTIN.get_or_init(|| parsed))
     }
 
-    /// Parses a common table and state tables given as `(path under rates/, text)`.
-    pub fn parse(common: (&str, &str), files: &[(&str, &str)]) -> Result<RateTables, TableError> {
-        let common_text = common.1;
-        let common = common_table(common.0, common.1)?;
-        let mut by_state: Vec<[Option<RateTable>; 3]> =
-            State::ALL.iter().map(|_| [None, None, None]).collect();
-        for &(file, text) in files {
-            let mut table = state_table(file, text, &common.version)?;
-            table.sha256 = content_sha256(text, common_text);
-            let slot = &mut by_state[table.state.index()][table.policy_type.index()];
-            if slot.is_some() {
+    /// Parses common tables (`common/<version>.toml`) and state tables
+    /// (`<state>/<product>/<version>.toml`), each given as `(path under rates/, text)`. A path must
+    /// match the state, product and version its file declares.
+    pub fn parse(
+        commons: &[(&str, &str)],
+        files: &[(&str, &str)],
+    ) -> Result<RateTables, TableError> {
+        let mut parsed_commons = Vec::with_capacity(commons.len());
+        for &(file, text) in commons {
+            let common = common_table(file, text)?;
+            if file != format!("common/{}.toml", common.version) {
                 return Err(TableError::new(
                     file,
-                    "a second table for the same state and product",
+                    "version".to_owned(),
+                    format_args!("declares {}", common.version),
                 ));
             }
-            *slot = Some(table);
+            parsed_commons.push(common);
         }
-        Ok(RateTables { common, by_state })
+        if parsed_commons.is_empty() {
+            return Err(TableError::new("common/", None, "no common table"));
+        }
+        parsed_commons.sort_by_key(|c| c.effective.new_business);
+        let dates: Vec<Effective> = parsed_commons.iter().map(|c| c.effective).collect();
+        check_order("common/", &dates)?;
+        let mut tables = RateTables {
+            commons: parsed_commons,
+            by_state: State::ALL.iter().map(|_| Default::default()).collect(),
+        };
+        for &(file, text) in files {
+            let mut table = state_table(file, text)?;
+            let expected = format!(
+                "{}/{}/{}.toml",
+                table.state.code().to_ascii_lowercase(),
+                table.policy_type,
+                table.label
+            );
+            if expected != file {
+                return Err(TableError::new(
+                    file,
+                    None,
+                    format_args!(
+                        "declares {} {} {}",
+                        table.state, table.policy_type, table.label
+                    ),
+                ));
+            }
+            table.identities = tables.identities(&table, text);
+            tables.by_state[table.state.index()][table.policy_type.index()].push(table);
+        }
+        for versions in tables.by_state.iter_mut().flatten() {
+            versions.sort_by_key(|t| t.effective.new_business);
+            if let Some(first) = versions.first() {
+                let file = format!(
+                    "{}/{}/",
+                    first.state.code().to_ascii_lowercase(),
+                    first.policy_type
+                );
+                let dates: Vec<Effective> = versions.iter().map(|t| t.effective).collect();
+                check_order(&file, &dates)?;
+            }
+        }
+        Ok(tables)
+    }
+
+    /// A candidate state table, validated exactly as a compiled one; it is compiled in nowhere. Its
+    /// state and product must be written here, and its version must be new to them.
+    pub fn candidate(&self, text: &str) -> Result<RateTable, TableError> {
+        const FILE: &str = "candidate";
+        let mut table = state_table(FILE, text)?;
+        if !self.writes(table.state, table.policy_type) {
+            return Err(TableError::new(
+                FILE,
+                "policy_type".to_owned(),
+                format_args!(
+                    "{} policies are not written in {}",
+                    table.policy_type, table.state
+                ),
+            ));
+        }
+        table.identities = self.identities(&table, text);
+        Ok(table)
+    }
+
+    /// The identity of `table`, whose file is `text`, with each common table.
+    fn identities(&self, table: &RateTable, text: &str) -> Vec<Identity> {
+        self.commons
+            .iter()
+            .map(|common| Identity {
+                version: format!(
+                    "{}-{}-{}/common-{}",
+                    table.state, table.policy_type, table.label, common.version
+                ),
+                sha256: content_sha256(text, &common.text),
+            })
+            .collect()
     }
 }
 
@@ -363,13 +577,32 @@ mod tests {
         let tables = RateTables::builtin().unwrap();
         let mut seen = std::collections::BTreeSet::new();
         for table in tables.iter() {
-            assert_eq!(table.sha256.len(), 64, "{}", table.version);
-            assert!(
-                seen.insert(table.sha256.clone()),
-                "{} shares a hash",
-                table.version
-            );
+            for identity in &table.identities {
+                assert_eq!(identity.sha256.len(), 64, "{}", identity.version);
+                assert!(
+                    seen.insert(identity.sha256.clone()),
+                    "{} shares a hash",
+                    identity.version
+                );
+                assert_eq!(
+                    tables.by_version(&identity.version).unwrap().identity,
+                    identity
+                );
+            }
         }
+        // A byte added to a compiled table changes its hash, and nothing else about it.
+        let (file, text) = STATE_FILES
+            .iter()
+            .find(|(file, _)| *file == "ca/auto/2026.11.0.toml")
+            .unwrap();
+        let edited = format!("{text}\n");
+        let reparsed = RateTables::parse(COMMON_FILES, &[(file, &edited)]).unwrap();
+        let (before, after) = (
+            &tables.versions(State::CA, PolicyType::Auto)[0],
+            &reparsed.versions(State::CA, PolicyType::Auto)[0],
+        );
+        assert_eq!(before.identities[0].version, after.identities[0].version);
+        assert_ne!(before.identities[0].sha256, after.identities[0].sha256);
         let (state, common) = ("version = \"1\"\n", "version = \"2\"\n");
         let hash = content_sha256(state, common);
         assert_eq!(hash, content_sha256(state, common));
@@ -386,7 +619,8 @@ mod tests {
     #[test]
     fn every_builtin_table_parses_and_validates() {
         let tables = RateTables::builtin().unwrap();
-        assert_eq!(tables.iter().count(), FILES.len());
+        assert_eq!(tables.iter().count(), STATE_FILES.len());
+        assert_eq!(tables.commons().len(), COMMON_FILES.len());
         for state in [
             State::CA,
             State::TX,
@@ -397,7 +631,7 @@ mod tests {
             State::MI,
         ] {
             for product in PolicyType::ALL {
-                assert!(tables.get(state, product).is_some(), "{state} {product}");
+                assert!(tables.writes(state, product), "{state} {product}");
             }
         }
     }
@@ -420,22 +654,24 @@ mod tests {
         let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rates"));
         let mut on_disk = Vec::new();
         toml_files_under(dir, "", &mut on_disk);
-        on_disk.retain(|file| file != COMMON.0);
         on_disk.sort();
-        let compiled: Vec<_> = FILES.iter().map(|(f, _)| (*f).to_owned()).collect();
+        let mut compiled: Vec<_> = COMMON_FILES
+            .iter()
+            .chain(STATE_FILES)
+            .map(|(f, _)| (*f).to_owned())
+            .collect();
+        compiled.sort();
         assert_eq!(on_disk, compiled);
-        for &(file, text) in FILES {
+        for &(file, text) in COMMON_FILES.iter().chain(STATE_FILES) {
             let on_disk = std::fs::read_to_string(dir.join(file)).unwrap();
             assert_eq!(text, on_disk, "{file} is compiled in with other contents");
         }
-        let common = std::fs::read_to_string(dir.join(COMMON.0)).unwrap();
-        assert_eq!(COMMON.1, common);
     }
 
     #[test]
     fn state_rules_from_the_brief_are_in_the_tables() {
         let tables = RateTables::builtin().unwrap();
-        let auto = |s| tables.get(s, PolicyType::Auto).unwrap();
+        let auto = |s| &tables.versions(s, PolicyType::Auto)[0];
         for state in [State::CA, State::MI] {
             assert!(!auto(state).credit_allowed, "{state} forbids credit");
         }
@@ -489,8 +725,8 @@ mod tests {
 
     /// The CA table for `product` with its `required_facts` line replaced by `line`.
     fn with_required_facts(product: &str, line: &str) -> Result<RateTables, TableError> {
-        let file = format!("ca/{product}.toml");
-        let (_, text) = FILES.iter().find(|(f, _)| *f == file).unwrap();
+        let file = format!("ca/{product}/2026.11.0.toml");
+        let (_, text) = STATE_FILES.iter().find(|(f, _)| *f == file).unwrap();
         let edited: Vec<&str> = text
             .lines()
             .map(|l| {
@@ -501,7 +737,7 @@ mod tests {
                 }
             })
             .collect();
-        RateTables::parse(COMMON, &[(&file, &edited.join("\n"))])
+        RateTables::parse(COMMON_FILES, &[(&file, &edited.join("\n"))])
     }
 
     #[test]
@@ -527,17 +763,12 @@ mod tests {
     fn required_facts_must_be_known_once_each_and_fit_the_product() {
         let parsed = with_required_facts("auto", r#"required_facts = ["vehicle", "zip_code"]"#);
         assert_eq!(
-            parsed
-                .unwrap()
-                .get(State::CA, PolicyType::Auto)
-                .unwrap()
-                .required_facts(),
+            parsed.unwrap().versions(State::CA, PolicyType::Auto)[0].required_facts(),
             [Fact::Vehicle, Fact::ZipCode]
         );
         let none = with_required_facts("renters", "required_facts = []").unwrap();
         assert!(
-            none.get(State::CA, PolicyType::Renters)
-                .unwrap()
+            none.versions(State::CA, PolicyType::Renters)[0]
                 .required_facts()
                 .is_empty()
         );
@@ -545,22 +776,22 @@ mod tests {
             (
                 "auto",
                 r#"required_facts = ["drivers", "driver_age"]"#,
-                r#"rate table rates/ca/auto.toml: required_facts: "driver_age" is not a fact; the facts are drivers, vehicle, vehicle.value, property, property.dwelling_value, zip_code"#,
+                r#"rate table ca/auto/2026.11.0.toml: required_facts: "driver_age" is not a fact; the facts are drivers, vehicle, vehicle.value, property, property.dwelling_value, zip_code"#,
             ),
             (
                 "home",
                 r#"required_facts = ["zip_code", "drivers"]"#,
-                "rate table rates/ca/home.toml: required_facts: drivers does not apply to home policies",
+                "rate table ca/home/2026.11.0.toml: required_facts: drivers does not apply to home policies",
             ),
             (
                 "renters",
                 r#"required_facts = ["property.dwelling_value"]"#,
-                "rate table rates/ca/renters.toml: required_facts: property.dwelling_value does not apply to renters policies",
+                "rate table ca/renters/2026.11.0.toml: required_facts: property.dwelling_value does not apply to renters policies",
             ),
             (
                 "auto",
                 r#"required_facts = ["zip_code", "zip_code"]"#,
-                "rate table rates/ca/auto.toml: required_facts: zip_code is listed twice",
+                "rate table ca/auto/2026.11.0.toml: required_facts: zip_code is listed twice",
             ),
         ] {
             let err = with_required_facts(product, line).unwrap_err();
@@ -576,13 +807,21 @@ mod tests {
 
     #[test]
     fn a_mislabelled_or_float_valued_table_is_refused() {
-        let common = COMMON;
-        let (_, ca) = FILES
+        let common = COMMON_FILES;
+        let (_, ca) = STATE_FILES
             .iter()
-            .find(|(file, _)| *file == "ca/auto.toml")
+            .find(|(file, _)| *file == "ca/auto/2026.11.0.toml")
             .unwrap();
-        let err = RateTables::parse(common, &[("tx/auto.toml", ca)]).unwrap_err();
-        assert!(err.to_string().contains("declares CA auto"), "{err}");
+        let err = RateTables::parse(common, &[("tx/auto/2026.11.0.toml", ca)]).unwrap_err();
+        assert!(
+            err.to_string().contains("declares CA auto 2026.11.0"),
+            "{err}"
+        );
+        let err = RateTables::parse(common, &[("ca/auto/2027.01.0.toml", ca)]).unwrap_err();
+        assert!(
+            err.to_string().contains("declares CA auto 2026.11.0"),
+            "{err}"
+        );
         let floats: Vec<&str> = ca
             .lines()
             .map(|line| {
@@ -593,10 +832,12 @@ mod tests {
                 }
             })
             .collect();
-        let err = RateTables::parse(common, &[("ca/auto.toml", &floats.join("\n"))]).unwrap_err();
+        let err = RateTables::parse(common, &[("ca/auto/2026.11.0.toml", &floats.join("\n"))])
+            .unwrap_err();
         assert!(
             err.to_string().contains("a decimal written as a string"),
             "{err}"
         );
+        assert_eq!(err.key(), Some("minimum_premium"));
     }
 }

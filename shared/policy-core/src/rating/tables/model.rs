@@ -1,10 +1,12 @@
 //! The validated tables, indexed for lookup by the engine and underwriting.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 use std::ops::RangeInclusive;
 
 use rust_decimal::Decimal;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use time::Date;
 
 use crate::domain::{CoverageKind, PolicyType, State};
 use crate::rating::request::{Construction, Fact};
@@ -48,6 +50,29 @@ pub enum DiscountKind {
     Paperless,
     PaidInFull,
     Loyalty,
+    ClaimsFree,
+}
+
+impl DiscountKind {
+    /// The name on the wire and in the tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiscountKind::MultiPolicy => "multi_policy",
+            DiscountKind::SafeDriver => "safe_driver",
+            DiscountKind::GoodStudent => "good_student",
+            DiscountKind::Military => "military",
+            DiscountKind::Paperless => "paperless",
+            DiscountKind::PaidInFull => "paid_in_full",
+            DiscountKind::Loyalty => "loyalty",
+            DiscountKind::ClaimsFree => "claims_free",
+        }
+    }
+}
+
+impl fmt::Display for DiscountKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Rating tiers, best first.
@@ -125,11 +150,48 @@ impl Discounts {
     }
 }
 
-/// Everything in `rates/common.toml`.
+/// Whether a policy is written for the first time or renewed: each takes the rates in force on its
+/// first day of cover, by the version's date for that kind of business.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Business {
+    /// A policy written for the first time.
+    NewBusiness,
+    /// The next term of a policy already written.
+    Renewal,
+}
+
+/// When a version of a table takes effect, for each kind of business. It stays in force until the
+/// next version's date for the same kind of business.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Effective {
+    /// First day of cover of new business it rates.
+    #[serde(with = "crate::rating::request::date_format")]
+    pub new_business: Date,
+    /// First day of cover of renewals it rates.
+    #[serde(with = "crate::rating::request::date_format")]
+    pub renewal: Date,
+}
+
+impl Effective {
+    /// The date this version takes effect for `business`.
+    pub fn date(&self, business: Business) -> Date {
+        match business {
+            Business::NewBusiness => self.new_business,
+            Business::Renewal => self.renewal,
+        }
+    }
+}
+
+/// Everything in one version of `rates/common/`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Common {
-    /// Version of the common table.
+    /// Version of the common table, e.g. `2026.11.0`.
     pub version: String,
+    /// When it takes effect.
+    pub effective: Effective,
+    /// The file as compiled in, which every identity's hash covers.
+    pub(super) text: String,
     /// Smallest combined factor.
     pub factor_min: Decimal,
     /// Largest combined factor.
@@ -177,17 +239,27 @@ pub struct NamedAmount {
     pub amount: Decimal,
 }
 
-/// What one state files for one product.
+/// The identity of the tables a premium comes from: one state table version rated with one common
+/// table version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// `"<STATE>-<product>-<version>/common-<version>"`.
+    pub version: String,
+    /// SHA-256 of the state and common tables' files (see [`super::content_sha256`]).
+    pub sha256: String,
+}
+
+/// One version of what one state files for one product.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RateTable {
     /// The state.
     pub state: State,
     /// The product.
     pub policy_type: PolicyType,
-    /// `"<STATE>-<product>-<version>/common-<version>"`: the exact tables a premium came from.
-    pub version: String,
-    /// SHA-256 of the state and common tables' files as compiled in (see [`super::content_sha256`]).
-    pub sha256: String,
+    /// This version of the state table, e.g. `2027.03.0`.
+    pub label: String,
+    /// When it takes effect.
+    pub effective: Effective,
     /// Smallest annual premium, before tax and fees.
     pub minimum_premium: Decimal,
     /// Premium tax as a fraction of premium.
@@ -210,6 +282,10 @@ pub struct RateTable {
     pub(super) excluded_zip_prefixes: Vec<u16>,
     pub(super) required_facts: Vec<Fact>,
     pub(super) coverages: [Option<CoverageRate>; CoverageKind::COUNT],
+    /// Discount rates that replace or add to the common matrix's for this state and product.
+    pub(super) discounts: Vec<(DiscountKind, Decimal)>,
+    /// The identity of this table with each common table, by the common table's index.
+    pub(super) identities: Vec<Identity>,
 }
 
 impl RateTable {
@@ -251,25 +327,145 @@ impl RateTable {
             .copied()
             .unwrap_or(self.territory_default)
     }
+
+    /// The rate of a discount this table sets itself (for loyalty, the rate per year), which
+    /// replaces the common matrix's; `None` where it leaves the discount to the matrix.
+    pub fn discount(&self, kind: DiscountKind) -> Option<Decimal> {
+        self.discounts
+            .iter()
+            .find(|&&(k, _)| k == kind)
+            .map(|&(_, rate)| rate)
+    }
+
+    /// The discounts this table sets itself, with their rates.
+    pub fn discounts(&self) -> &[(DiscountKind, Decimal)] {
+        &self.discounts
+    }
 }
 
-/// Every rate table, indexed by state and product for O(1) lookup.
+/// The tables one premium is rated with: a state table, the common table beside it, and the
+/// identity of the pair. Stored with every quote and policy, so it can be rated again exactly.
+#[derive(Clone, Copy)]
+pub struct TableSet<'t> {
+    /// The state table.
+    pub table: &'t RateTable,
+    /// The common table.
+    pub common: &'t Common,
+    /// Which common table, by its index in [`RateTables::commons`].
+    pub(super) common_index: usize,
+    /// Their version and hash.
+    pub identity: &'t Identity,
+}
+
+impl<'t> TableSet<'t> {
+    /// `table` rated with common table `common_index` of `tables`; `table` may be a candidate that
+    /// is not compiled in (see [`RateTables::candidate`]).
+    pub fn new(tables: &'t RateTables, table: &'t RateTable, common_index: usize) -> TableSet<'t> {
+        TableSet {
+            table,
+            common: &tables.commons[common_index],
+            common_index,
+            identity: &table.identities[common_index],
+        }
+    }
+
+    /// Which common table, by its index in [`RateTables::commons`].
+    pub fn common_index(&self) -> usize {
+        self.common_index
+    }
+}
+
+/// Two sets are the same tables when their identities are: the hash covers both files.
+impl PartialEq for TableSet<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.identity == other.identity
+    }
+}
+
+/// Shown by identity: the tables themselves are long.
+impl fmt::Debug for TableSet<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TableSet")
+            .field("version", &self.identity.version)
+            .field("sha256", &self.identity.sha256)
+            .finish()
+    }
+}
+
+/// Every version of every rate table, indexed by state and product, each list in effective-date
+/// order.
 #[derive(Debug)]
 pub struct RateTables {
-    /// The shared curves and matrix.
-    pub common: Common,
-    pub(super) by_state: Vec<[Option<RateTable>; PolicyType::ALL.len()]>,
+    pub(super) commons: Vec<Common>,
+    pub(super) by_state: Vec<[Vec<RateTable>; PolicyType::ALL.len()]>,
 }
 
 impl RateTables {
-    /// The table for a state and product.
-    pub fn get(&self, state: State, policy_type: PolicyType) -> Option<&RateTable> {
-        self.by_state[state.index()][policy_type.index()].as_ref()
+    /// The versions of the common table, oldest first.
+    pub fn commons(&self) -> &[Common] {
+        &self.commons
+    }
+
+    /// The versions of the table for a state and product, oldest first; empty where the product is
+    /// not written there.
+    pub fn versions(&self, state: State, policy_type: PolicyType) -> &[RateTable] {
+        &self.by_state[state.index()][policy_type.index()]
+    }
+
+    /// Whether `policy_type` is written in `state` at all.
+    pub fn writes(&self, state: State, policy_type: PolicyType) -> bool {
+        !self.versions(state, policy_type).is_empty()
     }
 
     /// Whether any product is written in `state`.
     pub fn writes_in(&self, state: State) -> bool {
-        self.by_state[state.index()].iter().any(Option::is_some)
+        self.by_state[state.index()].iter().any(|v| !v.is_empty())
+    }
+
+    /// The tables in force for `business` whose first day of cover is `on`: the last state table
+    /// version and the last common table version that took effect on or before it. `None` before
+    /// either has a version in force.
+    pub fn in_force(
+        &self,
+        state: State,
+        policy_type: PolicyType,
+        business: Business,
+        on: Date,
+    ) -> Option<TableSet<'_>> {
+        let versions = self.versions(state, policy_type);
+        let table = versions
+            .partition_point(|t| t.effective.date(business) <= on)
+            .checked_sub(1)?;
+        let common = self
+            .commons
+            .partition_point(|c| c.effective.date(business) <= on)
+            .checked_sub(1)?;
+        Some(TableSet::new(self, &versions[table], common))
+    }
+
+    /// The first day anything is in force for `business` in `state` and `policy_type`.
+    pub fn first_in_force(
+        &self,
+        state: State,
+        policy_type: PolicyType,
+        business: Business,
+    ) -> Option<Date> {
+        let table = self.versions(state, policy_type).first()?;
+        let common = self.commons.first()?;
+        Some(
+            table
+                .effective
+                .date(business)
+                .max(common.effective.date(business)),
+        )
+    }
+
+    /// The tables a stored version string names, e.g. `CA-auto-2027.03.0/common-2026.11.0`.
+    pub fn by_version(&self, version: &str) -> Option<TableSet<'_>> {
+        self.iter().find_map(|table| {
+            let common = table.identities.iter().position(|i| i.version == version)?;
+            Some(TableSet::new(self, table, common))
+        })
     }
 
     /// The states with at least one table, in [`State::ALL`] order.
@@ -281,7 +477,7 @@ impl RateTables {
             .collect()
     }
 
-    /// Every table, by state then product.
+    /// Every version of every state table, by state, product and date.
     pub fn iter(&self) -> impl Iterator<Item = &RateTable> {
         self.by_state.iter().flatten().flatten()
     }

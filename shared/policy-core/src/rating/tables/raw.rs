@@ -39,11 +39,21 @@ pub(super) struct BandFile {
     pub(super) factor: Exact,
 }
 
-/// `rates/common.toml`.
+/// `effective`: the first day a version rates new business, and the first day it rates renewals,
+/// as `YYYY-MM-DD` strings.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EffectiveFile {
+    pub(super) new_business: String,
+    pub(super) renewal: String,
+}
+
+/// `rates/common/<version>.toml`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CommonFile {
     pub(super) version: String,
+    pub(super) effective: EffectiveFile,
     pub(super) combined_factor: ClampFile,
     pub(super) tiers: TiersFile,
     pub(super) discounts: DiscountsFile,
@@ -112,11 +122,12 @@ pub(super) struct DeductiblesFile {
     pub(super) property: Vec<BandFile>,
 }
 
-/// `rates/<state>/<product>.toml`.
+/// `rates/<state>/<product>/<version>.toml`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct StateFile {
     pub(super) version: String,
+    pub(super) effective: EffectiveFile,
     pub(super) state: State,
     pub(super) policy_type: PolicyType,
     pub(super) minimum_premium: Exact,
@@ -129,6 +140,9 @@ pub(super) struct StateFile {
     pub(super) fees: BTreeMap<String, Exact>,
     #[serde(default)]
     pub(super) surcharges: SurchargesFile,
+    /// Discount rates this state offers on this product, beyond or instead of the common matrix's.
+    #[serde(default)]
+    pub(super) discounts: BTreeMap<DiscountKind, Exact>,
     pub(super) territories: BTreeMap<String, Exact>,
     #[serde(default)]
     pub(super) excluded_zip_prefixes: Vec<String>,
