@@ -14,7 +14,7 @@ use policy_core::api::health::{self, Health};
 use policy_core::api::policies::{self, Policies};
 use policy_core::api::quotes::Quotes;
 use policy_core::api::router::Matched;
-use policy_core::api::{Router, Table, bind, quotes};
+use policy_core::api::{Router, Table, bind, impact, quotes};
 use policy_core::cache::{Cache, CacheConfig};
 use policy_core::quoting::Quoting;
 use policy_core::rating::RateTables;
@@ -127,7 +127,7 @@ pub struct Functions {
     pub rates: Arc<Rates>,
     /// create-quote's state.
     pub quotes: Arc<Quotes>,
-    /// bind-quote's state.
+    /// bind-quote's and rate-impact's state.
     pub quoting: Arc<Quoting>,
     /// list-policies' state.
     pub policies: Arc<Policies>,
@@ -171,6 +171,8 @@ impl Functions {
             quotes::ROUTES.function
         } else if serves(&policies::ROUTES, request) {
             policies::ROUTES.function
+        } else if serves(&impact::ROUTES, request) {
+            impact::ROUTES.function
         } else {
             health::ROUTES.function
         }
@@ -187,6 +189,9 @@ impl Functions {
             dispatch(&quotes::ROUTES, &self.quotes, auth, request).await
         } else if serves(&policies::ROUTES, &request) {
             dispatch(&policies::ROUTES, &self.policies, auth, request).await
+        } else if serves(&impact::ROUTES, &request) {
+            // rate-impact's state is the quoting service, as bind-quote's is.
+            dispatch(&impact::ROUTES, &self.quoting, auth, request).await
         } else {
             dispatch(&health::ROUTES, &self.health, auth, request).await
         }

@@ -20,6 +20,8 @@ pub enum Scope {
     PoliciesRead,
     /// The underwriters' queue and `POST /api/v1/quotes/{quote_id}/decision`.
     UnderwritingDecide,
+    /// `POST /api/v1/rates/impact`: trying a candidate rate table on the whole book.
+    RatesAdmin,
 }
 
 impl Scope {
@@ -31,6 +33,7 @@ impl Scope {
             Scope::QuotesWrite => "quotes:write",
             Scope::PoliciesRead => "policies:read",
             Scope::UnderwritingDecide => "underwriting:decide",
+            Scope::RatesAdmin => "rates:admin",
         }
     }
 }

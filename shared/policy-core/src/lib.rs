@@ -1,12 +1,14 @@
 //! The core of policy-decision: domain types, money, the rating engine and the Lambda glue that
 //! every function in `functions/` wires together.
 //!
-//! Dependency direction: [`domain`], [`money`], [`rating`], [`underwriting`] and [`records`] are pure
+//! Dependency direction: [`domain`], [`money`], [`rating`], [`underwriting`], [`records`] and
+//! [`book`] are pure
 //! (no I/O, no AWS, no HTTP); [`quoting`] holds the use cases over [`storage`], the DynamoDB adapter;
 //! [`auth`] says who is calling and what they may do; [`api`] turns HTTP requests into calls on them and errors into RFC 9457 problem responses.
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod book;
 #[cfg(feature = "aws")]
 pub mod cache;
 pub mod caller;

@@ -188,6 +188,19 @@ pub struct Policy {
     pub decisions: Vec<DecisionEntry>,
 }
 
+/// What the rate impact reads of a policy in force: enough to rate it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InForce {
+    /// `POL-YYYY-XXXXXXXXXX`.
+    pub policy_number: String,
+    /// First day of cover.
+    #[serde(with = "date_format")]
+    pub effective_date: Date,
+    /// What it was rated on.
+    #[serde(default)]
+    pub rated_on: Option<RatedOn>,
+}
+
 /// The fields a policy list shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicySummary {

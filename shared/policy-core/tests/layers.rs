@@ -16,6 +16,7 @@ const PURE: &[&str] = &[
     "records",
     "caller",
     "digest",
+    "book",
 ];
 /// What each module beyond the pure core may use, besides the pure core.
 const ALLOWED: &[(&str, &[&str])] = &[

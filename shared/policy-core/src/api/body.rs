@@ -50,6 +50,27 @@ pub fn json_bytes(request: &Request, limit: usize) -> Result<&[u8], ApiError> {
     Ok(bytes)
 }
 
+/// For a route that reads no body: none, or a JSON object without fields (`{}`); anything else is
+/// refused as the fields it brings would be ignored.
+pub fn none(request: &Request) -> Result<(), ApiError> {
+    let empty = match request.body() {
+        Body::Empty => true,
+        Body::Text(text) => text.trim().is_empty(),
+        Body::Binary(bytes) => bytes.iter().all(u8::is_ascii_whitespace),
+        _ => false,
+    };
+    if empty {
+        return Ok(());
+    }
+    let json = json_bytes(request, 1024)?;
+    parse::<Nothing>(json).map(|_| ())
+}
+
+/// A JSON object without fields.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Nothing {}
+
 /// `application/json`, optionally with a UTF-8 charset; media types are case-insensitive.
 fn is_json(content_type: &str) -> bool {
     let mut parts = content_type.split(';').map(str::trim);

@@ -1,6 +1,9 @@
 //! `POST /api/v1/rates/calculate`: the premium for one rating request, or for a batch (a JSON
 //! array of up to [`MAX_BATCH`] requests) with one result or problem per item. Nothing is stored.
 //!
+//! `GET /api/v1/rates/tables`: every version of the compiled rate tables, with its dates and hash,
+//! and which is in force today, for new business and for renewals.
+//!
 //! A request is priced as a quote is ([`quoting::price`]): coverages the state requires that it
 //! leaves out are added at their minimum limits and listed in `added_coverages`, so one body has
 //! one price on both routes.
@@ -13,10 +16,12 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use time::{Date, OffsetDateTime};
 
+use super::query::{parse_with, single_params};
 use super::{Answer, ApiError, Call, Problem, Table, body, request_id, respond};
 use crate::caller::Scope;
-use crate::domain::CoverageKind;
+use crate::domain::{CoverageKind, PolicyType, State};
 use crate::quoting::{self, Priced};
+use crate::rating::tables::{Business, Effective, TableSet};
 use crate::rating::{RateQuote, RateTables, RatingRequest};
 use crate::route;
 
@@ -35,12 +40,180 @@ pub struct Rates {
 /// The calculate-rate function's routes.
 pub static ROUTES: Table<Rates> = Table {
     function: "calculate-rate",
-    routes: &[route!(
-        POST "/api/v1/rates/calculate",
-        Some(Scope::RatesCalculate),
-        calculate
-    )],
+    routes: &[
+        route!(
+            POST "/api/v1/rates/calculate",
+            Some(Scope::RatesCalculate),
+            calculate
+        ),
+        route!(
+            GET "/api/v1/rates/tables",
+            Some(Scope::RatesCalculate),
+            list_tables
+        ),
+    ],
 };
+
+#[allow(
+    clippy::unused_async,
+    reason = "route handlers are async; listing the tables never waits"
+)]
+async fn list_tables(rates: Arc<Rates>, call: Call) -> Answer {
+    let today = OffsetDateTime::now_utc().date();
+    let params = single_params(&call.request, &["state", "policy_type"])?;
+    let state: Option<State> = parse_with(&params, "state")?;
+    let policy_type: Option<PolicyType> = parse_with(&params, "policy_type")?;
+    let listing = Listing::of(rates.tables, today, state, policy_type);
+    Ok(respond(StatusCode::OK, &call.request_id, &listing))
+}
+
+/// Whether a version is the one in force today, for each kind of business.
+#[derive(Debug, Serialize)]
+struct InForceToday {
+    new_business: bool,
+    renewal: bool,
+}
+
+/// A version of the common table.
+#[derive(Debug, Serialize)]
+struct CommonVersion<'t> {
+    version: &'t str,
+    effective: Effective,
+    in_force_today: InForceToday,
+}
+
+/// A state table version's identity beside one common table version.
+#[derive(Debug, Serialize)]
+struct Paired<'t> {
+    common: &'t str,
+    rate_table_version: &'t str,
+    rate_table_sha256: &'t str,
+}
+
+/// A version of a state table.
+#[derive(Debug, Serialize)]
+struct StateVersion<'t> {
+    version: &'t str,
+    effective: Effective,
+    in_force_today: InForceToday,
+    /// With each common table version.
+    identities: Vec<Paired<'t>>,
+}
+
+/// The tables in force today for a market, by kind of business.
+#[derive(Debug, Serialize)]
+struct Current<'t> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    new_business: Option<&'t str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    renewal: Option<&'t str>,
+}
+
+/// The versions of one state's table for one product.
+#[derive(Debug, Serialize)]
+struct Market<'t> {
+    state: State,
+    policy_type: PolicyType,
+    in_force_today: Current<'t>,
+    versions: Vec<StateVersion<'t>>,
+}
+
+/// `GET /api/v1/rates/tables`.
+#[derive(Debug, Serialize)]
+struct Listing<'t> {
+    #[serde(with = "crate::rating::request::date_format")]
+    as_of: Date,
+    common: Vec<CommonVersion<'t>>,
+    tables: Vec<Market<'t>>,
+}
+
+impl<'t> Listing<'t> {
+    /// The tables as of `today`, for one state and product where given.
+    fn of(
+        tables: &'t RateTables,
+        today: Date,
+        state: Option<State>,
+        policy_type: Option<PolicyType>,
+    ) -> Listing<'t> {
+        let now = |business| {
+            tables
+                .commons()
+                .iter()
+                .rposition(|c| c.effective.date(business) <= today)
+        };
+        let (common_nb, common_renewal) = (now(Business::NewBusiness), now(Business::Renewal));
+        let common = tables
+            .commons()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| CommonVersion {
+                version: &c.version,
+                effective: c.effective,
+                in_force_today: InForceToday {
+                    new_business: common_nb == Some(i),
+                    renewal: common_renewal == Some(i),
+                },
+            })
+            .collect();
+        let mut markets = Vec::new();
+        for &s in State::ALL
+            .iter()
+            .filter(|&&s| state.is_none_or(|want| want == s))
+        {
+            for product in PolicyType::ALL
+                .into_iter()
+                .filter(|&p| policy_type.is_none_or(|want| want == p))
+            {
+                let versions = tables.versions(s, product);
+                if versions.is_empty() {
+                    continue;
+                }
+                let in_force = |business| tables.in_force(s, product, business, today);
+                let (nb, renewal) = (in_force(Business::NewBusiness), in_force(Business::Renewal));
+                let is = |set: Option<TableSet<'_>>, table| {
+                    set.is_some_and(|set| std::ptr::eq(set.table, table))
+                };
+                markets.push(Market {
+                    state: s,
+                    policy_type: product,
+                    in_force_today: Current {
+                        new_business: nb.map(|set| set.identity.version.as_str()),
+                        renewal: renewal.map(|set| set.identity.version.as_str()),
+                    },
+                    versions: versions
+                        .iter()
+                        .map(|table| StateVersion {
+                            version: &table.label,
+                            effective: table.effective,
+                            in_force_today: InForceToday {
+                                new_business: is(nb, table),
+                                renewal: is(renewal, table),
+                            },
+                            identities: tables
+                                .commons()
+                                .iter()
+                                .enumerate()
+                                .map(|(i, common)| {
+                                    let identity = TableSet::new(tables, table, i).identity;
+                                    Paired {
+                                        common: &common.version,
+                                        rate_table_version: &identity.version,
+                                        rate_table_sha256: &identity.sha256,
+                                    }
+                                })
+                                .collect(),
+                        })
+                        .collect(),
+                });
+            }
+        }
+        Listing {
+            as_of: today,
+            common,
+            tables: markets,
+        }
+    }
+}
 
 #[allow(
     clippy::unused_async,

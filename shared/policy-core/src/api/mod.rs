@@ -12,6 +12,8 @@ pub mod calculate_rate;
 pub mod cursor;
 #[cfg(feature = "aws")]
 pub mod health;
+#[cfg(feature = "aws")]
+pub mod impact;
 pub mod policies;
 pub mod problem;
 pub mod query;
@@ -73,6 +75,7 @@ pub fn all_routes() -> Vec<RouteInfo> {
         bind::ROUTES.describe(),
         policies::ROUTES.describe(),
         health::ROUTES.describe(),
+        impact::ROUTES.describe(),
     ]
     .concat()
 }

@@ -7,7 +7,7 @@ use time::Date;
 
 use super::ApiError;
 use super::cursor::CursorKey;
-use super::query::{page_limit, single_params};
+use super::query::{page_limit, parse_with, single_params};
 use crate::domain::{PolicyType, State};
 use crate::rating::request::iso_date::FORMAT;
 use crate::records::{PolicyFilter, PolicyStatus};
@@ -76,19 +76,6 @@ fn invalid(field: &str, detail: String) -> ApiError {
     }
 }
 
-fn parse_with<T: serde::de::DeserializeOwned>(
-    params: &HashMap<String, String>,
-    name: &str,
-) -> Result<Option<T>, ApiError> {
-    params
-        .get(name)
-        .map(|value| {
-            serde_json::from_value(serde_json::Value::String(value.clone()))
-                .map_err(|e| invalid(name, e.to_string()))
-        })
-        .transpose()
-}
-
 fn date(params: &HashMap<String, String>, name: &str) -> Result<Option<Date>, ApiError> {
     params
         .get(name)
@@ -146,8 +133,9 @@ mod handlers {
 
     use super::super::cursor::CursorKey;
     use super::super::views::PolicyView;
-    use super::super::{Answer, ApiError, Call, Table, respond};
+    use super::super::{Answer, ApiError, Call, Table, body, respond};
     use super::{ListRequest, read_filter, read_list};
+    use crate::book::{self, Stored};
     use crate::cache::{CacheName, Lookup};
     use crate::caller::Scope;
     use crate::digest::hex;
@@ -185,13 +173,45 @@ mod handlers {
                 Some(Scope::PoliciesRead),
                 get_route
             ),
+            route!(
+                POST "/api/v1/policies/{policy_number}/replay",
+                Some(Scope::PoliciesRead),
+                replay_route
+            ),
         ],
     };
 
-    async fn get_route(policies: Arc<Policies>, call: Call) -> Answer {
-        let not_found = || ApiError::NotFound {
+    /// Rates a policy again with the tables it names, and says whether the total is the stored
+    /// one. Read from the table, not the cache: a replay answers for what is stored.
+    async fn replay_route(policies: Arc<Policies>, call: Call) -> Answer {
+        let policy_number = call.params.get("policy_number");
+        if !is_number("POL", policy_number) {
+            return Err(no_policy());
+        }
+        body::none(&call.request)?;
+        let policy = policies.quoting.policy(policy_number).await?;
+        if !call.caller.may_access(&policy.owner) {
+            return Err(no_policy());
+        }
+        let replayed = book::replay(
+            policies.quoting.tables(),
+            Stored {
+                rated_on: policy.rated_on.as_ref(),
+                effective_date: policy.effective_date,
+                total_premium: policy.total_premium,
+            },
+        );
+        Ok(respond(StatusCode::OK, &call.request_id, &replayed))
+    }
+
+    fn no_policy() -> ApiError {
+        ApiError::NotFound {
             detail: "no policy has that number".to_owned(),
-        };
+        }
+    }
+
+    async fn get_route(policies: Arc<Policies>, call: Call) -> Answer {
+        let not_found = no_policy;
         let policy_number = call.params.get("policy_number");
         if !is_number("POL", policy_number) {
             return Err(not_found());

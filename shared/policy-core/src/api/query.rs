@@ -31,6 +31,25 @@ pub fn single_params(
     Ok(params)
 }
 
+/// Parameter `name` read as `T` is read from a JSON string (an enum by its wire name), if given;
+/// a 422 naming it otherwise.
+pub(crate) fn parse_with<T: serde::de::DeserializeOwned>(
+    params: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<T>, ApiError> {
+    params
+        .get(name)
+        .map(|value| {
+            serde_json::from_value(serde_json::Value::String(value.clone())).map_err(|e| {
+                ApiError::InvalidField {
+                    field: name.to_owned(),
+                    detail: e.to_string(),
+                }
+            })
+        })
+        .transpose()
+}
+
 /// The page size in `limit`: `default` when absent, else a whole number from 1 to `max`.
 pub(crate) fn page_limit(
     params: &HashMap<String, String>,

@@ -161,11 +161,12 @@ mod handlers {
 
     use super::super::cursor::CursorKey;
     use super::super::views::QuoteView;
-    use super::super::{Answer, ApiError, Call, Table, respond};
+    use super::super::{Answer, ApiError, Call, Table, body, respond};
     use super::{
         CreateRequest, DecisionRequest, QUEUE_IDENTITY, QueueRequest, canonical_json, fingerprint,
         read_create, read_decision, read_queue,
     };
+    use crate::book::{self, Stored};
     use crate::caller::Scope;
     use crate::quoting::{Idempotency, KeyUse, Made, Quoting, is_number};
     use crate::route;
@@ -193,6 +194,11 @@ mod handlers {
                 POST "/api/v1/quotes/{quote_id}/decision",
                 Some(Scope::UnderwritingDecide),
                 decide
+            ),
+            route!(
+                POST "/api/v1/quotes/{quote_id}/replay",
+                Some(Scope::QuotesRead),
+                replay
             ),
         ],
     };
@@ -259,6 +265,28 @@ mod handlers {
             &call.request_id,
             &QuoteView::new(&quote, now())?,
         ))
+    }
+
+    /// Rates a quote again with the tables it names, and says whether the total is the stored one.
+    async fn replay(quotes: Arc<Quotes>, call: Call) -> Answer {
+        let quote_id = call.params.get("quote_id");
+        if !is_number("Q", quote_id) {
+            return Err(not_found());
+        }
+        body::none(&call.request)?;
+        let quote = quotes.quoting.get(quote_id).await?;
+        if !call.caller.may_access(&quote.owner) {
+            return Err(not_found());
+        }
+        let replayed = book::replay(
+            quotes.quoting.tables(),
+            Stored {
+                rated_on: quote.rated_on.as_ref(),
+                effective_date: quote.effective_date,
+                total_premium: quote.total_premium,
+            },
+        );
+        Ok(respond(StatusCode::OK, &call.request_id, &replayed))
     }
 
     /// An underwriter decides a referred quote. Underwriters work every owner's referrals: the

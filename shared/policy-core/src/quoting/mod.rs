@@ -9,7 +9,6 @@ use sha2::Digest as _;
 use time::{Date, Duration, OffsetDateTime};
 
 use crate::domain::CoverageKind;
-use crate::rating::request::Limit;
 use crate::rating::tables::Business;
 use crate::rating::{RateQuote, RateTables, RatingError, RatingRequest, rate};
 use crate::records::{DecisionEntry, Quote, QuoteStatus, RatedOn, SYSTEM_ACTOR};
@@ -285,26 +284,15 @@ fn add_required_coverages(
     today: Date,
 ) -> Vec<CoverageKind> {
     let effective = request.effective_date.unwrap_or(today);
-    let Some(set) = tables.in_force(
-        request.state,
-        request.policy_type,
-        Business::NewBusiness,
-        effective,
-    ) else {
-        return Vec::new();
-    };
-    let table = set.table;
-    let mut added = Vec::new();
-    for kind in table.required_coverages() {
-        if request.coverage.get(kind).is_none() {
-            let minimum = table.coverage(kind).map_or(1, |c| c.min_limit);
-            request
-                .coverage
-                .set(kind, Limit::try_from(i64::from(minimum)).ok());
-            added.push(kind);
-        }
-    }
-    added
+    tables
+        .in_force(
+            request.state,
+            request.policy_type,
+            Business::NewBusiness,
+            effective,
+        )
+        .map(|set| set.table.add_required_coverages(request))
+        .unwrap_or_default()
 }
 
 /// Crockford base32: no I, L, O or U, so numbers read aloud and typed back survive.

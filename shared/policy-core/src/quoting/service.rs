@@ -3,11 +3,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use time::{Duration, OffsetDateTime};
+use time::{Date, Duration, OffsetDateTime};
 
 use super::{Idempotency, Made, NUMBER_TRIES, QuoteError, Verdict, assess, new_number};
+use crate::book::{Impact, ImpactReport};
 use crate::cache::{Cache, CacheName};
 use crate::caller::Caller;
+use crate::rating::tables::TableSet;
 use crate::rating::{RateTables, RatingRequest};
 use crate::records::{
     DecisionEntry, Policy, PolicyFilter, PolicyStatus, Quote, QuoteStatus, term_end,
@@ -264,6 +266,32 @@ impl Quoting {
             .list_policies(filter, limit, start_after)
             .await
             .map_err(QuoteError::Storage)
+    }
+
+    /// What `candidate` does to the book: every `current` policy in force on `today` (the
+    /// current table's state and product) rated with both, read a page at a time.
+    pub async fn impact<'t>(
+        &self,
+        current: TableSet<'t>,
+        candidate: TableSet<'t>,
+        today: Date,
+    ) -> Result<ImpactReport, QuoteError> {
+        let (state, product) = (current.table.state, current.table.policy_type);
+        let mut impact = Impact::new(current, candidate, today);
+        let mut start = None;
+        loop {
+            let (page, next) = self
+                .store
+                .in_force_page(state, product, today, start)
+                .await?;
+            for policy in &page {
+                impact.add(policy.rated_on.as_ref(), policy.effective_date);
+            }
+            match next {
+                Some(key) => start = Some(key),
+                None => return Ok(impact.report()),
+            }
+        }
     }
 
     /// Records an underwriter's decision on a referred quote: `outcome` (accepted makes it

@@ -28,7 +28,7 @@ pub use items::{
     policy_item, state_product,
 };
 #[cfg(feature = "aws")]
-pub use policies::{MAX_LIST_QUERIES, PolicyPage};
+pub use policies::{IN_FORCE_PAGE, MAX_LIST_QUERIES, PolicyPage};
 #[cfg(feature = "aws")]
 pub use quotes::{Bound, Decided, Inserted, QuotePage};
 

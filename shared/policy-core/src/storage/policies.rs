@@ -7,10 +7,12 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::client::{sdk_error, timed};
 use super::items::{
-    ALL_POLICIES, policy_from_item, resume_key, start_key, state_product, summary_from_item,
+    ALL_POLICIES, from_item, policy_from_item, resume_key, start_key, state_product,
+    summary_from_item,
 };
 use super::{DynamoStore, Item, StorageError};
-use crate::records::{Policy, PolicyFilter, PolicySummary};
+use crate::domain::{PolicyType, State};
+use crate::records::{InForce, Policy, PolicyFilter, PolicyStatus, PolicySummary};
 
 /// A page of policies: what the cache keeps of a list page (its cursor is sealed per response).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -221,6 +223,60 @@ impl DynamoStore {
         // cursor that resumes where the reading stopped.
         let last_key = start.map(resume_key);
         Ok(PolicyPage { items, last_key })
+    }
+}
+
+/// Policies read per Query call by [`DynamoStore::in_force_page`]: about 0.5 MB of projected items,
+/// so the memory a page takes is bounded whatever the book's size.
+pub const IN_FORCE_PAGE: i32 = 1000;
+
+impl DynamoStore {
+    /// One Query's worth (at most [`IN_FORCE_PAGE`] read) of the `state` `product` policies in
+    /// force on `today`: active, and not yet expired. Reads the `by_state_product` index from the
+    /// newest effective date back to a year before `today` (no term is longer), resuming after
+    /// `start` (a page's key); the next page's key comes back while more may follow.
+    pub async fn in_force_page(
+        &self,
+        state: State,
+        product: PolicyType,
+        today: time::Date,
+        start: Option<Item>,
+    ) -> Result<(Vec<InForce>, Option<Item>), StorageError> {
+        let earliest = today - time::Duration::days(366);
+        let output = timed(
+            "Query",
+            self.client
+                .query()
+                .table_name(&self.tables.policies)
+                .index_name("by_state_product")
+                .key_condition_expression("state_product = :pk AND effective_key >= :from")
+                .filter_expression("#status = :active AND expiration_date > :today")
+                .projection_expression("policy_number, effective_date, rated_on")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(
+                    ":pk",
+                    AttributeValue::S(state_product(state, product)),
+                )
+                .expression_attribute_values(":from", AttributeValue::S(format!("{earliest}#")))
+                .expression_attribute_values(
+                    ":active",
+                    AttributeValue::S(PolicyStatus::Active.as_str().to_owned()),
+                )
+                .expression_attribute_values(":today", AttributeValue::S(today.to_string()))
+                .scan_index_forward(false)
+                .limit(IN_FORCE_PAGE)
+                .set_exclusive_start_key(start)
+                .send(),
+        )
+        .await
+        .map_err(sdk_error("Query"))?;
+        let policies = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<_, _>>()?;
+        Ok((policies, output.last_evaluated_key))
     }
 }
 

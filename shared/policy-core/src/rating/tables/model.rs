@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::domain::{CoverageKind, PolicyType, State};
-use crate::rating::request::{Construction, Fact};
+use crate::rating::request::{Construction, Fact, Limit, RatingRequest};
 
 /// A step function over a whole-number input: the factor of the last band whose `from` is not
 /// above the value. Inputs below the first band take the first band's factor.
@@ -328,6 +328,11 @@ impl RateTable {
             .unwrap_or(self.territory_default)
     }
 
+    /// Whether this table lists a territory factor of its own for a ZIP prefix.
+    pub fn territory_listed(&self, prefix: u16) -> bool {
+        self.territories.contains_key(&prefix)
+    }
+
     /// The rate of a discount this table sets itself (for loyalty, the rate per year), which
     /// replaces the common matrix's; `None` where it leaves the discount to the matrix.
     pub fn discount(&self, kind: DiscountKind) -> Option<Decimal> {
@@ -335,6 +340,22 @@ impl RateTable {
             .iter()
             .find(|&&(k, _)| k == kind)
             .map(|&(_, rate)| rate)
+    }
+
+    /// Sets each coverage this table requires that `request` leaves out to its minimum limit; the
+    /// coverages it added.
+    pub fn add_required_coverages(&self, request: &mut RatingRequest) -> Vec<CoverageKind> {
+        let mut added = Vec::new();
+        for kind in self.required_coverages() {
+            if request.coverage.get(kind).is_none() {
+                let minimum = self.coverage(kind).map_or(1, |c| c.min_limit);
+                request
+                    .coverage
+                    .set(kind, Limit::try_from(i64::from(minimum)).ok());
+                added.push(kind);
+            }
+        }
+        added
     }
 
     /// The discounts this table sets itself, with their rates.
