@@ -14,5 +14,6 @@ mod events;
 mod faults;
 mod health;
 mod lists;
+mod rates;
 mod routes;
 mod support;

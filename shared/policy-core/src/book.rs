@@ -10,8 +10,8 @@
 //! renewals (the current table) and with the candidate beside the same common table, on the
 //! policy's own first day of cover. It compares the written premium: coverage lines, flat
 //! surcharges and any minimum-premium adjustment, before premium tax and flat fees, which are not
-//! rates. Percentages are rounded half-up to 2 decimal places for display only; buckets and
-//! extremes are taken on exact values.
+//! rates. A policy's change is rounded half-up to 2 decimal places before it is bucketed or taken
+//! as an extreme, so a policy shown at +10.00% counts in the bucket from +10.0%.
 
 use std::collections::BTreeMap;
 
@@ -230,7 +230,7 @@ impl<'t> Impact<'t> {
             .entry(territory)
             .or_default()
             .add(before, after);
-        let change = percent(before, after);
+        let change = display(percent(before, after));
         self.histogram[bucket(change)] += 1;
         let floored = current.minimum_premium.adjustment != Money::ZERO
             || candidate.minimum_premium.adjustment != Money::ZERO;
@@ -476,9 +476,123 @@ pub struct ImpactReport {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
     use rust_decimal_macros::dec;
+    use time::macros::date;
 
     use super::*;
+    use crate::rating::rate;
+    use crate::rating::tables::Business;
+
+    fn tables() -> &'static RateTables {
+        RateTables::builtin().unwrap()
+    }
+
+    const CA_AUTO: &str = r#"{"state":"CA","policy_type":"auto","coverage":{"liability":300000,"collision":20000},"drivers":[{"age":30,"years_licensed":8}],"vehicle":{"year":2020},"zip_code":"90012"}"#;
+
+    /// `request` rated today as a quote is, and what a record of it keeps.
+    fn stored(request: &str, today: Date) -> (RatedOn, Money, Date) {
+        let parsed: RatingRequest = serde_json::from_str(request).unwrap();
+        let quote = rate(tables(), &parsed, today).unwrap();
+        (
+            RatedOn {
+                request: request.to_owned(),
+                rate_table_version: quote.rate_table_version.to_owned(),
+                rate_table_sha256: quote.rate_table_sha256.to_owned(),
+            },
+            quote.total_premium,
+            quote.effective_date.unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_replay_matches_with_the_named_tables_and_says_why_not_otherwise() {
+        let (rated_on, total, effective) = stored(CA_AUTO, date!(2026 - 11 - 30));
+        let at = |rated_on: Option<&RatedOn>, total| {
+            replay(
+                tables(),
+                Stored {
+                    rated_on,
+                    effective_date: effective,
+                    total_premium: total,
+                },
+            )
+        };
+        let same = at(Some(&rated_on), total);
+        assert!(same.matches, "{same:?}");
+        assert_eq!(same.difference, Some(Money::ZERO));
+        // Years later the same: a replay is dated by the record, not by today.
+        let off = at(Some(&rated_on), total + Money::from_cents(1));
+        assert!(!off.matches);
+        assert_eq!(off.difference, Some(Money::from_cents(-1)));
+        let mut tampered = rated_on.clone();
+        tampered.rate_table_sha256 = "f".repeat(64);
+        let refused = at(Some(&tampered), total);
+        assert!(
+            !refused.matches && refused.replayed_total.is_none(),
+            "{refused:?}"
+        );
+        assert!(refused.reason.unwrap().contains("not the stored ffff"));
+        let mut unknown = rated_on.clone();
+        unknown.rate_table_version = "CA-auto-2001.01.0/common-2001.01.0".to_owned();
+        let missing = at(Some(&unknown), total);
+        assert!(!missing.matches && missing.replayed_total.is_none());
+        assert!(missing.reason.unwrap().contains("no compiled rate table"));
+        let unkept = at(None, total);
+        assert!(!unkept.matches && unkept.reason.is_some());
+    }
+
+    /// A CA auto request drawn from `seed`: ages, records, limits and ZIP codes vary.
+    fn varied(seed: u32) -> String {
+        let zips = [
+            "90012", "90210", "92101", "94105", "94501", "95814", "93001",
+        ];
+        let zip = zips[usize::try_from(seed).unwrap() % zips.len()];
+        format!(
+            r#"{{"state":"CA","policy_type":"auto","coverage":{{"liability":{}}},"drivers":[{{"age":{},"years_licensed":{},"violations":{},"at_fault_accidents":{}}}],"vehicle":{{"year":{}}},"zip_code":"{zip}"}}"#,
+            75_000 + (seed % 40) * 25_000,
+            18 + seed % 60,
+            seed % 4,
+            seed % 5,
+            seed % 3,
+            2010 + seed % 16,
+        )
+    }
+
+    proptest! {
+        /// The groups of a report split its total exactly: by tier and by territory the premiums
+        /// add up to the cent, and the buckets count every policy rated.
+        #[test]
+        fn groups_and_buckets_add_up_to_the_total(seeds in prop::collection::vec(any::<u32>(), 1..60), factor in 80u32..=130) {
+            let today = date!(2026 - 11 - 30);
+            let current = tables().in_force(State::CA, PolicyType::Auto, Business::Renewal, today).unwrap();
+            let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rates/ca/auto/2026.11.0.toml")).unwrap();
+            let candidate_text = text.replace(
+                "rate_per_thousand = \"1.80\"",
+                &format!("rate_per_thousand = \"{}\"", dec!(1.80) * Decimal::from(factor) / dec!(100)),
+            );
+            let candidate = tables().candidate(&candidate_text).unwrap();
+            let mut impact = Impact::new(current, TableSet::new(tables(), &candidate, current.common_index()), today);
+            for seed in &seeds {
+                let (rated_on, _, effective) = stored(&varied(*seed), today);
+                impact.add(Some(&rated_on), effective);
+            }
+            impact.add(None, today);
+            let report = impact.report();
+            prop_assert_eq!(report.policies, u64::try_from(seeds.len()).unwrap());
+            prop_assert_eq!(report.not_rated.policies, 1);
+            let sum = |groups: &mut dyn Iterator<Item = &Group>| {
+                groups.fold((0, Money::ZERO, Money::ZERO), |(n, a, b), g| (n + g.policies, a + g.current_premium, b + g.candidate_premium))
+            };
+            let whole = (report.total.policies, report.total.current_premium, report.total.candidate_premium);
+            prop_assert_eq!(sum(&mut report.by_tier.iter().map(|g| &g.sums)), whole);
+            prop_assert_eq!(sum(&mut report.by_territory.iter().map(|g| &g.sums)), whole);
+            prop_assert_eq!(report.total.change, report.total.candidate_premium - report.total.current_premium);
+            prop_assert_eq!(report.histogram.iter().map(|b| b.policies).sum::<u64>(), report.policies);
+            prop_assert_eq!(report.histogram.len(), 22);
+            prop_assert_eq!(report.above_minimum.policies + report.at_minimum_premium, report.policies);
+        }
+    }
 
     #[test]
     fn buckets_are_closed_below_and_open_above_with_open_ends() {

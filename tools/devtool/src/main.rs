@@ -24,6 +24,7 @@ use aws_sdk_dynamodb::types::{
 use indicatif::{ProgressBar, ProgressStyle};
 use policy_core::domain::{PolicyType, State, Term};
 use policy_core::rating::tables::Business;
+use policy_core::rating::tables::RateTable;
 use policy_core::rating::{RateTables, RatingRequest, rate};
 use policy_core::records::{DecisionEntry, Policy, PolicyStatus, RatedOn, SYSTEM_ACTOR, term_end};
 use policy_core::storage::policy_item;
@@ -255,6 +256,66 @@ async fn create_table(client: &Client, table: &TableDef) -> Result<()> {
     Ok(())
 }
 
+/// Seeds each policy's own stream of risk details.
+const RISK_SEED: u64 = 0x7269_736b;
+
+/// Fills in what a complete application gives for `table`'s product, drawn from `rng`: a ZIP code
+/// (most in a listed territory), claims and a credit score, then the drivers and vehicle of an auto
+/// policy or the dwelling of a home or renters policy, none built after `effective`. Rated on, so the book spreads over tiers
+/// and territories.
+fn describe_risk(
+    table: &RateTable,
+    body: &mut serde_json::Value,
+    effective: Date,
+    rng: &mut StdRng,
+) {
+    let listed = table.territory_prefixes();
+    let prefix = if !listed.is_empty() && rng.random_range(0..10) < 6 {
+        listed[rng.random_range(0..listed.len())]
+    } else {
+        let ranges = table.zip_prefixes();
+        let range = &ranges[rng.random_range(0..ranges.len())];
+        rng.random_range(range.clone())
+    };
+    let prefix = if table.excludes_zip_prefix(prefix) {
+        *table.zip_prefixes()[0].start()
+    } else {
+        prefix
+    };
+    body["zip_code"] = format!("{prefix:03}{:02}", rng.random_range(0..100)).into();
+    body["claims"] = [0, 0, 0, 0, 0, 1, 1, 2][rng.random_range(0..8)].into();
+    body["credit_score"] = rng.random_range(560..=840).into();
+    if table.policy_type == PolicyType::Auto {
+        let drivers: Vec<serde_json::Value> = (0..rng.random_range(1..=2))
+            .map(|_| {
+                let age: u32 = rng.random_range(17..=80);
+                let years_licensed = rng.random_range(0..=age - 16);
+                let violations = [0, 0, 0, 0, 1, 2][rng.random_range(0..6)];
+                let accidents = [0, 0, 0, 0, 0, 1][rng.random_range(0..6)];
+                serde_json::json!({
+                    "age": age, "years_licensed": years_licensed,
+                    "violations": violations, "at_fault_accidents": accidents,
+                })
+            })
+            .collect();
+        body["drivers"] = drivers.into();
+        body["vehicle"] = serde_json::json!({
+            "year": rng.random_range(2008..=effective.year() + 1),
+            "value": rng.random_range(8..=60) * 1000,
+            "annual_mileage": rng.random_range(3..=25) * 1000,
+        });
+    } else {
+        let mut property = serde_json::json!({
+            "year_built": rng.random_range(1950..=effective.year()),
+            "protection_class": rng.random_range(1..=10),
+        });
+        if table.policy_type == PolicyType::Home {
+            property["dwelling_value"] = body["coverage"]["dwelling"].clone();
+        }
+        body["property"] = property;
+    }
+}
+
 /// Policy `index` of the seed set: the same every run, so reseeding overwrites rather than adds.
 fn seeded_policy(
     tables: &'static RateTables,
@@ -286,9 +347,13 @@ fn seeded_policy(
         let limit = (rates.min_limit * rng.random_range(1..=4)).min(rates.max_limit);
         coverage.insert(kind.as_str().to_owned(), limit.into());
     }
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "state": state, "policy_type": policy_type, "term": term, "coverage": coverage,
     });
+    // The risk, drawn from a stream of its own so that the draws above and below (the book's
+    // states, products, dates, terms and statuses) stay what they were.
+    let mut risk = StdRng::seed_from_u64(RISK_SEED ^ u64::try_from(index)?);
+    describe_risk(table, &mut body, effective_date, &mut risk);
     let request: RatingRequest = serde_json::from_value(body.clone())?;
     let rated = rate(tables, &request, effective_date)?;
     let decision = decide(&request, &rated, table);

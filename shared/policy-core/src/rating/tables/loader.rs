@@ -69,12 +69,24 @@ fn deserialize<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, TableEr
         )
     })?;
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
-        let key = e.path().to_string();
+        let path = e.path().to_string();
         let inner = e.into_inner();
+        let message = inner.message().trim_end();
+        // A missing key is named by the message, under the path of its table (an unknown one is
+        // on the path already).
+        let named = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
+        let key = match (path.as_str(), named) {
+            (".", None) => None,
+            (".", Some(name)) => Some(name.to_owned()),
+            (path, Some(name)) => Some(format!("{path}.{name}")),
+            (path, None) => Some(path.to_owned()),
+        };
         TableError::new(
             file,
-            (key != ".").then_some(key),
-            format_args!("{}{}", inner.message().trim_end(), line_of(inner.span())),
+            key,
+            format_args!("{message}{}", line_of(inner.span())),
         )
     })
 }

@@ -308,6 +308,18 @@ impl RateTable {
         &self.required_facts
     }
 
+    /// The ranges of three-digit ZIP prefixes in this state.
+    pub fn zip_prefixes(&self) -> &[RangeInclusive<u16>] {
+        &self.zip_prefixes
+    }
+
+    /// The ZIP prefixes with a territory factor of their own, in ascending order.
+    pub fn territory_prefixes(&self) -> Vec<u16> {
+        let mut prefixes: Vec<u16> = self.territories.keys().copied().collect();
+        prefixes.sort_unstable();
+        prefixes
+    }
+
     /// Whether a ZIP prefix lies in this state.
     pub fn serves_zip_prefix(&self, prefix: u16) -> bool {
         self.zip_prefixes
