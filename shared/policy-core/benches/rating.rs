@@ -3,13 +3,17 @@
 
 use std::hint::black_box;
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use lambda_http::http::Method;
 use lambda_http::{Body, Request};
 use policy_core::api::calculate_rate;
+use policy_core::book::{Impact, Stored, replay};
 use policy_core::cache::{Cache, CacheConfig, CacheName};
+use policy_core::domain::{PolicyType, State};
+use policy_core::money::Money;
+use policy_core::rating::tables::{Business, TableSet};
 use policy_core::rating::{RateTables, RatingRequest, explain, rate};
-use policy_core::records::{Policy, PolicyStatus, term_end};
+use policy_core::records::{Policy, PolicyStatus, RatedOn, term_end};
 use policy_core::storage::{policy_from_item, policy_item};
 use time::macros::{date, datetime};
 
@@ -165,5 +169,97 @@ fn cache(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, engine, handler, storage, cache);
+/// A CA auto book of `n` policies as the rate impact reads them from the index: each policy's
+/// stored request (drivers, vehicle, ZIP code and limits varying as a seeded book's do), the
+/// tables it was rated with, and its first day of cover.
+fn book(tables: &'static RateTables, n: u32, today: time::Date) -> Vec<(RatedOn, time::Date)> {
+    let zips = [
+        "90012", "90210", "92101", "94105", "94501", "95814", "93001", "95112",
+    ];
+    (0..n)
+        .map(|i| {
+            let zip = zips[usize::try_from(i).unwrap() % zips.len()];
+            let request = format!(
+                r#"{{"state":"CA","policy_type":"auto","term":"annual","coverage":{{"liability":{},"collision":{}}},"drivers":[{{"age":{},"years_licensed":{},"violations":{}}}],"vehicle":{{"year":{},"annual_mileage":{}}},"zip_code":"{zip}","claims":{}}}"#,
+                75_000 + (i % 12) * 25_000,
+                5_000 + (i % 9) * 5_000,
+                20 + i % 55,
+                2 + i % 4,
+                i % 3,
+                2012 + i % 14,
+                4_000 + (i % 20) * 1_000,
+                i % 2,
+            );
+            let effective = today - time::Duration::days(i64::from(i % 300));
+            let parsed: RatingRequest = serde_json::from_str(&request).unwrap();
+            let quote = rate(tables, &parsed, effective).unwrap();
+            let rated_on = RatedOn {
+                request,
+                rate_table_version: quote.rate_table_version.to_owned(),
+                rate_table_sha256: quote.rate_table_sha256.to_owned(),
+            };
+            (rated_on, effective)
+        })
+        .collect()
+}
+
+/// The book re-rated in process, 10,000 policies a run: `book/replay_10000` replays each policy
+/// (its stored tables found by version and checked by hash, its stored request read back and
+/// rated with them, the total compared), `book/impact_10000` is the rate impact's work (each
+/// stored request read back and rated with the current table and with a candidate, liability +5%,
+/// and the report summed up).
+fn rerate(c: &mut Criterion) {
+    let tables = RateTables::builtin().unwrap();
+    let today = date!(2026 - 11 - 28);
+    let text = include_str!("../rates/ca/auto/2026.11.0.toml");
+    let candidate = tables
+        .candidate(&text.replace(
+            "rate_per_thousand = \"1.80\"",
+            "rate_per_thousand = \"1.89\"",
+        ))
+        .unwrap();
+    let current = tables
+        .in_force(State::CA, PolicyType::Auto, Business::Renewal, today)
+        .unwrap();
+    let candidate = TableSet::new(tables, &candidate, current.common_index());
+    const POLICIES: u32 = 10_000;
+    let book = book(tables, POLICIES, today);
+    let stored: Vec<(RatedOn, time::Date, Money)> = book
+        .iter()
+        .map(|(rated_on, effective)| {
+            let request: RatingRequest = serde_json::from_str(&rated_on.request).unwrap();
+            let total = rate(tables, &request, *effective).unwrap().total_premium;
+            (rated_on.clone(), *effective, total)
+        })
+        .collect();
+    let mut group = c.benchmark_group("book");
+    group.throughput(Throughput::Elements(u64::from(POLICIES)));
+    group.bench_function("replay_10000", |b| {
+        b.iter(|| {
+            stored
+                .iter()
+                .filter(|(rated_on, effective_date, total_premium)| {
+                    let stored = Stored {
+                        rated_on: Some(black_box(rated_on)),
+                        effective_date: *effective_date,
+                        total_premium: *total_premium,
+                    };
+                    replay(tables, stored).matches
+                })
+                .count()
+        });
+    });
+    group.bench_function("impact_10000", |b| {
+        b.iter(|| {
+            let mut impact = Impact::new(current, candidate, today);
+            for (rated_on, effective) in &book {
+                impact.add(Some(black_box(rated_on)), *effective);
+            }
+            impact.report()
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, engine, handler, storage, cache, rerate);
 criterion_main!(benches);

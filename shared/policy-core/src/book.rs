@@ -14,6 +14,7 @@
 //! as an extreme, so a policy shown at +10.00% counts in the bucket from +10.0%.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
@@ -22,7 +23,7 @@ use time::Date;
 use crate::domain::{PolicyType, State};
 use crate::money::Money;
 use crate::rating::tables::{RateTables, TableSet, Tier};
-use crate::rating::{RatingRequest, rate_with};
+use crate::rating::{RatingRequest, rate_with, written};
 use crate::records::RatedOn;
 
 /// What a stored quote or policy says about how it was rated.
@@ -134,6 +135,24 @@ const CLOSED_BUCKETS: usize = 20;
 /// Distinct reasons kept for policies that could not be rated.
 const MAX_REASONS: usize = 10;
 
+/// Where a policy is rated: a ZIP prefix either table lists, the default territory, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Territory {
+    Prefix(u16),
+    Default,
+    None,
+}
+
+impl fmt::Display for Territory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Territory::Prefix(prefix) => write!(f, "{prefix:03}"),
+            Territory::Default => f.write_str("default"),
+            Territory::None => f.write_str("none"),
+        }
+    }
+}
+
 /// Premiums before and after, summed over a group of policies.
 #[derive(Debug, Clone, Copy, Default)]
 struct Sums {
@@ -158,7 +177,7 @@ pub struct Impact<'t> {
     as_of: Date,
     total: Sums,
     by_tier: BTreeMap<Tier, Sums>,
-    by_territory: BTreeMap<String, Sums>,
+    by_territory: BTreeMap<Territory, Sums>,
     histogram: [u64; CLOSED_BUCKETS + 2],
     above_minimum: Option<(Decimal, Decimal)>,
     at_minimum: u64,
@@ -204,9 +223,9 @@ impl<'t> Impact<'t> {
     /// Rates one request both ways and counts it; why not, if it cannot be rated.
     fn add_request(&mut self, request: &RatingRequest, effective: Date) -> Result<(), String> {
         let effective = request.effective_date.unwrap_or(effective);
-        let current = rate_with(self.current, request, effective)
+        let current = written(self.current, request, effective)
             .map_err(|e| format!("the current table refuses it: {e}"))?;
-        let candidate = rate_with(self.candidate, request, effective)
+        let candidate = written(self.candidate, request, effective)
             .map_err(|e| format!("the candidate refuses it: {e}"))?;
         let (before, after) = (current.premium, candidate.premium);
         self.total.add(before, after);
@@ -215,14 +234,14 @@ impl<'t> Impact<'t> {
             .or_default()
             .add(before, after);
         let territory = match request.zip_code {
-            None => "none".to_owned(),
+            None => Territory::None,
             Some(zip) => {
                 let prefix = zip.prefix();
                 let rated = |set: TableSet<'_>| set.table.territory_listed(prefix);
                 if rated(self.current) || rated(self.candidate) {
-                    format!("{prefix:03}")
+                    Territory::Prefix(prefix)
                 } else {
-                    "default".to_owned()
+                    Territory::Default
                 }
             }
         };
@@ -232,8 +251,7 @@ impl<'t> Impact<'t> {
             .add(before, after);
         let change = display(percent(before, after));
         self.histogram[bucket(change)] += 1;
-        let floored = current.minimum_premium.adjustment != Money::ZERO
-            || candidate.minimum_premium.adjustment != Money::ZERO;
+        let floored = current.adjustment != Money::ZERO || candidate.adjustment != Money::ZERO;
         if floored {
             self.at_minimum += 1;
         } else {
@@ -285,7 +303,7 @@ impl<'t> Impact<'t> {
                 .by_territory
                 .iter()
                 .map(|(territory, sums)| TerritoryGroup {
-                    territory: territory.clone(),
+                    territory: territory.to_string(),
                     sums: group(sums),
                 })
                 .collect(),

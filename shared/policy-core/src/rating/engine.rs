@@ -11,6 +11,7 @@ use crate::rating::quote::{
     FactorName, Installments, MinimumPremium, PremiumTax, RateQuote, Step,
 };
 use crate::rating::request::{Construction, Deductible, Driver, Property, RatingRequest, Vehicle};
+use crate::rating::tables::Tier;
 use crate::rating::tables::{
     Business, Common, DiscountKind, Factors, RateTable, RateTables, TableSet,
 };
@@ -64,6 +65,97 @@ pub fn rate_with<'t>(
     effective: Date,
 ) -> Result<RateQuote<'t>, RatingError> {
     let (table, common) = (set.table, set.common);
+    let Written {
+        factors,
+        combined,
+        tier,
+        discounts,
+        coverages,
+        surcharges,
+        minimum,
+        adjustment,
+        premium,
+    } = written(set, request, effective)?;
+    let tax = Money::round(premium.amount() * table.premium_tax_rate);
+    let fees: Vec<Charge<'t>> = table
+        .fees
+        .iter()
+        .map(|fee| Charge {
+            name: &fee.name,
+            amount: Money::round(fee.amount),
+        })
+        .collect();
+    let total_premium = premium + tax + fees.iter().map(|f| f.amount).sum();
+    let (first, each) = total_premium.split(request.term.months());
+
+    Ok(RateQuote {
+        state: request.state,
+        policy_type: request.policy_type,
+        term: request.term,
+        effective_date: Some(effective),
+        rate_table_version: &set.identity.version,
+        rate_table_sha256: &set.identity.sha256,
+        tier,
+        combined_factor: combined,
+        factors,
+        discounts,
+        coverages,
+        surcharges,
+        minimum_premium: MinimumPremium {
+            minimum,
+            adjustment,
+        },
+        premium,
+        premium_tax: PremiumTax {
+            rate: table.premium_tax_rate,
+            amount: tax,
+        },
+        fees,
+        total_premium,
+        installments: Installments {
+            count: request.term.months(),
+            first,
+            each,
+        },
+        assumptions: assumptions(table, common, request),
+        explanation: None,
+        adverse_action_reasons: Vec::new(),
+        tables: set,
+    })
+}
+
+/// A rating up to the written premium: coverage lines, surcharges and the minimum premium, before
+/// premium tax and fees. [`rate_with`] goes on from it; the book's impact compares it.
+#[derive(Debug)]
+pub struct Written<'t> {
+    /// Each factor that applied, in rating order.
+    pub factors: Vec<AppliedFactor>,
+    /// Their product, clamped and rounded to 4 decimal places.
+    pub combined: Decimal,
+    /// The tier of the combined factor.
+    pub tier: Tier,
+    /// Discounts earned, their total and the cap.
+    pub discounts: DiscountSummary,
+    /// One line per coverage bought.
+    pub coverages: Vec<CoverageLine>,
+    /// Flat surcharges.
+    pub surcharges: Vec<Charge<'t>>,
+    /// The minimum premium for the term.
+    pub minimum: Money,
+    /// What was added to reach it.
+    pub adjustment: Money,
+    /// Lines plus surcharges plus the adjustment.
+    pub premium: Money,
+}
+
+/// Rates `request` with `set` up to the written premium, its first day of cover being `effective`
+/// (see [`rate_with`]).
+pub fn written<'t>(
+    set: TableSet<'t>,
+    request: &RatingRequest,
+    effective: Date,
+) -> Result<Written<'t>, RatingError> {
+    let (table, common) = (set.table, set.common);
     if (table.state, table.policy_type) != (request.state, request.policy_type) {
         return Err(RatingError::UnsupportedProduct {
             state: request.state,
@@ -79,7 +171,15 @@ pub fn rate_with<'t>(
     let discounts = discounts(common, table, request);
     let keep = Decimal::ONE - discounts.total;
     let months = Decimal::from(request.term.months());
-    let pro_rate = |annual: Decimal| annual * months / Decimal::from(Term::Annual.months());
+    // An annual term is its annual premium: the same value, without a division.
+    let annual = request.term == Term::Annual;
+    let pro_rate = |premium: Decimal| {
+        if annual {
+            premium
+        } else {
+            premium * months / Decimal::from(Term::Annual.months())
+        }
+    };
 
     let mut coverages = Vec::with_capacity(CoverageKind::COUNT);
     for (kind, limit) in request.coverage.iter() {
@@ -107,52 +207,16 @@ pub fn rate_with<'t>(
         .sum();
     let minimum = Money::round(pro_rate(table.minimum_premium));
     let adjustment = minimum.max(before_minimum) - before_minimum;
-    let premium = before_minimum + adjustment;
-    let tax = Money::round(premium.amount() * table.premium_tax_rate);
-    let fees: Vec<Charge<'t>> = table
-        .fees
-        .iter()
-        .map(|fee| Charge {
-            name: &fee.name,
-            amount: Money::round(fee.amount),
-        })
-        .collect();
-    let total_premium = premium + tax + fees.iter().map(|f| f.amount).sum();
-    let (first, each) = total_premium.split(request.term.months());
-
-    Ok(RateQuote {
-        state: request.state,
-        policy_type: request.policy_type,
-        term: request.term,
-        effective_date: Some(effective),
-        rate_table_version: &set.identity.version,
-        rate_table_sha256: &set.identity.sha256,
-        tier: common.tier(combined),
-        combined_factor: combined,
+    Ok(Written {
         factors,
+        combined,
+        tier: common.tier(combined),
         discounts,
         coverages,
         surcharges,
-        minimum_premium: MinimumPremium {
-            minimum,
-            adjustment,
-        },
-        premium,
-        premium_tax: PremiumTax {
-            rate: table.premium_tax_rate,
-            amount: tax,
-        },
-        fees,
-        total_premium,
-        installments: Installments {
-            count: request.term.months(),
-            first,
-            each,
-        },
-        assumptions: assumptions(table, common, request),
-        explanation: None,
-        adverse_action_reasons: Vec::new(),
-        tables: set,
+        minimum,
+        adjustment,
+        premium: before_minimum + adjustment,
     })
 }
 
@@ -330,16 +394,17 @@ fn age_in_years(
 
 /// Factors in rating order, each weighted as the state requires.
 struct FactorList {
-    weight: Decimal,
+    /// The weight of secondary factors; `None` at full weight (written `1`), where a factor
+    /// applies as filed: the same value and scale as 1 + (filed - 1) x 1, without the arithmetic.
+    weight: Option<Decimal>,
     applied: Vec<AppliedFactor>,
 }
 
 impl FactorList {
     fn push(&mut self, name: FactorName, basis: Basis, filed: Decimal) {
-        let applied = if name.is_primary() {
-            filed
-        } else {
-            Decimal::ONE + (filed - Decimal::ONE) * self.weight
+        let applied = match self.weight {
+            Some(weight) if !name.is_primary() => Decimal::ONE + (filed - Decimal::ONE) * weight,
+            _ => filed,
         };
         self.applied.push(AppliedFactor {
             name,
@@ -357,8 +422,9 @@ fn factors(
     effective: Date,
 ) -> Result<Vec<AppliedFactor>, RatingError> {
     let f = &common.factors;
+    let weight = table.secondary_factor_weight;
     let mut list = FactorList {
-        weight: table.secondary_factor_weight,
+        weight: (weight != Decimal::ONE || weight.scale() != 0).then_some(weight),
         applied: Vec::with_capacity(16),
     };
     driver_factors(f, &request.drivers, &mut list);
@@ -822,7 +888,7 @@ mod tests {
         // Then: 500 x 1.80 = 900.00 and 50 x 12.00 = 600.00 at factor 1; tax 2.35% of 1500.00 is
         // 35.25; the policy fee is 25.00.
         assert_eq!(quote.combined_factor, dec!(1));
-        assert_eq!(quote.tier, crate::rating::Tier::Standard);
+        assert_eq!(quote.tier, Tier::Standard);
         let lines: Vec<_> = quote
             .coverages
             .iter()
@@ -869,7 +935,7 @@ mod tests {
             .unwrap();
         assert_eq!(credit.applied, Decimal::ONE);
         assert_eq!(quote.combined_factor, dec!(1.3613));
-        assert_eq!(quote.tier, crate::rating::Tier::HighRisk);
+        assert_eq!(quote.tier, Tier::HighRisk);
         // 180 x 1.3613 x 0.97 = 237.68298 -> 237.68, below the 500.00 minimum.
         assert_eq!(quote.coverages[0].premium.to_string(), "237.68");
         assert_eq!(quote.minimum_premium.adjustment.to_string(), "262.32");
