@@ -209,6 +209,7 @@ fn book(tables: &'static RateTables, n: u32, today: time::Date) -> Vec<(RatedOn,
 /// stored request read back and rated with the current table and with a candidate, liability +5%,
 /// and the report summed up).
 fn rerate(c: &mut Criterion) {
+    const POLICIES: u32 = 10_000;
     let tables = RateTables::builtin().unwrap();
     let today = date!(2026 - 11 - 28);
     let text = include_str!("../rates/ca/auto/2026.11.0.toml");
@@ -222,7 +223,6 @@ fn rerate(c: &mut Criterion) {
         .in_force(State::CA, PolicyType::Auto, Business::Renewal, today)
         .unwrap();
     let candidate = TableSet::new(tables, &candidate, current.common_index());
-    const POLICIES: u32 = 10_000;
     let book = book(tables, POLICIES, today);
     let stored: Vec<(RatedOn, time::Date, Money)> = book
         .iter()
