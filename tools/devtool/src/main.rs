@@ -4,13 +4,15 @@
 //! devtool create-tables [--template template.yaml] [--stage local]
 //! devtool seed [--count 10000] [--stage local]
 //! devtool smoke --base-url URL [--token TOKEN]
+//! devtool impact --base-url URL --candidate FILE [--token TOKEN] [--width COLUMNS]
 //! ```
 //!
 //! `create-tables` reads every `AWS::DynamoDB::Table` in the SAM template and creates it (keys,
 //! GSIs, TTL) in the DynamoDB that `DYNAMODB_ENDPOINT` points at, so local tables are the cloud's
 //! definitions, not a copy of them. Existing tables are left alone. `seed` writes a deterministic
 //! set of realistic policies rated by the real engine; rerunning it overwrites the same items. `smoke` is a bounded black-box check of any running
-//! deployment (see `smoke.rs`).
+//! deployment (see `smoke.rs`). `impact` tries a candidate rate table on a deployment's book and
+//! prints the report as a terminal chart (see `impact.rs`).
 
 use std::error::Error;
 use std::time::Duration;
@@ -34,6 +36,7 @@ use rand::{RngExt, SeedableRng};
 use serde_yaml_ng::Value;
 use time::{Date, Month, OffsetDateTime};
 
+mod impact;
 mod smoke;
 
 /// Seeded policies belong to `agent-01` to `agent-08`.
@@ -63,6 +66,20 @@ async fn main() -> Result<()> {
             std::process::exit(1)
         };
     }
+    if args.first().map(String::as_str) == Some("impact") {
+        let base = option("--base-url", "");
+        let file = option("--candidate", "");
+        if base.is_empty() || file.is_empty() {
+            return Err("impact needs --base-url URL and --candidate FILE".into());
+        }
+        let token = Some(option("--token", "")).filter(|t| !t.is_empty());
+        let columns = std::env::var("COLUMNS").unwrap_or_else(|_| "100".to_owned());
+        let width: usize = option("--width", &columns).parse()?;
+        let candidate = std::fs::read_to_string(&file).map_err(|e| format!("{file}: {e}"))?;
+        let report = impact::fetch(base.trim_end_matches('/'), token.as_deref(), &candidate)?;
+        print!("{}", impact::render(&report, width));
+        return Ok(());
+    }
     let stage = option("--stage", "local");
     let client =
         policy_core::storage::client_for(std::env::var("DYNAMODB_ENDPOINT").ok().as_deref()).await;
@@ -79,7 +96,8 @@ async fn main() -> Result<()> {
             seed(&client, &format!("policy-decision-{stage}-policies"), count).await
         }
         _ => Err("usage: devtool create-tables [--template FILE] [--stage NAME] | seed [--count N] [--stage NAME] \
-                  | smoke --base-url URL [--token TOKEN]"
+                  | smoke --base-url URL [--token TOKEN] \
+                  | impact --base-url URL --candidate FILE [--token TOKEN] [--width COLUMNS]"
             .into()),
     }
 }
