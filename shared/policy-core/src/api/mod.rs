@@ -12,7 +12,6 @@ pub mod calculate_rate;
 pub mod cursor;
 #[cfg(feature = "aws")]
 pub mod health;
-#[cfg(feature = "aws")]
 pub mod impact;
 pub mod policies;
 pub mod problem;
