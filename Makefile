@@ -119,8 +119,13 @@ smoke: ## Black-box check of a running deployment: make smoke BASE_URL=https://.
 	@test -n "$(BASE_URL)" || { echo "usage: make smoke BASE_URL=http://localhost:9000 [TOKEN=bearer-token]"; exit 2; }
 	@cargo run --quiet --locked -p devtool -- smoke --base-url "$(BASE_URL)" $(if $(TOKEN),--token "$(TOKEN)")
 
+.PHONY: impact
+impact: ## A candidate rate table tried on a deployment's book, as a terminal chart: make impact CANDIDATE=file.toml [BASE_URL=http://localhost:9000] [TOKEN=...]
+	@test -n "$(CANDIDATE)" || { echo "usage: make impact CANDIDATE=my-ca-auto.toml [BASE_URL=http://localhost:9000] [TOKEN=bearer-token]"; exit 2; }
+	@cargo run --quiet --locked -p devtool -- impact --base-url "$(or $(BASE_URL),http://localhost:9000)" --candidate "$(CANDIDATE)" $(if $(TOKEN),--token "$(TOKEN)")
+
 .PHONY: bench
-bench: ## Criterion benchmarks of the rating engine and the calculate-rate handler
+bench: ## Criterion benchmarks of the rating engine, the calculate-rate handler and the book re-rate
 	cargo bench --locked -p policy-core --bench rating --bench allocations
 
 # Load and cold-start runs: bounded, they stop by themselves. Defaults for `make load`.

@@ -1,6 +1,6 @@
 //! A bounded, read-mostly black-box check of a running deployment: one line per check, and a
-//! failure if any check fails. It writes two quotes (one of them referred, then accepted by the
-//! underwriter's decision check) and nothing else.
+//! failure if any check fails. It writes three quotes (one of them referred, then accepted by the
+//! underwriter's decision check; one replayed) and nothing else.
 
 use std::time::{Duration, Instant};
 
@@ -156,6 +156,36 @@ fn referral(c: &Client) -> Result<String, String> {
     Ok(format!("\"{id}\" referred, accepted, {trail} decisions"))
 }
 
+fn rate_versions(c: &Client) -> Result<String, String> {
+    let listing = c.call(
+        "GET",
+        "/api/v1/rates/tables?state=CA&policy_type=auto",
+        None,
+    )?;
+    expect(&listing, 200)?;
+    let market = &listing.json["tables"][0];
+    let in_force = market["in_force_today"]["new_business"]
+        .as_str()
+        .ok_or_else(|| format!("no CA auto table in force: {}", listing.json))?
+        .to_owned();
+    let versions = market["versions"].as_array().map_or(0, Vec::len);
+    let body = json!({"policy_type": "auto", "state": "CA", "coverage": {"liability": 300_000},
+                      "drivers": [{"age": 35, "years_licensed": 15}], "vehicle": {"year": 2021},
+                      "zip_code": "94105"});
+    let created = c.call("POST", "/api/v1/quotes", Some(&body))?;
+    expect(&created, 201)?;
+    let id = created.json["quote_id"].as_str().ok_or("no quote id")?;
+    let replay = c.call("POST", &format!("/api/v1/quotes/{id}/replay"), None)?;
+    expect(&replay, 200)?;
+    if replay.json["matches"] != true {
+        return Err(format!("the replay does not match: {}", replay.json));
+    }
+    Ok(format!(
+        "{versions} CA auto versions, {in_force} in force; \"{id}\" replays to {}",
+        replay.json["replayed_total"]
+    ))
+}
+
 fn list(c: &Client) -> Result<String, String> {
     let answer = c.call("GET", "/api/v1/policies?state=CA&limit=5", None)?;
     expect(&answer, 200)?;
@@ -192,11 +222,12 @@ pub fn run(base: &str, token: Option<&str>) -> bool {
         token: token.map(str::to_owned),
         agent,
     };
-    let checks: [(&str, Check); 6] = [
+    let checks: [(&str, Check); 7] = [
         ("health", health),
         ("rate a request", rate),
         ("create and read a quote", quote),
         ("refer and decide a quote", referral),
+        ("rate versions and replay", rate_versions),
         ("list policies by state", list),
         ("bad input is a problem", bad_input),
     ];
