@@ -16,3 +16,4 @@ mod logs;
 mod openapi;
 mod policies;
 mod quotes;
+mod rates;

@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use time::Date;
 
 use super::model::{
-    Bands, Business, ByCount, Common, CoverageRate, DeductibleCurve, Discounts, Effective, Factors,
-    Identity, NamedAmount, RateTable, RateTables, Tier,
+    Bands, Business, ByCount, Common, CoverageRate, DeductibleCurve, DiscountKind, Discounts,
+    Effective, Factors, Identity, NamedAmount, RateTable, RateTables, Tier,
 };
 use super::raw::{BandFile, CommonFile, CoverageFile, EffectiveFile, Exact, StateFile};
 use crate::domain::{CoverageKind, PolicyType, State};
@@ -89,6 +89,13 @@ fn deserialize<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, TableEr
             format_args!("{message}{}", line_of(inner.span())),
         )
     })
+}
+
+/// A table key that names one of a closed set (a coverage, a discount, a product, a construction
+/// type), read by its wire name; an unknown one is an error naming `path.key`.
+fn named<T: DeserializeOwned>(file: &str, path: &str, key: &str) -> Result<T, TableError> {
+    serde_json::from_value(serde_json::Value::String(key.to_owned()))
+        .map_err(|e| TableError::new(file, format!("{path}.{key}"), e))
 }
 
 fn effective(file: &str, raw: &EffectiveFile) -> Result<Effective, TableError> {
@@ -195,17 +202,25 @@ fn common_table(file: &str, text: &str) -> Result<Common, TableError> {
         dwelling_value: bands(file, "factors.dwelling_value", f.dwelling_value)?,
         home_age: bands(file, "factors.home_age", f.home_age)?,
         protection_class: bands(file, "factors.protection_class", f.protection_class)?,
-        construction: f.construction.into_iter().map(|(k, v)| (k, v.0)).collect(),
+        construction: f
+            .construction
+            .into_iter()
+            .map(|(key, factor)| {
+                let path = "factors.construction";
+                let factor = positive(file, &format!("{path}.{key}"), factor.0)?;
+                Ok((named(file, path, &key)?, factor))
+            })
+            .collect::<Result<_, TableError>>()?,
     };
-    for &factor in factors.construction.values() {
-        positive(file, "factors.construction", factor)?;
-    }
     let d = raw.discounts;
     let mut rates = HashMap::new();
-    for (kind, by_product) in d.rates {
-        for (product, rate) in by_product {
-            let key = format!("discounts.rates.{kind}.{product}");
-            rates.insert((kind, product), fraction(file, &key, rate.0)?);
+    for (kind_key, by_product) in d.rates {
+        let kind: DiscountKind = named(file, "discounts.rates", &kind_key)?;
+        for (product_key, rate) in by_product {
+            let path = format!("discounts.rates.{kind_key}");
+            let product: PolicyType = named(file, &path, &product_key)?;
+            let rate = fraction(file, &format!("{path}.{product_key}"), rate.0)?;
+            rates.insert((kind, product), rate);
         }
     }
     let t = raw.tiers;
@@ -298,7 +313,10 @@ fn state_table(file: &str, text: &str) -> Result<RateTable, TableError> {
     let discounts = raw
         .discounts
         .into_iter()
-        .map(|(kind, rate)| Ok((kind, fraction(file, &format!("discounts.{kind}"), rate.0)?)))
+        .map(|(key, rate)| {
+            let rate = fraction(file, &format!("discounts.{key}"), rate.0)?;
+            Ok((named(file, "discounts", &key)?, rate))
+        })
         .collect::<Result<_, TableError>>()?;
     let surcharge = |key: &str, amount: Option<Exact>| {
         amount
@@ -355,11 +373,12 @@ fn territories(
 /// `[coverages.<kind>]`: base rate and limits of each line offered, at least one.
 fn coverages(
     file: &str,
-    raw: BTreeMap<CoverageKind, CoverageFile>,
+    raw: BTreeMap<String, CoverageFile>,
 ) -> Result<[Option<CoverageRate>; CoverageKind::COUNT], TableError> {
     let mut coverages = [None; CoverageKind::COUNT];
-    for (kind, c) in raw {
-        let key = format!("coverages.{kind}");
+    for (name, c) in raw {
+        let kind: CoverageKind = named(file, "coverages", &name)?;
+        let key = format!("coverages.{name}");
         let rate = positive(
             file,
             &format!("{key}.rate_per_thousand"),
@@ -851,5 +870,49 @@ mod tests {
             "{err}"
         );
         assert_eq!(err.key(), Some("minimum_premium"));
+    }
+
+    #[test]
+    fn an_error_inside_a_named_table_names_the_whole_key() {
+        let (file, text) = STATE_FILES
+            .iter()
+            .find(|(file, _)| *file == "ca/auto/2027.03.0.toml")
+            .unwrap();
+        let tables = RateTables::builtin().unwrap();
+        for (edit, key) in [
+            (
+                text.replace("[coverages.collision]", "[coverages.flood]"),
+                "coverages.flood",
+            ),
+            (
+                text.replace(
+                    "[coverages.liability]\n",
+                    "[coverages.liability]\nsurprise = 1\n",
+                ),
+                "coverages.liability.surprise",
+            ),
+            (
+                text.replace("claims_free = \"0.05\"", "claims_free = \"1.05\""),
+                "discounts.claims_free",
+            ),
+            (
+                text.replace("claims_free = ", "no_claims = "),
+                "discounts.no_claims",
+            ),
+            (
+                text.replace("\"951\" = \"1.20\"", "\"123\" = \"1.20\""),
+                "territories.123",
+            ),
+            (
+                text.replace("renewal = \"2027-04-01\"", "renewal = \"April\""),
+                "effective.renewal",
+            ),
+        ] {
+            assert_ne!(&edit, text, "{key}");
+            let err = tables.candidate(&edit).unwrap_err();
+            assert_eq!(err.key(), Some(key), "{err}");
+            let err = RateTables::parse(COMMON_FILES, &[(file, &edit)]).unwrap_err();
+            assert_eq!(err.key(), Some(key), "{err}");
+        }
     }
 }

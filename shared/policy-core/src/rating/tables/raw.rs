@@ -7,9 +7,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
-use super::model::DiscountKind;
-use crate::domain::{CoverageKind, PolicyType, State};
-use crate::rating::request::Construction;
+use crate::domain::{PolicyType, State};
 
 /// A decimal written as a TOML string (`"1.25"`); TOML floats are refused, being binary fractions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +85,8 @@ pub(super) struct DiscountsFile {
     pub(super) cap: Exact,
     pub(super) loyalty_from_year: u8,
     pub(super) loyalty_max: Exact,
-    pub(super) rates: BTreeMap<DiscountKind, BTreeMap<PolicyType, Exact>>,
+    /// By discount, then product; the names are checked by the loader, so an error names them.
+    pub(super) rates: BTreeMap<String, BTreeMap<String, Exact>>,
 }
 
 /// `[factors]`: the factor curves.
@@ -109,7 +108,8 @@ pub(super) struct FactorsFile {
     pub(super) dwelling_value: Vec<BandFile>,
     pub(super) home_age: Vec<BandFile>,
     pub(super) protection_class: Vec<BandFile>,
-    pub(super) construction: BTreeMap<Construction, Exact>,
+    /// By construction type, named as the API names it.
+    pub(super) construction: BTreeMap<String, Exact>,
 }
 
 /// `[deductibles]`: vehicle and property deductible curves with their defaults.
@@ -142,13 +142,14 @@ pub(super) struct StateFile {
     pub(super) surcharges: SurchargesFile,
     /// Discount rates this state offers on this product, beyond or instead of the common matrix's.
     #[serde(default)]
-    pub(super) discounts: BTreeMap<DiscountKind, Exact>,
+    pub(super) discounts: BTreeMap<String, Exact>,
     pub(super) territories: BTreeMap<String, Exact>,
     #[serde(default)]
     pub(super) excluded_zip_prefixes: Vec<String>,
     /// Fact names a complete application gives; checked against [`crate::rating::request::Fact`].
     pub(super) required_facts: Vec<String>,
-    pub(super) coverages: BTreeMap<CoverageKind, CoverageFile>,
+    /// By coverage, named as the API names it.
+    pub(super) coverages: BTreeMap<String, CoverageFile>,
 }
 
 /// `[surcharges]` of a state table: optional flat surcharges.
