@@ -16,10 +16,11 @@ help: ## List the targets
 # Must stay phony: the tools/ folder (devtool, loadtest) has the same name, and make would
 # otherwise take the folder for this target, always up to date, and never run its recipe.
 .PHONY: tools
-tools: ## Install what is missing or at another version than tools.versions pins: cargo-lambda, redis-server, Java, DynamoDB Local, cargo-nextest, cfn-lint, SAM CLI, cargo-deny, cargo-fuzz
+tools: ## Install what is missing or at another version than tools.versions pins: cargo-lambda, redis-server, Java, DynamoDB Local, cargo-nextest, cfn-lint, SAM CLI, moto, cargo-deny, cargo-fuzz
 	@$(STACK) install
 	@cfn-lint --version 2>/dev/null | grep -xF "cfn-lint $(CFN_LINT_VERSION)" >/dev/null || pip install -q "cfn-lint==$(CFN_LINT_VERSION)"
 	@sam --version 2>/dev/null | grep -xF "SAM CLI, version $(SAM_CLI_VERSION)" >/dev/null || pip install -q "aws-sam-cli==$(SAM_CLI_VERSION)"
+	@python3 -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null | grep -xF "$(MOTO_VERSION)" >/dev/null || pip install -q "moto[server]==$(MOTO_VERSION)"
 	@cargo-deny --version 2>/dev/null | grep -xF "cargo-deny $(CARGO_DENY_VERSION)" >/dev/null || cargo install --locked cargo-deny --version $(CARGO_DENY_VERSION)
 	@cargo-fuzz --version 2>/dev/null | grep -xF "cargo-fuzz $(CARGO_FUZZ_VERSION)" >/dev/null || cargo install --locked cargo-fuzz --version $(CARGO_FUZZ_VERSION)
 

@@ -253,3 +253,141 @@ fn strings(list: &Value) -> BTreeSet<String> {
         .map(|s| s.as_str().unwrap().to_owned())
         .collect()
 }
+
+fn yaml(value: &Value) -> String {
+    serde_yaml_ng::to_string(value).unwrap()
+}
+
+#[test]
+fn every_function_has_a_reserved_concurrency_parameter() {
+    let template = template();
+    for (name, function) in functions(&template) {
+        let reserved = yaml(&function["Properties"]["ReservedConcurrentExecutions"]);
+        // `!If [Reserve<Name>, !Ref <Name>Concurrency, !Ref AWS::NoValue]`
+        let parameter = reserved
+            .split_whitespace()
+            .find(|word| word.ends_with("Concurrency") || word.ends_with("Concurrency,"))
+            .unwrap_or_else(|| panic!("{name}: {reserved}"))
+            .trim_end_matches(',')
+            .to_owned();
+        assert_eq!(
+            template["Parameters"][parameter.as_str()]["Type"],
+            "Number",
+            "{name}: {parameter}"
+        );
+        let condition = parameter.replace("Concurrency", "");
+        assert!(
+            yaml(&template["Conditions"][format!("Reserve{condition}").as_str()])
+                .contains(&parameter),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_cursor_secret_is_a_secrets_manager_secret_only_the_functions_that_page_can_read() {
+    let template = template();
+    let secret = &template["Resources"]["CursorSecret"];
+    assert_eq!(secret["Type"], "AWS::SecretsManager::Secret");
+    let length = secret["Properties"]["GenerateSecretString"]["PasswordLength"]
+        .as_u64()
+        .unwrap();
+    assert!(length >= 32);
+    assert!(
+        template["Parameters"]["CursorSecret"].is_null(),
+        "no plain parameter"
+    );
+    let mut paging = BTreeSet::new();
+    for (name, function) in functions(&template) {
+        let properties = &function["Properties"];
+        let environment = env_names(&properties["Environment"]);
+        assert!(
+            !environment.contains("CURSOR_SECRET"),
+            "{name}: local stacks only"
+        );
+        let reads = yaml(&properties["Policies"]).contains("secretsmanager:GetSecretValue");
+        if environment.contains("CURSOR_SECRET_ID") {
+            paging.insert(name.clone());
+            assert!(
+                yaml(&properties["Environment"]).contains("!Ref CursorSecret"),
+                "{name}"
+            );
+            assert!(reads, "{name} reads its cursor secret");
+        } else {
+            assert!(!reads, "{name} has no secret to read");
+        }
+    }
+    assert_eq!(
+        paging,
+        BTreeSet::from(["create-quote".to_owned(), "list-policies".to_owned()])
+    );
+    // Reached from the VPC through an endpoint that admits only this secret.
+    let endpoint = &template["Resources"]["SecretsManagerEndpoint"]["Properties"];
+    assert_eq!(endpoint["VpcEndpointType"], "Interface");
+    let policy = yaml(&endpoint["PolicyDocument"]);
+    assert!(
+        policy.contains("secretsmanager:GetSecretValue") && policy.contains("!Ref CursorSecret")
+    );
+}
+
+#[test]
+fn the_cache_user_cannot_run_admin_or_dangerous_commands_or_touch_other_keys() {
+    let template = template();
+    let users = resources_of(&template, "AWS::ElastiCache::User");
+    assert_eq!(users.len(), 1);
+    let access = users[0].1["Properties"]["AccessString"].as_str().unwrap();
+    for word in ["-@admin", "-@dangerous", "~pd:*", "-@all"] {
+        assert!(
+            access.split_whitespace().any(|w| w == word),
+            "{word} in {access}"
+        );
+    }
+    assert!(
+        !access.contains("~*") && !access.contains("allkeys"),
+        "{access}"
+    );
+    let cache = yaml(&template["Resources"]["Cache"]["Properties"]["UserGroupId"]);
+    assert!(cache.contains("CacheUserGroup"), "{cache}");
+    let group = yaml(&template["Resources"]["CacheUserGroup"]["Properties"]["UserIds"]);
+    assert!(group.contains(&users[0].0), "{group}");
+}
+
+#[test]
+fn the_functions_reach_only_dynamodb_the_secrets_endpoint_and_the_cache() {
+    let template = template();
+    let group = &template["Resources"]["FunctionSecurityGroup"]["Properties"];
+    for rule in group["SecurityGroupEgress"].as_sequence().unwrap() {
+        assert!(
+            rule["CidrIp"].is_null() && rule["CidrIpv6"].is_null(),
+            "{}",
+            yaml(rule)
+        );
+        assert_eq!(
+            yaml(&rule["DestinationPrefixListId"]).trim(),
+            "!Ref DynamoDbPrefixListId"
+        );
+        assert_eq!(
+            (rule["FromPort"].as_u64(), rule["ToPort"].as_u64()),
+            (Some(443), Some(443))
+        );
+    }
+    let mut targets = BTreeSet::new();
+    for (name, rule) in resources_of(&template, "AWS::EC2::SecurityGroupEgress") {
+        let properties = &rule["Properties"];
+        if yaml(&properties["GroupId"]).contains("FunctionSecurityGroup") {
+            assert!(properties["CidrIp"].is_null(), "{name}");
+            targets.insert(
+                yaml(&properties["DestinationSecurityGroupId"])
+                    .trim()
+                    .to_owned(),
+            );
+        }
+    }
+    assert_eq!(
+        targets,
+        BTreeSet::from([
+            "!Ref CacheSecurityGroup".to_owned(),
+            "!Ref SecretsEndpointSecurityGroup".to_owned()
+        ])
+    );
+}

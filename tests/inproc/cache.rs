@@ -647,3 +647,114 @@ async fn the_cache_speaks_tls_to_a_server_its_ca_signed_and_refuses_any_other() 
         "nothing written to an untrusted server"
     );
 }
+
+/// The access string `template.yaml` gives the functions' cache user.
+fn template_access_string() -> String {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let template: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    template["Resources"]["CacheDefaultUser"]["Properties"]["AccessString"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_cache_does_all_it_does_as_the_templates_user_which_cannot_flush_or_reach_other_keys() {
+    // Given a Redis whose default user (the one the functions connect as) has the template's
+    // access string, and an administrator to look with
+    let redis = Redis::start();
+    let url = redis.url();
+    let mut admin = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("ACL")
+        .arg(
+            &[
+                "SETUSER",
+                "admin",
+                "on",
+                ">admin-password",
+                "~*",
+                "&*",
+                "+@all",
+            ][..],
+        )
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let mut rules = vec![
+        "SETUSER".to_owned(),
+        "default".to_owned(),
+        "reset".to_owned(),
+    ];
+    rules.extend(
+        template_access_string()
+            .split_whitespace()
+            .map(str::to_owned),
+    );
+    let _: () = redis::cmd("ACL")
+        .arg(&rules)
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let admin_url = url.replacen("redis://", "redis://admin:admin-password@", 1);
+
+    // When the cache puts, reads from Redis, fills lists under the generation script, and
+    // invalidates, as the functions do
+    let writer = Cache::new(config(&url)).unwrap();
+    writer.put(CacheName::Policy, "acl", &"value").await;
+    writer.put(CacheName::List, "acl-page", &1).await;
+    let reader = Cache::new(config(&url)).unwrap();
+    let hit = |level: Option<(Arc<[u8]>, Level)>| level.map(|(_, l)| l);
+
+    // Then every step works as that user: a fresh environment reads both from Redis
+    assert_eq!(
+        hit(reader.get_raw(CacheName::Policy, "acl").await),
+        Some(Level::L2)
+    );
+    assert_eq!(
+        hit(reader.get_raw(CacheName::List, "acl-page").await),
+        Some(Level::L2)
+    );
+    let before = generation(&admin_url).await;
+    writer.invalidate(CacheName::Policy, "acl").await;
+    writer.invalidate_lists().await;
+    assert_eq!(
+        generation(&admin_url).await,
+        before + 1,
+        "lists invalidated"
+    );
+    assert_eq!(
+        redis_raw(&admin_url, "pd:v2:policy:acl").await,
+        None,
+        "deleted"
+    );
+
+    // And the user cannot flush, list every key, reconfigure, or touch a key outside `pd:`
+    let mut user = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    for command in [
+        redis::cmd("FLUSHALL"),
+        redis::cmd("FLUSHDB"),
+        redis::cmd("KEYS").arg("*").clone(),
+        redis::cmd("CONFIG")
+            .arg(&["SET", "maxmemory", "1"][..])
+            .clone(),
+        redis::cmd("SET").arg(&["other:key", "1"][..]).clone(),
+    ] {
+        let refused: redis::RedisResult<redis::Value> = command.query_async(&mut user).await;
+        let err = refused.expect_err("refused");
+        assert!(
+            err.to_string().to_ascii_uppercase().contains("NOPERM"),
+            "{err}"
+        );
+    }
+    let survived: Option<Vec<u8>> = redis_raw(&admin_url, "pd:v2:generation:list").await;
+    assert!(survived.is_some(), "nothing was flushed");
+}

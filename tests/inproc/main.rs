@@ -16,4 +16,5 @@ mod health;
 mod lists;
 mod rates;
 mod routes;
+mod secrets;
 mod support;

@@ -18,7 +18,7 @@ use policy_core::api::{Router, Table, bind, impact, quotes};
 use policy_core::cache::{Cache, CacheConfig};
 use policy_core::quoting::Quoting;
 use policy_core::rating::RateTables;
-use policy_core::settings::TableNames;
+use policy_core::settings::{CursorSecret, TableNames};
 use policy_core::storage::{DynamoStore, client_for};
 use serde_json::Value;
 
@@ -104,11 +104,21 @@ pub fn l1_only() -> Cache {
     Cache::new(CacheConfig::default()).unwrap()
 }
 
+/// The local stack's cursor key, from its `CURSOR_SECRET`.
+pub fn local_cursor_key() -> CursorKey {
+    match settings().cursor_secret().unwrap() {
+        CursorSecret::Local(secret) => CursorKey::new(secret).unwrap(),
+        CursorSecret::Managed(id) => {
+            panic!("the local stack signs cursors with CURSOR_SECRET, not {id}")
+        }
+    }
+}
+
 /// The list-policies state over `quoting`, with the local stack's cursor secret.
 pub fn policies_over(quoting: Quoting) -> Policies {
     Policies {
         quoting,
-        cursors: CursorKey::new(settings().cursor_secret().unwrap()).unwrap(),
+        cursors: local_cursor_key(),
     }
 }
 
@@ -116,7 +126,7 @@ pub fn policies_over(quoting: Quoting) -> Policies {
 pub fn quotes_over(quoting: Quoting) -> Quotes {
     Quotes {
         quoting,
-        cursors: CursorKey::new(settings().cursor_secret().unwrap()).unwrap(),
+        cursors: local_cursor_key(),
     }
 }
 

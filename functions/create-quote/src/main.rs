@@ -1,7 +1,7 @@
 //! `POST /api/v1/quotes`, `GET /api/v1/quotes/{quote_id}`, and the underwriters' queue and decisions.
 
 use lambda_http::Error;
-use policy_core::api::cursor::CursorKey;
+use policy_core::api::cursor::cursor_key;
 use policy_core::api::quotes::{Quotes, ROUTES};
 use policy_core::quoting::Quoting;
 use policy_core::settings::Settings;
@@ -12,7 +12,7 @@ async fn main() -> Result<(), Error> {
     let settings = Settings::from_env()?;
     let quotes = Quotes {
         quoting: Quoting::from_settings(&settings).await?,
-        cursors: CursorKey::new(settings.cursor_secret()?)?,
+        cursors: cursor_key(&settings).await?,
     };
     policy_core::api::serve(&ROUTES, quotes, settings.auth).await
 }

@@ -1,7 +1,7 @@
 //! `GET /api/v1/policies` and `GET /api/v1/policies/{policy_number}`.
 
 use lambda_http::Error;
-use policy_core::api::cursor::CursorKey;
+use policy_core::api::cursor::cursor_key;
 use policy_core::api::policies::{Policies, ROUTES};
 use policy_core::quoting::Quoting;
 use policy_core::settings::Settings;
@@ -12,7 +12,7 @@ async fn main() -> Result<(), Error> {
     let settings = Settings::from_env()?;
     let policies = Policies {
         quoting: Quoting::from_settings(&settings).await?,
-        cursors: CursorKey::new(settings.cursor_secret()?)?,
+        cursors: cursor_key(&settings).await?,
     };
     policy_core::api::serve(&ROUTES, policies, settings.auth).await
 }

@@ -18,6 +18,8 @@ pub mod money;
 pub mod quoting;
 pub mod rating;
 pub mod records;
+#[cfg(feature = "aws")]
+pub mod secrets;
 pub mod settings;
 pub mod storage;
 pub mod telemetry;

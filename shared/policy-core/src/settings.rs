@@ -46,9 +46,19 @@ pub const VARIABLES: &[Variable] = &[
         about: "days a quote can be bound, 1 to 365 (default 30)",
     },
     Variable {
-        name: "CURSOR_SECRET",
+        name: "CURSOR_SECRET_ID",
         optional: false,
-        about: "the key list cursors are signed with, at least 32 bytes",
+        about: "the Secrets Manager secret (ARN or name) list cursors are signed with",
+    },
+    Variable {
+        name: "CURSOR_SECRET",
+        optional: true,
+        about: "local stacks only: the cursor secret itself, at least 32 bytes",
+    },
+    Variable {
+        name: "SECRETS_MANAGER_ENDPOINT",
+        optional: true,
+        about: "a Secrets Manager endpoint other than the region's (a local stand-in)",
     },
     Variable {
         name: "REDIS_URL",
@@ -171,6 +181,18 @@ pub struct Settings {
     quotes_table: Option<String>,
     idempotency_table: Option<String>,
     cursor_secret: Option<Vec<u8>>,
+    cursor_secret_id: Option<String>,
+    /// A Secrets Manager endpoint other than the region's.
+    pub secrets_endpoint: Option<String>,
+}
+
+/// Where the cursor secret comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CursorSecret<'a> {
+    /// The secret itself (`CURSOR_SECRET`): a local stack's, never rotated.
+    Local(&'a [u8]),
+    /// A Secrets Manager secret by ARN or name (`CURSOR_SECRET_ID`).
+    Managed(&'a str),
 }
 
 impl std::fmt::Debug for Settings {
@@ -184,6 +206,8 @@ impl std::fmt::Debug for Settings {
             .field("quotes_table", &self.quotes_table)
             .field("idempotency_table", &self.idempotency_table)
             .field("cursor_secret", &self.cursor_secret.as_ref().map(|_| ".."))
+            .field("cursor_secret_id", &self.cursor_secret_id)
+            .field("secrets_endpoint", &self.secrets_endpoint)
             .finish()
     }
 }
@@ -256,9 +280,38 @@ impl Settings {
                 }
                 secret => secret.map(String::into_bytes),
             },
+            cursor_secret_id: read.text("CURSOR_SECRET_ID"),
+            secrets_endpoint: read.text("SECRETS_MANAGER_ENDPOINT"),
         };
         settings.check_auth_off_is_local()?;
+        settings.check_cursor_secret_is_local()?;
         Ok(settings)
+    }
+
+    /// A cursor secret in the environment is a local stack's: refused unless the function talks only
+    /// to services on this machine, and with a secret from Secrets Manager as well.
+    fn check_cursor_secret_is_local(&self) -> Result<(), SettingsError> {
+        if self.cursor_secret.is_none() {
+            return Ok(());
+        }
+        if self.cursor_secret_id.is_some() {
+            return Err(SettingsError::new(
+                "CURSOR_SECRET",
+                "set CURSOR_SECRET_ID or CURSOR_SECRET, not both",
+            ));
+        }
+        if !self
+            .dynamodb_endpoint
+            .as_deref()
+            .is_some_and(is_loopback_url)
+        {
+            return Err(SettingsError::new(
+                "CURSOR_SECRET",
+                "is for local stacks only (DYNAMODB_ENDPOINT on this machine); \
+                 in AWS set CURSOR_SECRET_ID to a Secrets Manager secret",
+            ));
+        }
+        Ok(())
     }
 
     /// `AUTH_MODE=off` makes every caller an administrator: it is refused unless the function
@@ -304,11 +357,13 @@ impl Settings {
         })
     }
 
-    /// The secret list cursors are signed with, for a function that pages.
-    pub fn cursor_secret(&self) -> Result<&[u8], SettingsError> {
-        self.cursor_secret
-            .as_deref()
-            .ok_or_else(|| SettingsError::new("CURSOR_SECRET", "is not set"))
+    /// Where the secret list cursors are signed with comes from, for a function that pages.
+    pub fn cursor_secret(&self) -> Result<CursorSecret<'_>, SettingsError> {
+        match (&self.cursor_secret, &self.cursor_secret_id) {
+            (Some(secret), _) => Ok(CursorSecret::Local(secret)),
+            (None, Some(id)) => Ok(CursorSecret::Managed(id)),
+            (None, None) => Err(SettingsError::new("CURSOR_SECRET_ID", "is not set")),
+        }
     }
 }
 
@@ -484,7 +539,7 @@ mod tests {
         assert_eq!(s.cache.timeout, Duration::from_millis(250));
         assert_eq!(s.cache.redis_url.as_deref(), Some("rediss://cache:6379"));
         assert_eq!(s.tables().unwrap().idempotency, "i");
-        assert_eq!(s.cursor_secret().unwrap().len(), 32);
+        assert_eq!(s.cursor_secret(), Ok(CursorSecret::Local(&[b's'; 32])));
         assert!(
             !format!("{s:?}").contains("sssss"),
             "the secret is not printed"
@@ -496,7 +551,47 @@ mod tests {
         let s = settings(&[("POLICIES_TABLE", "p")]).unwrap();
         assert_eq!(s.policies_table(), Ok("p"));
         assert_eq!(s.tables().unwrap_err().name, "QUOTES_TABLE");
-        assert_eq!(s.cursor_secret().unwrap_err().name, "CURSOR_SECRET");
+        assert_eq!(s.cursor_secret().unwrap_err().name, "CURSOR_SECRET_ID");
+    }
+
+    #[test]
+    fn a_cursor_secret_in_the_environment_is_a_local_stacks_only() {
+        let secret = "s".repeat(32);
+        let managed = settings(&[(
+            "CURSOR_SECRET_ID",
+            "arn:aws:secretsmanager:eu-west-1:1:secret:c",
+        )])
+        .unwrap();
+        assert_eq!(
+            managed.cursor_secret(),
+            Ok(CursorSecret::Managed(
+                "arn:aws:secretsmanager:eu-west-1:1:secret:c"
+            ))
+        );
+        for refused in [
+            vec![("CURSOR_SECRET", secret.as_str())],
+            vec![
+                ("CURSOR_SECRET", secret.as_str()),
+                (
+                    "DYNAMODB_ENDPOINT",
+                    "https://dynamodb.eu-west-1.amazonaws.com",
+                ),
+            ],
+            vec![
+                ("CURSOR_SECRET", secret.as_str()),
+                ("DYNAMODB_ENDPOINT", "http://127.0.0.1:8000"),
+                ("CURSOR_SECRET_ID", "c"),
+            ],
+        ] {
+            let err = settings(&refused).unwrap_err();
+            assert_eq!(err.name, "CURSOR_SECRET", "{refused:?}");
+        }
+        let local = settings(&[
+            ("CURSOR_SECRET", secret.as_str()),
+            ("DYNAMODB_ENDPOINT", "http://127.0.0.1:8000"),
+        ])
+        .unwrap();
+        assert!(matches!(local.cursor_secret(), Ok(CursorSecret::Local(_))));
     }
 
     #[test]

@@ -24,6 +24,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("telemetry", &[]),
     ("storage", &["settings", "telemetry"]),
     ("cache", &["settings", "telemetry"]),
+    ("secrets", &["settings", "telemetry"]),
     ("quoting", &["settings", "telemetry", "storage", "cache"]),
     (
         "api",
@@ -33,6 +34,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "storage",
             "cache",
             "quoting",
+            "secrets",
             "route",
         ],
     ),

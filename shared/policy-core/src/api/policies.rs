@@ -127,6 +127,7 @@ mod handlers {
     use std::collections::HashMap;
     use std::sync::Arc;
 
+    use lambda_http::RequestExt;
     use lambda_http::http::StatusCode;
     use serde::Serialize;
     use sha2::{Digest, Sha256};
@@ -245,9 +246,14 @@ mod handlers {
             limit,
             start_after,
             identity,
-            cursor,
-        } = read_list(&call.request, call.caller.list_owner(), &policies.cursors)?;
-        let key = list_cache_key(&identity, limit, cursor.as_deref());
+            ..
+        } = {
+            if let Some(cursor) = call.request.query_string_parameters().first("cursor") {
+                policies.cursors.refresh_for(cursor).await;
+            }
+            read_list(&call.request, call.caller.list_owner(), &policies.cursors)?
+        };
+        let key = list_cache_key(&identity, limit, start_after.as_ref());
         let cache = policies.quoting.cache();
         let page = match cache.lookup::<PolicyPage>(CacheName::List, &key).await {
             Lookup::Hit(page) => page,
@@ -270,9 +276,21 @@ mod handlers {
         Ok(respond(StatusCode::OK, &call.request_id, &page))
     }
 
-    /// The cache key of a list page: the filter, the page size and the cursor, digested.
-    fn list_cache_key(identity: &str, limit: usize, cursor: Option<&str>) -> String {
-        let digest = Sha256::digest(format!("{identity}|{limit}|{}", cursor.unwrap_or("")));
+    /// The cache key of a list page: the filter, the page size and where the page starts (the
+    /// resume key a cursor opens to, not the cursor, whose expiry differs from one client to the
+    /// next), digested.
+    fn list_cache_key(
+        identity: &str,
+        limit: usize,
+        start_after: Option<&HashMap<String, String>>,
+    ) -> String {
+        let start = start_after
+            .map(|key| {
+                let ordered: std::collections::BTreeMap<_, _> = key.iter().collect();
+                serde_json::to_string(&ordered).unwrap_or_default()
+            })
+            .unwrap_or_default();
+        let digest = Sha256::digest(format!("{identity}|{limit}|{start}"));
         hex(&digest[..16])
     }
 

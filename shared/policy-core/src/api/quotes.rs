@@ -153,6 +153,7 @@ pub fn fingerprint(json: &[u8]) -> String {
 mod handlers {
     use std::sync::Arc;
 
+    use lambda_http::RequestExt;
     use lambda_http::http::StatusCode;
     use lambda_http::http::header::{HeaderValue, LOCATION};
     use lambda_http::{Body, Response};
@@ -324,6 +325,9 @@ mod handlers {
     /// The underwriters' queue: referred quotes that can still be decided, newest first.
     async fn queue(quotes: Arc<Quotes>, call: Call) -> Answer {
         let now = now();
+        if let Some(cursor) = call.request.query_string_parameters().first("cursor") {
+            quotes.cursors.refresh_for(cursor).await;
+        }
         let QueueRequest { limit, start_after } = read_queue(&call.request, &quotes.cursors)?;
         let page = quotes
             .quoting
