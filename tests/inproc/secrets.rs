@@ -1,4 +1,4 @@
-//! The cursor secret from Secrets Manager (moto_server standing in for it): read at cold start,
+//! The cursor secret from Secrets Manager (`moto_server` standing in for it): read at cold start,
 //! current and previous versions, so a rotation keeps open cursors working; a plain secret is a
 //! local stack's only.
 
@@ -11,7 +11,7 @@ use e2e::free_port;
 use policy_core::api::cursor::cursor_key;
 use policy_core::settings::Settings;
 
-/// A moto_server of a test's own, stopped when dropped.
+/// A `moto_server` of a test's own, stopped when dropped.
 struct Moto(Child, String);
 
 impl Moto {
