@@ -181,7 +181,12 @@ build: tools ## Release arm64 Lambda zips in target/lambda/<function>/bootstrap.
 .PHONY: deploy
 deploy: ## Build with AWS SAM and deploy (needs the SAM CLI and AWS credentials); asks for the parameters the first time
 	@command -v sam >/dev/null || { echo "install the AWS SAM CLI first: pip install aws-sam-cli"; exit 1; }
+	@# SAM's cargo-lambda build takes no --locked: check the lock file first, and that the build left
+	@# it as it was, so the artifacts are built from exactly the versions Cargo.lock names.
+	cargo metadata --locked --format-version 1 >/dev/null
+	@mkdir -p target && cp Cargo.lock target/Cargo.lock.deploying
 	sam build --beta-features
+	@cmp -s Cargo.lock target/Cargo.lock.deploying || { echo "sam build changed Cargo.lock; not deploying"; exit 1; }
 	sam deploy --guided
 
 .PHONY: clean
