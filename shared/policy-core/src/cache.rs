@@ -241,10 +241,26 @@ impl Cache {
         })
     }
 
-    /// Connects to Redis now, within the timeout, so the first request does not pay for it.
+    /// Connects to Redis now, within the connect timeout, so the first request does not pay for
+    /// it, and logs how long it took (`cache_connect_ms`, which the cold-start benchmark reads).
     /// Failure is logged and left to the breaker.
     pub async fn connect(&self) {
-        if self.connection().await.is_none() {
+        if self.l2.is_none() {
+            return;
+        }
+        let started = Instant::now();
+        if self.connection().await.is_some() {
+            let tls = self
+                .config
+                .redis_url
+                .as_deref()
+                .is_some_and(|url| url.starts_with("rediss://"));
+            tracing::info!(
+                cache_connect_ms = started.elapsed().as_secs_f64() * 1000.0,
+                tls,
+                "cache: connected to Redis"
+            );
+        } else {
             tracing::warn!(
                 "cache: Redis not reachable at start; serving from DynamoDB until it is"
             );

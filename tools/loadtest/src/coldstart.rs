@@ -38,6 +38,8 @@ struct Timings {
     responses: Vec<Duration>,
     status: Option<String>,
     error: Option<String>,
+    /// The first Redis connection at init, as the function logged it (`cache_connect_ms`).
+    cache_connect: Option<f64>,
 }
 
 /// The Runtime API's state for one process.
@@ -195,8 +197,10 @@ async fn one(
         .env("AWS_LAMBDA_FUNCTION_NAME", function)
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        // JSON logs, as in AWS: the init log line carries the Redis connect time.
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null());
     if let Ok(mut spawned) = api.spawned.lock() {
         *spawned = Some(Instant::now());
@@ -219,7 +223,13 @@ async fn one(
     let _ = child.kill();
     let _ = child.wait();
     server.abort();
-    let timings = api.snapshot();
+    let mut logged = String::new();
+    if let Some(mut stdout) = child.stdout.take() {
+        use std::io::Read as _;
+        let _ = stdout.read_to_string(&mut logged);
+    }
+    let mut timings = api.snapshot();
+    timings.cache_connect = cache_connect_ms(&logged);
     if waited.is_err() {
         return Err(format!(
             "timed out after {} next and {} responses",
@@ -232,6 +242,18 @@ async fn one(
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// The `cache_connect_ms` a function logged at init, if it connected to Redis.
+fn cache_connect_ms(log: &str) -> Option<f64> {
+    log.lines().find_map(|line| {
+        let at = line.find("\"cache_connect_ms\":")? + "\"cache_connect_ms\":".len();
+        let number: String = line[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        number.parse().ok()
+    })
 }
 
 /// Reads `KEY=VALUE` lines (the stack's env file); blank lines and `#` comments are skipped.
@@ -294,6 +316,9 @@ pub async fn measure(
                                 .or_default()
                                 .push(ms(r2.saturating_sub(*n2)));
                         }
+                        if let Some(connect) = t.cache_connect {
+                            samples.entry("cache_connect_ms").or_default().push(connect);
+                        }
                         status = status.or(t.status);
                         failure = failure.or(t.error);
                         rss.extend(peak);
@@ -313,6 +338,7 @@ pub async fn measure(
                 "function": function, "event": event_name, "runs": samples.get("init_ms").map_or(0, Vec::len),
                 "init_ms": med("init_ms"), "first_response_ms": med("first_response_ms"),
                 "first_invocation_ms": med("first_invocation_ms"), "warm_invocation_ms": med("warm_invocation_ms"),
+                "cache_connect_ms": med("cache_connect_ms"),
                 "status": status, "error": failure, "binary_bytes": size,
                 "peak_rss_kb": rss_sorted.get(rss_sorted.len() / 2),
             }));
@@ -325,7 +351,7 @@ pub async fn measure(
 pub fn to_text(report: &Value) -> String {
     use std::fmt::Write as _;
     let mut out = format!(
-        "cold start: medians of {} runs per event, release binaries, times from spawn\n\n{:<16} {:<14} {:>9} {:>10} {:>11} {:>10} {:>8} {:>9} {:>8}  notes\n",
+        "cold start: medians of {} runs per event, release binaries, times from spawn\n\n{:<16} {:<14} {:>9} {:>10} {:>11} {:>10} {:>8} {:>8} {:>9} {:>8}  notes\n",
         report["runs"],
         "function",
         "event",
@@ -333,6 +359,7 @@ pub fn to_text(report: &Value) -> String {
         "1st resp",
         "1st invoke",
         "warm inv",
+        "redis ms",
         "status",
         "binary",
         "RSS"
@@ -345,13 +372,14 @@ pub fn to_text(report: &Value) -> String {
             first,
             first_invoke,
             warm,
+            connect,
             status,
             binary,
             rss,
         ] = row_cells(r);
         let _ = writeln!(
             out,
-            "{function:<16} {event:<14} {init:>9} {first:>10} {first_invoke:>11} {warm:>10} {status:>8} {binary:>9} {rss:>8}  {}",
+            "{function:<16} {event:<14} {init:>9} {first:>10} {first_invoke:>11} {warm:>10} {connect:>8} {status:>8} {binary:>9} {rss:>8}  {}",
             r["error"].as_str().unwrap_or("")
         );
     }
@@ -359,9 +387,9 @@ pub fn to_text(report: &Value) -> String {
 }
 
 /// One result of a cold-start report as display cells: function, event, init, first response,
-/// first and warm invocation (ms), status, binary size and peak RSS (MB). The terminal table and
-/// BENCHMARKS.md both show these.
-pub fn row_cells(r: &Value) -> [String; 9] {
+/// first and warm invocation, the first Redis connection at init (ms), status, binary size and
+/// peak RSS (MB). The terminal table and BENCHMARKS.md both show these.
+pub fn row_cells(r: &Value) -> [String; 10] {
     let num = |v: &Value| {
         v.as_f64()
             .map_or_else(|| "-".to_owned(), |x| format!("{x:.2}"))
@@ -373,6 +401,7 @@ pub fn row_cells(r: &Value) -> [String; 9] {
         num(&r["first_response_ms"]),
         num(&r["first_invocation_ms"]),
         num(&r["warm_invocation_ms"]),
+        num(&r["cache_connect_ms"]),
         r["status"].as_str().unwrap_or("-").to_owned(),
         r["binary_bytes"]
             .as_u64()
@@ -398,6 +427,17 @@ mod tests {
                 ("CURSOR_SECRET".to_owned(), "a=b".to_owned())
             ]
         );
+    }
+
+    #[test]
+    fn the_redis_connect_time_is_read_from_the_init_log_line() {
+        let log = concat!(
+            r#"{"timestamp":"...","level":"INFO","fields":{"message":"cache: connected to Redis","cache_connect_ms":1.734,"tls":true}}"#,
+            "\n",
+            r#"{"level":"INFO","fields":{"message":"request"}}"#
+        );
+        assert_eq!(cache_connect_ms(log), Some(1.734));
+        assert_eq!(cache_connect_ms("no redis here"), None);
     }
 
     #[test]
