@@ -38,7 +38,7 @@ struct Timings {
     responses: Vec<Duration>,
     status: Option<String>,
     error: Option<String>,
-    /// The first Redis connection at init, as the function logged it (`cache_connect_ms`).
+    /// The first Redis connection at init in ms, as the function logged it (`cache_connect_us`).
     cache_connect: Option<f64>,
 }
 
@@ -244,15 +244,15 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// The `cache_connect_ms` a function logged at init, if it connected to Redis.
+/// The Redis connect time a function logged at init (`cache_connect_us`), in ms, if it connected.
 fn cache_connect_ms(log: &str) -> Option<f64> {
     log.lines().find_map(|line| {
-        let at = line.find("\"cache_connect_ms\":")? + "\"cache_connect_ms\":".len();
-        let number: String = line[at..]
+        let at = line.find("\"cache_connect_us\":")? + "\"cache_connect_us\":".len();
+        let digits: String = line[at..]
             .chars()
-            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .take_while(char::is_ascii_digit)
             .collect();
-        number.parse().ok()
+        digits.parse::<u32>().ok().map(|us| f64::from(us) / 1000.0)
     })
 }
 
@@ -432,7 +432,7 @@ mod tests {
     #[test]
     fn the_redis_connect_time_is_read_from_the_init_log_line() {
         let log = concat!(
-            r#"{"timestamp":"...","level":"INFO","fields":{"message":"cache: connected to Redis","cache_connect_ms":1.734,"tls":true}}"#,
+            r#"{"timestamp":"...","level":"INFO","fields":{"message":"cache: connected to Redis","cache_connect_us":1734,"tls":true}}"#,
             "\n",
             r#"{"level":"INFO","fields":{"message":"request"}}"#
         );
