@@ -391,3 +391,49 @@ fn the_functions_reach_only_dynamodb_the_secrets_endpoint_and_the_cache() {
         ])
     );
 }
+
+#[test]
+fn every_function_has_a_near_timeout_alarm_and_crashes_and_500s_are_watched() {
+    let template = template();
+    let default_timeout = template["Globals"]["Function"]["Timeout"].as_u64().unwrap();
+    let resources = template["Resources"].as_mapping().unwrap();
+    let alarms = resources_of(&template, "AWS::CloudWatch::Alarm");
+    for (name, function) in resources
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+    {
+        let name = name.as_str().unwrap();
+        let timeout = function["Properties"]["Timeout"]
+            .as_u64()
+            .unwrap_or(default_timeout);
+        let alarm = alarms
+            .iter()
+            .find(|(_, a)| {
+                a["Properties"]["MetricName"] == "Duration"
+                    && yaml(&a["Properties"]["Dimensions"]).contains(&format!("!Ref {name}"))
+            })
+            .unwrap_or_else(|| panic!("{name} has no duration alarm"));
+        assert_eq!(
+            alarm.1["Properties"]["Threshold"].as_u64(),
+            Some(timeout * 800),
+            "{name}: 80% of {timeout} s"
+        );
+        assert_eq!(alarm.1["Properties"]["Statistic"], "Maximum");
+    }
+    assert!(
+        alarms
+            .iter()
+            .any(|(_, a)| a["Properties"]["MetricName"] == "Errors"
+                && a["Properties"]["Namespace"] == "AWS/Lambda"),
+        "crashed invocations are watched"
+    );
+    // Every HTTP function's 500s count toward the operator-errors alarm.
+    let operator = yaml(&template["Resources"]["OperatorErrorsAlarm"]["Properties"]["Metrics"]);
+    for route in policy_core::api::all_routes() {
+        assert!(
+            operator.contains(&format!("Value: {}", route.function)),
+            "{} in the operator-errors alarm",
+            route.function
+        );
+    }
+}
