@@ -168,10 +168,33 @@ impl DynamoStore {
         let Expressions {
             condition,
             filter: filter_expression,
-            names,
+            mut names,
             values,
         } = expressions(&query);
         let pk_name = query.partition.0;
+        // Only what a list shows and what resumes it: an index may project more (by_state_product
+        // carries what each policy was rated on, for the rate impact).
+        let shown = [
+            "policy_number",
+            "state",
+            "policy_type",
+            "status",
+            "effective_date",
+            "expiration_date",
+            "total_premium",
+            "effective_key",
+            pk_name,
+        ];
+        let mut projection = Vec::with_capacity(shown.len());
+        // The partition key may be one of the shown attributes: a path is named once.
+        for (i, attribute) in shown.iter().enumerate() {
+            if shown[..i].contains(attribute) {
+                continue;
+            }
+            names.insert(format!("#a{i}"), (*attribute).to_owned());
+            projection.push(format!("#a{i}"));
+        }
+        let projection = projection.join(", ");
         let mut start: Option<Item> = start_after.map(start_key);
         let mut items = Vec::with_capacity(limit.min(200));
         let mut last_key = None;
@@ -191,6 +214,7 @@ impl DynamoStore {
                     .index_name(query.index)
                     .key_condition_expression(&condition)
                     .set_filter_expression(filter_expression.clone())
+                    .projection_expression(&projection)
                     .set_expression_attribute_names(Some(names.clone()))
                     .set_expression_attribute_values(Some(values.clone()))
                     .scan_index_forward(false)
