@@ -1,7 +1,33 @@
-use e2e::{assert_problem, post_json, post_raw, send};
+use e2e::{assert_problem, get, post_json, post_raw, send};
 use serde_json::json;
 
 const PATH: &str = "/api/v1/rates/calculate";
+
+/// The brief's body (CA auto, liability 500,000, no date: rated as of today) worked by hand for
+/// each CA auto version, picked by the one in force for new business today: the version, the
+/// liability line (500 x the rate per thousand), the premium tax (2.35%, half-up) and the total
+/// (with the $25 policy fee).
+fn brief_today() -> (&'static str, &'static str, &'static str, &'static str) {
+    let listing = get("/api/v1/rates/tables?state=CA&policy_type=auto");
+    let in_force = listing.json["tables"][0]["in_force_today"]["new_business"].clone();
+    match in_force.as_str() {
+        // 500 x 1.80 = 900.00; 900.00 x 0.0235 = 21.15; 900.00 + 21.15 + 25.00 = 946.15.
+        Some("CA-auto-2026.11.0/common-2026.11.0") => (
+            "CA-auto-2026.11.0/common-2026.11.0",
+            "900.00",
+            "21.15",
+            "946.15",
+        ),
+        // From 2027-03-01: 500 x 1.89 = 945.00; 945.00 x 0.0235 = 22.2075 -> 22.21; + 25.00.
+        Some("CA-auto-2027.03.0/common-2026.11.0") => (
+            "CA-auto-2027.03.0/common-2026.11.0",
+            "945.00",
+            "22.21",
+            "992.21",
+        ),
+        other => panic!("no worked example for {other:?}"),
+    }
+}
 
 #[test]
 fn the_briefs_payload_is_rated() {
@@ -16,13 +42,11 @@ fn the_briefs_payload_is_rated() {
     assert_eq!(reply.content_type, "application/json");
     assert!(reply.request_id.as_deref().is_some_and(|id| !id.is_empty()));
     let quote = &reply.json;
-    assert_eq!(quote["coverages"][0]["premium"], "900.00");
-    assert_eq!(quote["premium_tax"]["amount"], "21.15");
-    assert_eq!(quote["total_premium"], "946.15");
-    assert_eq!(
-        quote["rate_table_version"],
-        "CA-auto-2026.11.0/common-2026.11.0"
-    );
+    let (version, line, tax, total) = brief_today();
+    assert_eq!(quote["coverages"][0]["premium"], line);
+    assert_eq!(quote["premium_tax"]["amount"], tax);
+    assert_eq!(quote["total_premium"], total);
+    assert_eq!(quote["rate_table_version"], version);
     assert_eq!(quote["tier"], "standard");
     assert_eq!(quote["added_coverages"], json!([]));
 }
@@ -90,7 +114,7 @@ fn a_batch_answers_each_item_on_its_own() {
         reply.json["results"][3]["problem"]["errors"][0]["field"],
         "vin"
     );
-    assert_eq!(reply.json["results"][0]["rate"]["total_premium"], "946.15");
+    assert_eq!(reply.json["results"][0]["rate"]["total_premium"], brief_today().3);
     assert_eq!(
         reply.json["results"][0]["rate"]["added_coverages"],
         json!([])
