@@ -114,7 +114,10 @@ fn a_batch_answers_each_item_on_its_own() {
         reply.json["results"][3]["problem"]["errors"][0]["field"],
         "vin"
     );
-    assert_eq!(reply.json["results"][0]["rate"]["total_premium"], brief_today().3);
+    assert_eq!(
+        reply.json["results"][0]["rate"]["total_premium"],
+        brief_today().3
+    );
     assert_eq!(
         reply.json["results"][0]["rate"]["added_coverages"],
         json!([])

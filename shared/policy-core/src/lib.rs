@@ -19,6 +19,8 @@ pub mod quoting;
 pub mod rating;
 pub mod records;
 #[cfg(feature = "aws")]
+pub mod sdk;
+#[cfg(feature = "aws")]
 pub mod secrets;
 pub mod settings;
 pub mod storage;

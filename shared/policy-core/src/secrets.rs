@@ -2,8 +2,6 @@
 //! it necessary. A secret's `AWSCURRENT` version signs; its `AWSPREVIOUS` version, present after a
 //! rotation, still opens what the current one's predecessor signed.
 
-use std::time::Duration;
-
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
@@ -18,19 +16,8 @@ pub struct ManagedSecret {
 impl ManagedSecret {
     /// The secret `id` (an ARN or a name) through the region's Secrets Manager, or `endpoint`'s.
     pub async fn new(id: &str, endpoint: Option<&str>) -> ManagedSecret {
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(1))
-            .operation_attempt_timeout(Duration::from_secs(2))
-            .operation_timeout(Duration::from_secs(5))
-            .build();
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .timeout_config(timeouts)
-            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3));
-        if let Some(endpoint) = endpoint {
-            loader = loader.endpoint_url(endpoint);
-        }
         ManagedSecret {
-            client: Client::new(&loader.load().await),
+            client: Client::new(&crate::sdk::config(endpoint).await),
             id: id.to_owned(),
         }
     }

@@ -21,11 +21,15 @@ const PURE: &[&str] = &[
 /// What each module beyond the pure core may use, besides the pure core.
 const ALLOWED: &[(&str, &[&str])] = &[
     ("settings", &[]),
+    ("sdk", &[]),
     ("telemetry", &[]),
-    ("storage", &["settings", "telemetry"]),
+    ("storage", &["settings", "telemetry", "sdk"]),
     ("cache", &["settings", "telemetry"]),
-    ("secrets", &["settings", "telemetry"]),
-    ("quoting", &["settings", "telemetry", "storage", "cache"]),
+    ("secrets", &["settings", "telemetry", "sdk"]),
+    (
+        "quoting",
+        &["settings", "telemetry", "storage", "cache", "sdk"],
+    ),
     (
         "api",
         &[
@@ -35,6 +39,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "cache",
             "quoting",
             "secrets",
+            "sdk",
             "route",
         ],
     ),

@@ -1,29 +1,15 @@
 //! The DynamoDB client: how it is built, how each call is timed, and what its failures mean.
 
-use std::time::Duration;
-
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 use super::StorageError;
 
-/// Builds the DynamoDB client once per cold start: short timeouts so a slow call fails inside the
-/// function's own timeout, the SDK's standard retries with backoff, and `endpoint` to point at
-/// DynamoDB Local (`None`: the region's AWS endpoint).
+/// Builds the DynamoDB client once per cold start, with the shared SDK configuration
+/// ([`crate::sdk::config`]); `endpoint` points at DynamoDB Local (`None`: the region's endpoint).
 pub async fn client_for(endpoint: Option<&str>) -> Client {
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(1))
-        .operation_attempt_timeout(Duration::from_secs(2))
-        .operation_timeout(Duration::from_secs(5))
-        .build();
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(timeouts)
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3));
-    if let Some(endpoint) = endpoint {
-        loader = loader.endpoint_url(endpoint);
-    }
-    Client::new(&loader.load().await)
+    Client::new(&crate::sdk::config(endpoint).await)
 }
 
 /// Awaits one DynamoDB call, recording its latency for the request's metrics.

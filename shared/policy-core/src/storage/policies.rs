@@ -172,29 +172,7 @@ impl DynamoStore {
             values,
         } = expressions(&query);
         let pk_name = query.partition.0;
-        // Only what a list shows and what resumes it: an index may project more (by_state_product
-        // carries what each policy was rated on, for the rate impact).
-        let shown = [
-            "policy_number",
-            "state",
-            "policy_type",
-            "status",
-            "effective_date",
-            "expiration_date",
-            "total_premium",
-            "effective_key",
-            pk_name,
-        ];
-        let mut projection = Vec::with_capacity(shown.len());
-        // The partition key may be one of the shown attributes: a path is named once.
-        for (i, attribute) in shown.iter().enumerate() {
-            if shown[..i].contains(attribute) {
-                continue;
-            }
-            names.insert(format!("#a{i}"), (*attribute).to_owned());
-            projection.push(format!("#a{i}"));
-        }
-        let projection = projection.join(", ");
+        let projection = list_projection(pk_name, &mut names);
         let mut start: Option<Item> = start_after.map(start_key);
         let mut items = Vec::with_capacity(limit.min(200));
         let mut last_key = None;
@@ -304,6 +282,33 @@ impl DynamoStore {
     }
 }
 
+/// The projection expression of a list query on an index whose partition key is `pk_name`: only
+/// what a list shows and what resumes it (an index may project more: `by_state_product` carries
+/// what each policy was rated on, for the rate impact). Its placeholders go into `names`.
+fn list_projection(pk_name: &str, names: &mut HashMap<String, String>) -> String {
+    let shown = [
+        "policy_number",
+        "state",
+        "policy_type",
+        "status",
+        "effective_date",
+        "expiration_date",
+        "total_premium",
+        "effective_key",
+        pk_name,
+    ];
+    let mut projection = Vec::with_capacity(shown.len());
+    // The partition key may be one of the shown attributes: a path is named once.
+    for (i, attribute) in shown.iter().enumerate() {
+        if shown[..i].contains(attribute) {
+            continue;
+        }
+        names.insert(format!("#a{i}"), (*attribute).to_owned());
+        projection.push(format!("#a{i}"));
+    }
+    projection.join(", ")
+}
+
 /// The most Query calls one list page may make. A selective filter reads up to 200 items a call,
 /// so one page evaluates at most 1,000 items; past that it comes back short, with a cursor.
 pub const MAX_LIST_QUERIES: usize = 5;
@@ -326,6 +331,27 @@ mod tests {
     use super::*;
     use crate::domain::{PolicyType, State};
     use crate::records::PolicyStatus;
+
+    #[test]
+    fn a_list_reads_what_it_shows_and_resumes_by_naming_each_attribute_once() {
+        for pk_name in ["state", "state_product", "owner", "status"] {
+            let mut names = HashMap::new();
+            let projection = list_projection(pk_name, &mut names);
+            let attributes: Vec<&String> = projection.split(", ").map(|p| &names[p]).collect();
+            let unique: std::collections::BTreeSet<&&String> = attributes.iter().collect();
+            assert_eq!(unique.len(), attributes.len(), "{pk_name}: {attributes:?}");
+            assert!(attributes.iter().any(|n| *n == pk_name), "{pk_name}");
+            assert!(!attributes.iter().any(|n| *n == "rated_on"), "{pk_name}");
+            assert_eq!(
+                attributes.len(),
+                if pk_name == "state" || pk_name == "status" {
+                    8
+                } else {
+                    9
+                }
+            );
+        }
+    }
 
     #[test]
     fn each_filter_combination_picks_its_index() {
