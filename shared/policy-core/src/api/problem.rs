@@ -197,6 +197,7 @@ impl ApiError {
                 RatingError::MissingRequiredCoverage { .. } => {
                     ("missing-required-coverage", "Missing required coverage")
                 }
+                RatingError::NotInForce { .. } => ("rates-not-in-force", "No rates in force"),
                 _ => ("invalid-field", "Invalid field"),
             },
             ApiError::NotFound { .. } => ("not-found", "Not found"),
@@ -363,6 +364,24 @@ mod tests {
         );
         assert_eq!(problem.errors[0].field, "state");
         assert_eq!(problem.request_id, "req-1");
+        let not_in_force = ApiError::from(RatingError::NotInForce {
+            state: State::CA,
+            policy_type: crate::domain::PolicyType::Auto,
+            business: crate::rating::tables::Business::NewBusiness,
+            date: time::macros::date!(2023 - 06 - 01),
+            first: Some(time::macros::date!(2024 - 01 - 01)),
+        })
+        .problem("req-1", None);
+        assert_eq!(
+            (not_in_force.status, not_in_force.type_uri.as_str()),
+            (422, "urn:policy-decision:problem:rates-not-in-force")
+        );
+        assert_eq!(not_in_force.errors[0].field, "effective_date");
+        assert!(
+            not_in_force.detail.contains("2023-06-01"),
+            "{}",
+            not_in_force.detail
+        );
     }
 
     #[test]
