@@ -24,7 +24,7 @@ use crate::domain::{PolicyType, State};
 use crate::money::Money;
 use crate::rating::tables::{RateTables, TableSet, Tier};
 use crate::rating::{RatingRequest, rate_with, written};
-use crate::records::RatedOn;
+use crate::records::{Policy, Quote, RatedOn};
 
 /// What a stored quote or policy says about how it was rated.
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +35,26 @@ pub struct Stored<'a> {
     pub effective_date: Date,
     /// The total it was written at.
     pub total_premium: Money,
+}
+
+impl<'a> From<&'a Quote> for Stored<'a> {
+    fn from(quote: &'a Quote) -> Stored<'a> {
+        Stored {
+            rated_on: quote.rated_on.as_ref(),
+            effective_date: quote.effective_date,
+            total_premium: quote.total_premium,
+        }
+    }
+}
+
+impl<'a> From<&'a Policy> for Stored<'a> {
+    fn from(policy: &'a Policy) -> Stored<'a> {
+        Stored {
+            rated_on: policy.rated_on.as_ref(),
+            effective_date: policy.effective_date,
+            total_premium: policy.total_premium,
+        }
+    }
 }
 
 /// The answer to a replay.

@@ -194,14 +194,7 @@ mod handlers {
         if !call.caller.may_access(&policy.owner) {
             return Err(no_policy());
         }
-        let replayed = book::replay(
-            policies.quoting.tables(),
-            Stored {
-                rated_on: policy.rated_on.as_ref(),
-                effective_date: policy.effective_date,
-                total_premium: policy.total_premium,
-            },
-        );
+        let replayed = book::replay(policies.quoting.tables(), Stored::from(&policy));
         Ok(respond(StatusCode::OK, &call.request_id, &replayed))
     }
 

@@ -279,14 +279,7 @@ mod handlers {
         if !call.caller.may_access(&quote.owner) {
             return Err(not_found());
         }
-        let replayed = book::replay(
-            quotes.quoting.tables(),
-            Stored {
-                rated_on: quote.rated_on.as_ref(),
-                effective_date: quote.effective_date,
-                total_premium: quote.total_premium,
-            },
-        );
+        let replayed = book::replay(quotes.quoting.tables(), Stored::from(&quote));
         Ok(respond(StatusCode::OK, &call.request_id, &replayed))
     }
 

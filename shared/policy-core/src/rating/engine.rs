@@ -32,7 +32,7 @@ pub fn rate<'t>(
 ) -> Result<RateQuote<'t>, RatingError> {
     check_written(tables, request)?;
     let effective = effective_date(request, today)?;
-    let set = in_force(tables, request, Business::NewBusiness, effective)?;
+    let set = versions_in_force(tables, request, Business::NewBusiness, effective)?;
     rate_with(set, request, effective)
 }
 
@@ -43,8 +43,18 @@ pub fn in_force<'t>(
     business: Business,
     date: Date,
 ) -> Result<TableSet<'t>, RatingError> {
-    let (state, policy_type) = (request.state, request.policy_type);
     check_written(tables, request)?;
+    versions_in_force(tables, request, business, date)
+}
+
+/// [`in_force`] for a request already known to be for a product written in its state.
+fn versions_in_force<'t>(
+    tables: &'t RateTables,
+    request: &RatingRequest,
+    business: Business,
+    date: Date,
+) -> Result<TableSet<'t>, RatingError> {
+    let (state, policy_type) = (request.state, request.policy_type);
     tables
         .in_force(state, policy_type, business, date)
         .ok_or_else(|| RatingError::NotInForce {
