@@ -162,6 +162,7 @@ AWS_SECRET_ACCESS_KEY=local
 POLICIES_TABLE=policy-decision-local-policies
 QUOTES_TABLE=policy-decision-local-quotes
 IDEMPOTENCY_TABLE=policy-decision-local-idempotency
+TRANSACTIONS_TABLE=policy-decision-local-transactions
 CURSOR_SECRET=local-development-only-cursor-secret-do-not-deploy
 SEED_COUNT=${SEED_COUNT:-10000}
 CACHE_TIMEOUT_MS=${CACHE_TIMEOUT_MS:-100}

@@ -30,6 +30,7 @@ async fn quotes_without_dynamodb() -> Arc<Quotes> {
         policies: "p".into(),
         quotes: "q".into(),
         idempotency: "i".into(),
+        transactions: "t".into(),
     };
     Arc::new(quotes_over(
         quoting_at(Some(&closed), names, l1_only()).await,

@@ -22,6 +22,8 @@ pub enum Scope {
     UnderwritingDecide,
     /// `POST /api/v1/rates/impact`: trying a candidate rate table on the whole book.
     RatesAdmin,
+    /// The policy transactions: endorse, cancel, reinstate, renew.
+    PoliciesWrite,
 }
 
 impl Scope {
@@ -34,6 +36,7 @@ impl Scope {
             Scope::PoliciesRead => "policies:read",
             Scope::UnderwritingDecide => "underwriting:decide",
             Scope::RatesAdmin => "rates:admin",
+            Scope::PoliciesWrite => "policies:write",
         }
     }
 }

@@ -93,6 +93,11 @@ impl Money {
         (Money::round(first), Money::round(each))
     }
 
+    /// The smaller of two amounts.
+    pub fn min(self, other: Money) -> Money {
+        if other < self { other } else { self }
+    }
+
     /// The larger of two amounts.
     pub fn max(self, other: Money) -> Money {
         if other > self { other } else { self }

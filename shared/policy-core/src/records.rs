@@ -1,5 +1,6 @@
 //! Quotes and policies as stored and as returned by the API.
 
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use time::{Date, Month, OffsetDateTime};
 
@@ -96,6 +97,77 @@ pub struct Quote {
     /// Who bound it.
     #[serde(default)]
     pub bound_by: Option<String>,
+    /// For a quote that changes a policy (a renewal offer, a referred endorsement): which, and how.
+    /// Binding it applies the change to that policy instead of writing a new one.
+    #[serde(default)]
+    pub policy_change: Option<PolicyChange>,
+}
+
+/// What binding a quote does to an existing policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// Starts the policy's next term.
+    Renewal,
+    /// Changes what the current term covers.
+    Endorsement,
+}
+
+/// How a renewal's premium was held to the state's cap.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capping {
+    /// The expiring term's premium.
+    pub expiring_premium: Money,
+    /// The renewal as rated, before capping.
+    pub rated_premium: Money,
+    /// The state's cap, as a fraction either way.
+    pub cap: Decimal,
+    /// The lowest premium the cap allows.
+    pub floor: Money,
+    /// The highest premium the cap allows.
+    pub ceiling: Money,
+    /// The premium offered: the rated one held between floor and ceiling.
+    pub renewal_premium: Money,
+    /// Whether the cap changed it.
+    pub capped: bool,
+}
+
+impl Capping {
+    /// The renewal premium for `rated`, held within `cap` of `expiring` (each bound rounded half-up
+    /// to the cent).
+    pub fn new(expiring: Money, rated: Money, cap: Decimal) -> Capping {
+        let floor = Money::round(expiring.amount() * (Decimal::ONE - cap));
+        let ceiling = Money::round(expiring.amount() * (Decimal::ONE + cap));
+        let renewal_premium = rated.max(floor).min(ceiling);
+        Capping {
+            expiring_premium: expiring,
+            rated_premium: rated,
+            cap,
+            floor,
+            ceiling,
+            renewal_premium,
+            capped: renewal_premium != rated,
+        }
+    }
+}
+
+/// A quote's link to the policy it changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyChange {
+    /// The policy.
+    pub policy_number: String,
+    /// Renewal or endorsement.
+    pub kind: ChangeKind,
+    /// The policy's version the quote was made against: an endorsement binds only onto it.
+    pub policy_version: u64,
+    /// The term it changes (an endorsement) or starts (a renewal).
+    pub term: u32,
+    /// An endorsement's change of the full-term premium.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term_premium_change: Option<Money>,
+    /// A renewal's capping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capping: Option<Capping>,
 }
 
 impl Quote {
@@ -186,6 +258,29 @@ pub struct Policy {
     /// Every decision on its quote, oldest first.
     #[serde(default)]
     pub decisions: Vec<DecisionEntry>,
+    /// Bumped by every transaction; a transaction is written only onto the version it read.
+    #[serde(default)]
+    pub version: u64,
+    /// The current term: 1, then one more each renewal.
+    #[serde(default = "first_term")]
+    pub term_number: u32,
+    /// The renewal offer made for the current term, if any.
+    #[serde(default)]
+    pub renewal_offer: Option<String>,
+}
+
+fn first_term() -> u32 {
+    1
+}
+
+impl Policy {
+    /// The status as of `today`: an active policy whose term has ended reads as expired.
+    pub fn status_at(&self, today: Date) -> PolicyStatus {
+        match self.status {
+            PolicyStatus::Active if today >= self.expiration_date => PolicyStatus::Expired,
+            status => status,
+        }
+    }
 }
 
 /// What the rate impact reads of a policy in force: enough to rate it again.
@@ -238,6 +333,17 @@ pub struct PolicyFilter {
     pub effective_from: Option<Date>,
     /// Only policies effective on or before this day.
     pub effective_to: Option<Date>,
+}
+
+impl PolicySummary {
+    /// The same, with its status as of `today` (see [`Policy::status_at`]).
+    #[must_use]
+    pub fn as_of(mut self, today: Date) -> PolicySummary {
+        if self.status == PolicyStatus::Active && today >= self.expiration_date {
+            self.status = PolicyStatus::Expired;
+        }
+        self
+    }
 }
 
 impl PolicyFilter {
@@ -321,6 +427,7 @@ mod tests {
             rated_on: None,
             decisions: vec![],
             bound_by: None,
+            policy_change: None,
         };
         assert_eq!(
             quote.status_at(datetime!(2026-11-30 23:59 UTC)),

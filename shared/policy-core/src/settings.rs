@@ -41,6 +41,11 @@ pub const VARIABLES: &[Variable] = &[
         about: "the idempotency-key table",
     },
     Variable {
+        name: "TRANSACTIONS_TABLE",
+        optional: false,
+        about: "the policy transactions table (each policy's ledger)",
+    },
+    Variable {
         name: "QUOTE_VALIDITY_DAYS",
         optional: false,
         about: "days a quote can be bound, 1 to 365 (default 30)",
@@ -130,6 +135,8 @@ pub struct TableNames {
     pub quotes: String,
     /// Idempotency records.
     pub idempotency: String,
+    /// Each policy's ledger.
+    pub transactions: String,
 }
 
 /// The in-process and Redis cache's settings.
@@ -180,6 +187,7 @@ pub struct Settings {
     policies_table: Option<String>,
     quotes_table: Option<String>,
     idempotency_table: Option<String>,
+    transactions_table: Option<String>,
     cursor_secret: Option<Vec<u8>>,
     cursor_secret_id: Option<String>,
     /// A Secrets Manager endpoint other than the region's.
@@ -205,6 +213,7 @@ impl std::fmt::Debug for Settings {
             .field("policies_table", &self.policies_table)
             .field("quotes_table", &self.quotes_table)
             .field("idempotency_table", &self.idempotency_table)
+            .field("transactions_table", &self.transactions_table)
             .field("cursor_secret", &self.cursor_secret.as_ref().map(|_| ".."))
             .field("cursor_secret_id", &self.cursor_secret_id)
             .field("secrets_endpoint", &self.secrets_endpoint)
@@ -271,6 +280,7 @@ impl Settings {
             policies_table: read.text("POLICIES_TABLE"),
             quotes_table: read.text("QUOTES_TABLE"),
             idempotency_table: read.text("IDEMPOTENCY_TABLE"),
+            transactions_table: read.text("TRANSACTIONS_TABLE"),
             cursor_secret: match read.text("CURSOR_SECRET") {
                 Some(secret) if secret.len() < MIN_CURSOR_SECRET_LEN => {
                     return Err(SettingsError::new(
@@ -347,12 +357,14 @@ impl Settings {
         required("POLICIES_TABLE", self.policies_table.as_deref())
     }
 
-    /// All three tables, for a function that quotes, binds or lists.
+    /// All four tables, for a function that quotes, binds or lists.
     pub fn tables(&self) -> Result<TableNames, SettingsError> {
         Ok(TableNames {
             policies: self.policies_table()?.to_owned(),
             quotes: required("QUOTES_TABLE", self.quotes_table.as_deref())?.to_owned(),
             idempotency: required("IDEMPOTENCY_TABLE", self.idempotency_table.as_deref())?
+                .to_owned(),
+            transactions: required("TRANSACTIONS_TABLE", self.transactions_table.as_deref())?
                 .to_owned(),
         })
     }
@@ -531,6 +543,7 @@ mod tests {
             ("POLICIES_TABLE", "p"),
             ("QUOTES_TABLE", "q"),
             ("IDEMPOTENCY_TABLE", "i"),
+            ("TRANSACTIONS_TABLE", "t"),
             ("CURSOR_SECRET", &"s".repeat(32)),
         ])
         .unwrap();

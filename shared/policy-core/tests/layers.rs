@@ -17,6 +17,7 @@ const PURE: &[&str] = &[
     "caller",
     "digest",
     "book",
+    "lifecycle",
 ];
 /// What each module beyond the pure core may use, besides the pure core.
 const ALLOWED: &[(&str, &[&str])] = &[

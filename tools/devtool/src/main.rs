@@ -416,6 +416,9 @@ fn seeded_policy(
             note: None,
         }],
         decision: Some(decision),
+        version: 1,
+        term_number: 1,
+        renewal_offer: None,
     })
 }
 

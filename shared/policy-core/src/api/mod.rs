@@ -17,7 +17,10 @@ pub mod policies;
 pub mod problem;
 pub mod query;
 pub mod quotes;
+#[cfg(feature = "aws")]
+pub mod renewals;
 pub mod router;
+pub mod transactions;
 pub mod views;
 #[cfg(feature = "aws")]
 pub mod warm;
@@ -75,6 +78,7 @@ pub fn all_routes() -> Vec<RouteInfo> {
         policies::ROUTES.describe(),
         health::ROUTES.describe(),
         impact::ROUTES.describe(),
+        transactions::ROUTES.describe(),
     ]
     .concat()
 }

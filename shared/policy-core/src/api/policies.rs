@@ -131,19 +131,23 @@ mod handlers {
     use lambda_http::http::StatusCode;
     use serde::Serialize;
     use sha2::{Digest, Sha256};
+    use time::OffsetDateTime;
 
     use super::super::cursor::CursorKey;
-    use super::super::views::PolicyView;
+    use super::super::query::single_params;
+    use super::super::views::{PolicyView, transaction_view};
     use super::super::{Answer, ApiError, Call, Table, body, respond};
-    use super::{ListRequest, read_filter, read_list};
+    use super::{FORMAT, ListRequest, read_filter, read_list};
     use crate::book::{self, Stored};
     use crate::cache::{CacheName, Lookup};
     use crate::caller::Scope;
     use crate::digest::hex;
+    use crate::lifecycle::standing;
     use crate::quoting::{Quoting, is_number};
     use crate::records::{Policy, PolicySummary};
     use crate::route;
     use crate::storage::PolicyPage;
+    use time::Date;
 
     /// What the list-policies function needs.
     #[derive(Debug, Clone)]
@@ -179,8 +183,64 @@ mod handlers {
                 Some(Scope::PoliciesRead),
                 replay_route
             ),
+            route!(
+                GET "/api/v1/policies/{policy_number}/transactions",
+                Some(Scope::PoliciesRead),
+                transactions_route
+            ),
         ],
     };
+
+    /// A policy's ledger, oldest first, with where it stands today. Read from the table: a
+    /// ledger answers for what is stored.
+    async fn transactions_route(policies: Arc<Policies>, call: Call) -> Answer {
+        let policy_number = call.params.get("policy_number");
+        if !is_number("POL", policy_number) {
+            return Err(no_policy());
+        }
+        single_params(&call.request, &[])?;
+        let (policy, ledger) = policies
+            .quoting
+            .policy_ledger(policy_number, &call.caller)
+            .await?;
+        let items = ledger
+            .iter()
+            .map(transaction_view)
+            .collect::<Result<Vec<_>, _>>()?;
+        let today = OffsetDateTime::now_utc().date();
+        let body = serde_json::json!({
+            "policy_number": policy.policy_number,
+            "items": items,
+            "today": standing(&ledger, today),
+        });
+        Ok(respond(StatusCode::OK, &call.request_id, &body))
+    }
+
+    /// The policy as it stood on `as_of`, from its ledger.
+    async fn as_of_route(policies: &Policies, call: &Call, as_of: &str) -> Answer {
+        let date = Date::parse(as_of, FORMAT).map_err(|_| ApiError::InvalidField {
+            field: "as_of".to_owned(),
+            detail: format!("\"{as_of}\" is not a date in the form YYYY-MM-DD"),
+        })?;
+        let (policy, ledger) = policies
+            .quoting
+            .policy_ledger(call.params.get("policy_number"), &call.caller)
+            .await?;
+        let mut body = serde_json::to_value(standing(&ledger, date)).map_err(ApiError::internal)?;
+        if let Some(fields) = body.as_object_mut() {
+            fields.insert("policy_number".into(), policy.policy_number.into());
+            fields.insert("state".into(), policy.state.code().into());
+            fields.insert("policy_type".into(), policy.policy_type.as_str().into());
+            if let Some(request) = fields
+                .get_mut("rated_on")
+                .and_then(|r| r.get_mut("request"))
+                && let Some(text) = request.as_str()
+            {
+                *request = serde_json::from_str(text).map_err(ApiError::internal)?;
+            }
+        }
+        Ok(respond(StatusCode::OK, &call.request_id, &body))
+    }
 
     /// Rates a policy again with the tables it names, and says whether the total is the stored
     /// one. Read from the table, not the cache: a replay answers for what is stored.
@@ -209,6 +269,9 @@ mod handlers {
         let policy_number = call.params.get("policy_number");
         if !is_number("POL", policy_number) {
             return Err(not_found());
+        }
+        if let Some(as_of) = single_params(&call.request, &["as_of"])?.get("as_of") {
+            return as_of_route(&policies, &call, as_of).await;
         }
         let policy = read_policy(&policies.quoting, policy_number).await?;
         // Someone else's policy reads as missing: its existence is not the caller's business.
@@ -246,14 +309,15 @@ mod handlers {
             }
             read_list(&call.request, call.caller.list_owner(), &policies.cursors)?
         };
-        let key = list_cache_key(&identity, limit, start_after.as_ref());
+        let today = OffsetDateTime::now_utc().date();
+        let key = list_cache_key(&identity, limit, start_after.as_ref(), today);
         let cache = policies.quoting.cache();
         let page = match cache.lookup::<PolicyPage>(CacheName::List, &key).await {
             Lookup::Hit(page) => page,
             Lookup::Miss(slot) => {
                 let page = policies
                     .quoting
-                    .list_policies(&filter, limit, start_after)
+                    .list_policies(&filter, limit, start_after, today)
                     .await?;
                 cache.put_in(slot, &page).await;
                 page
@@ -263,19 +327,20 @@ mod handlers {
             next_cursor: page
                 .last_key
                 .map(|key| policies.cursors.seal(&identity, key)),
-            items: page.items,
+            items: page.items.into_iter().map(|p| p.as_of(today)).collect(),
             limit,
         };
         Ok(respond(StatusCode::OK, &call.request_id, &page))
     }
 
-    /// The cache key of a list page: the filter, the page size and where the page starts (the
+    /// The cache key of a list page: the filter, the page size, where the page starts (the
     /// resume key a cursor opens to, not the cursor, whose expiry differs from one client to the
-    /// next), digested.
+    /// next) and the day (a status filter is read as of it), digested.
     fn list_cache_key(
         identity: &str,
         limit: usize,
         start_after: Option<&HashMap<String, String>>,
+        today: Date,
     ) -> String {
         let start = start_after
             .map(|key| {
@@ -283,7 +348,7 @@ mod handlers {
                 serde_json::to_string(&ordered).unwrap_or_default()
             })
             .unwrap_or_default();
-        let digest = Sha256::digest(format!("{identity}|{limit}|{start}"));
+        let digest = Sha256::digest(format!("{identity}|{limit}|{start}|{today}"));
         hex(&digest[..16])
     }
 
@@ -296,6 +361,7 @@ mod handlers {
     )]
     pub async fn warm(quoting: &Quoting, filters: &[HashMap<String, String>]) -> (usize, usize) {
         let cache = quoting.cache();
+        let today = OffsetDateTime::now_utc().date();
         let (mut warmed, mut failed) = (0, 0);
         let mut tally = |stored: bool| if stored { warmed += 1 } else { failed += 1 };
         let mut newest = Vec::new();
@@ -304,9 +370,9 @@ mod handlers {
                 tally(false);
                 continue;
             };
-            let key = list_cache_key(&filter.identity(), limit, None);
+            let key = list_cache_key(&filter.identity(), limit, None, today);
             let slot = cache.slot(CacheName::List, &key).await;
-            match quoting.list_policies(&filter, limit, None).await {
+            match quoting.list_policies(&filter, limit, None, today).await {
                 Ok(page) => {
                     if params.is_empty() {
                         newest = page.items.iter().map(|p| p.policy_number.clone()).collect();

@@ -12,6 +12,7 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use super::auth::AuthError;
+use crate::lifecycle::Refused;
 use crate::quoting::QuoteError;
 use crate::rating::RatingError;
 use crate::storage::StorageError;
@@ -95,6 +96,14 @@ pub enum ApiError {
         /// Why not.
         detail: String,
     },
+    /// Underwriting declines what was asked: one field error per reason.
+    #[error("{detail}")]
+    Declined {
+        /// What was declined.
+        detail: String,
+        /// Each reason, by the field it concerns.
+        reasons: Vec<FieldError>,
+    },
     /// A dependency is down or slow; the client may retry.
     #[error("the service is temporarily unavailable; retry after {retry_after_secs} s")]
     Unavailable {
@@ -161,7 +170,8 @@ impl ApiError {
             ApiError::MalformedBody { .. } => StatusCode::BAD_REQUEST,
             ApiError::InvalidField { .. }
             | ApiError::Rating(_)
-            | ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            | ApiError::Unprocessable { .. }
+            | ApiError::Declined { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Auth(AuthError::Unauthorized) => StatusCode::UNAUTHORIZED,
             ApiError::Auth(AuthError::Forbidden(_)) => StatusCode::FORBIDDEN,
@@ -205,6 +215,7 @@ impl ApiError {
             ApiError::Auth(AuthError::Forbidden(_)) => ("forbidden", "Forbidden"),
             ApiError::Conflict { kind, title, .. }
             | ApiError::Unprocessable { kind, title, .. } => (kind, title),
+            ApiError::Declined { .. } => ("declined", "Declined by underwriting"),
             ApiError::Unavailable { .. } => ("service-unavailable", "Service unavailable"),
             ApiError::Internal(_) => ("internal", "Internal error"),
         }
@@ -241,15 +252,18 @@ impl ApiError {
             }
             other => other.to_string(),
         };
-        let errors = self
-            .field()
-            .map(|field| {
-                vec![FieldError {
-                    field: field.into_owned(),
-                    detail: detail.clone(),
-                }]
-            })
-            .unwrap_or_default();
+        let errors = match self {
+            ApiError::Declined { reasons, .. } => reasons.clone(),
+            _ => self
+                .field()
+                .map(|field| {
+                    vec![FieldError {
+                        field: field.into_owned(),
+                        detail: detail.clone(),
+                    }]
+                })
+                .unwrap_or_default(),
+        };
         Problem {
             type_uri: format!("{PROBLEM_TYPE_PREFIX}{slug}"),
             title,
@@ -342,9 +356,83 @@ impl From<QuoteError> for ApiError {
                 retry_after_secs: 1,
                 source: Box::new(err),
             },
+            QuoteError::PolicyChanged { .. } => ApiError::Conflict {
+                kind: "policy-changed",
+                title: "Policy changed",
+                field: "policy_number",
+                detail,
+            },
+            QuoteError::Refused(refused) => refused_problem(&refused, detail),
+            QuoteError::InvalidChange(change) => ApiError::InvalidField {
+                field: change.field,
+                detail: change.detail,
+            },
+            QuoteError::NotRated { .. } => ApiError::Conflict {
+                kind: "policy-not-rated",
+                title: "Policy keeps no rating request",
+                field: "policy_number",
+                detail,
+            },
+            QuoteError::NotRenewable { .. } => ApiError::Conflict {
+                kind: "not-renewable",
+                title: "Policy cannot be renewed",
+                field: "policy_number",
+                detail,
+            },
+            QuoteError::Declined { decision, .. } => ApiError::Declined {
+                reasons: decision
+                    .reasons
+                    .iter()
+                    .filter(|r| r.declines)
+                    .map(|r| FieldError {
+                        field: format!("changes.{}", r.field),
+                        detail: serde_json::to_value(r.code)
+                            .ok()
+                            .and_then(|code| code.as_str().map(str::to_owned))
+                            .unwrap_or_default(),
+                    })
+                    .collect(),
+                detail,
+            },
             QuoteError::Storage(err) => ApiError::internal(err),
             err @ QuoteError::NoRandomness(_) => ApiError::internal(err),
         }
+    }
+}
+
+/// A transaction the ledger refuses: 409 naming the rule, or 422 for a date outside the term.
+fn refused_problem(refused: &Refused, detail: String) -> ApiError {
+    let (kind, title, field) = match refused {
+        Refused::OutsideTerm { .. } => {
+            return ApiError::Unprocessable {
+                kind: "outside-term",
+                title: "Date outside the current term",
+                field: "effective_date",
+                detail,
+            };
+        }
+        Refused::OutOfSequence { .. } => (
+            "out-of-sequence",
+            "Out-of-sequence change",
+            "effective_date",
+        ),
+        Refused::Cancelled { .. } => ("policy-cancelled", "Policy is cancelled", "policy_number"),
+        Refused::NotReinstatable => (
+            "not-reinstatable",
+            "Policy cannot be reinstated",
+            "policy_number",
+        ),
+        Refused::WindowClosed { .. } => (
+            "reinstatement-window-closed",
+            "Reinstatement window closed",
+            "policy_number",
+        ),
+    };
+    ApiError::Conflict {
+        kind,
+        title,
+        field,
+        detail,
     }
 }
 

@@ -121,7 +121,7 @@ pub fn read_queue(request: &Request, cursors: &CursorKey) -> Result<QueueRequest
 }
 
 /// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.
-fn idempotency_key(request: &Request) -> Result<Option<&str>, ApiError> {
+pub(super) fn idempotency_key(request: &Request) -> Result<Option<&str>, ApiError> {
     let Some(value) = request.headers().get(IDEMPOTENCY_HEADER) else {
         return Ok(None);
     };

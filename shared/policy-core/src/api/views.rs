@@ -8,7 +8,7 @@ use super::ApiError;
 use crate::domain::{CoverageKind, PolicyType, State, Term};
 use crate::money::Money;
 use crate::records::{
-    DecisionEntry, Policy, PolicyStatus, Quote, QuoteStatus, RatedOn, date_format,
+    DecisionEntry, Policy, PolicyChange, PolicyStatus, Quote, QuoteStatus, RatedOn, date_format,
 };
 use crate::underwriting::Decision;
 
@@ -41,6 +41,9 @@ pub struct QuoteView<'a> {
     decisions: &'a [DecisionEntry],
     #[serde(skip_serializing_if = "Option::is_none")]
     bound_by: Option<&'a str>,
+    /// The policy this quote changes when bound (a renewal offer, a referred endorsement).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy_change: Option<&'a PolicyChange>,
 }
 
 /// What a quote or policy was rated on, with the request as the JSON it was sent as.
@@ -87,6 +90,7 @@ impl<'a> QuoteView<'a> {
             rated_on: RatedOnView::new(quote.rated_on.as_ref())?,
             decisions: &quote.decisions,
             bound_by: quote.bound_by.as_deref(),
+            policy_change: quote.policy_change.as_ref(),
         })
     }
 }
@@ -120,10 +124,17 @@ pub struct PolicyView<'a> {
     decision: Option<&'a Decision>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     decisions: &'a [DecisionEntry],
+    /// The current term: 1, then one more each renewal.
+    term_number: u32,
+    /// Bumped by every transaction.
+    version: u64,
+    /// The renewal offer of the current term, a quote to bind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    renewal_offer: Option<&'a str>,
 }
 
 impl<'a> PolicyView<'a> {
-    /// The view of `policy`.
+    /// The view of `policy`, its status as of today.
     pub fn new(policy: &'a Policy) -> Result<PolicyView<'a>, ApiError> {
         Ok(PolicyView {
             policy_number: &policy.policy_number,
@@ -131,7 +142,7 @@ impl<'a> PolicyView<'a> {
             quote_id: &policy.quote_id,
             state: policy.state,
             policy_type: policy.policy_type,
-            status: policy.status,
+            status: policy.status_at(OffsetDateTime::now_utc().date()),
             term: policy.term,
             effective_date: policy.effective_date,
             expiration_date: policy.expiration_date,
@@ -143,6 +154,24 @@ impl<'a> PolicyView<'a> {
             rated_on: RatedOnView::new(policy.rated_on.as_ref())?,
             decision: policy.decision.as_ref(),
             decisions: &policy.decisions,
+            term_number: policy.term_number,
+            version: policy.version,
+            renewal_offer: policy.renewal_offer.as_deref(),
         })
     }
+}
+
+/// A ledger entry as the API shows it: the transaction, with what it rated on as JSON.
+pub fn transaction_view(
+    transaction: &crate::lifecycle::Transaction,
+) -> Result<serde_json::Value, ApiError> {
+    let mut value = serde_json::to_value(transaction).map_err(ApiError::internal)?;
+    if let Some(request) = value
+        .get_mut("rated_on")
+        .and_then(|rated_on| rated_on.get_mut("request"))
+        && let Some(text) = request.as_str()
+    {
+        *request = serde_json::from_str(text).map_err(ApiError::internal)?;
+    }
+    Ok(value)
 }

@@ -1,6 +1,8 @@
 //! Use cases: make a quote (rate, decide, store, idempotently), read it, bind it into a policy,
-//! read and list policies.
+//! read and list policies, and change a policy (endorse, cancel, reinstate, renew) on its ledger.
 
+#[cfg(feature = "aws")]
+mod lifecycle;
 #[cfg(feature = "aws")]
 mod service;
 
@@ -15,6 +17,8 @@ use crate::records::{DecisionEntry, Quote, QuoteStatus, RatedOn, SYSTEM_ACTOR};
 use crate::storage::StorageError;
 use crate::underwriting::{Decision, Outcome, decide};
 
+#[cfg(feature = "aws")]
+pub use lifecycle::{Changed, RenewalRun};
 #[cfg(feature = "aws")]
 pub use service::Quoting;
 
@@ -73,6 +77,43 @@ pub enum QuoteError {
     /// The system gave no randomness to draw a new number from.
     #[error("no randomness for a new number: {0}")]
     NoRandomness(String),
+    /// The policy changed between the read and the write (another transaction got in first), or
+    /// the change quote no longer fits it.
+    #[error(
+        "policy {policy_number} changed while this request was worked out; read it and try again"
+    )]
+    PolicyChanged {
+        /// The policy.
+        policy_number: String,
+    },
+    /// The ledger refuses the transaction.
+    #[error(transparent)]
+    Refused(#[from] crate::lifecycle::Refused),
+    /// An endorsement's changes cannot be applied.
+    #[error(transparent)]
+    InvalidChange(#[from] crate::lifecycle::changes::InvalidChange),
+    /// The policy keeps no rating request to re-rate (it was written before they were kept).
+    #[error("policy {policy_number} keeps no rating request, so it cannot be re-rated")]
+    NotRated {
+        /// The policy.
+        policy_number: String,
+    },
+    /// Underwriting declines the policy as changed.
+    #[error("policy {policy_number} as changed is declined by underwriting")]
+    Declined {
+        /// The policy.
+        policy_number: String,
+        /// The decision, with its reasons.
+        decision: Box<Decision>,
+    },
+    /// The policy cannot be offered a renewal.
+    #[error("policy {policy_number} cannot be renewed: it is {why}")]
+    NotRenewable {
+        /// The policy.
+        policy_number: String,
+        /// `cancelled` or `expired`.
+        why: &'static str,
+    },
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -126,6 +167,12 @@ pub enum KeyUse {
     Create,
     /// `POST /api/v1/quotes/{quote_id}/decision`.
     Decide,
+    /// `POST /api/v1/policies/{policy_number}/endorsements`.
+    Endorse,
+    /// `POST /api/v1/policies/{policy_number}/cancellation`.
+    Cancel,
+    /// `POST /api/v1/policies/{policy_number}/reinstatement`.
+    Reinstate,
 }
 
 impl Idempotency {
@@ -136,6 +183,9 @@ impl Idempotency {
         let purpose = match purpose {
             KeyUse::Create => "create",
             KeyUse::Decide => "decide",
+            KeyUse::Endorse => "endorse",
+            KeyUse::Cancel => "cancel",
+            KeyUse::Reinstate => "reinstate",
         };
         let mut hasher = sha2::Sha256::new();
         for part in [purpose, owner, key] {
@@ -271,6 +321,7 @@ impl Assessed<'_> {
                 note: None,
             }],
             bound_by: None,
+            policy_change: None,
         })
     }
 }

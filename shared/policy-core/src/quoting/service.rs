@@ -24,10 +24,10 @@ use crate::underwriting::Outcome;
 /// The quoting and binding service over the rate tables and the store.
 #[derive(Debug, Clone)]
 pub struct Quoting {
-    tables: &'static RateTables,
-    store: DynamoStore,
-    validity: Duration,
-    cache: Arc<Cache>,
+    pub(super) tables: &'static RateTables,
+    pub(super) store: DynamoStore,
+    pub(super) validity: Duration,
+    pub(super) cache: Arc<Cache>,
 }
 
 impl Quoting {
@@ -172,7 +172,7 @@ impl Quoting {
         Ok(quote)
     }
 
-    async fn read_quote(&self, quote_id: &str) -> Result<Quote, QuoteError> {
+    pub(super) async fn read_quote(&self, quote_id: &str) -> Result<Quote, QuoteError> {
         self.store
             .get_quote(quote_id)
             .await?
@@ -193,6 +193,9 @@ impl Quoting {
             return Err(QuoteError::QuoteNotFound(quote_id.to_owned()));
         }
         bindable(&quote, now)?;
+        if let Some(change) = &quote.policy_change {
+            return self.bind_change(&quote, change, caller, now).await;
+        }
         for _ in 0..NUMBER_TRIES {
             let effective_date = quote.effective_date.max(now.date());
             let policy = Policy {
@@ -213,8 +216,22 @@ impl Quoting {
                 rated_on: quote.rated_on.clone(),
                 decision: Some(quote.decision.clone()),
                 decisions: quote.decisions.clone(),
+                version: 1,
+                term_number: 1,
+                renewal_offer: None,
             };
-            match self.store.bind(&policy, now).await? {
+            let first = crate::lifecycle::new_business(
+                policy.effective_date,
+                policy.expiration_date,
+                policy.total_premium,
+                crate::lifecycle::Made {
+                    actor: caller.id().to_owned(),
+                    at: now,
+                    rated_on: policy.rated_on.clone(),
+                    quote_id: Some(policy.quote_id.clone()),
+                },
+            );
+            match self.store.bind(&policy, &first, now).await? {
                 Bound::Created => {
                     // The quote changed: its bound state is put over any cached copy (a reader's
                     // fill of the quoted state cannot overwrite it). The policy may join any list
@@ -255,15 +272,17 @@ impl Quoting {
     }
 
     /// One page of at most `limit` of the policies `filter` selects, newest effective date
-    /// first, resuming after `start_after` (an earlier page's `last_key`).
+    /// first, resuming after `start_after` (an earlier page's `last_key`); a status filter is read
+    /// as of `today` (an active policy whose term has ended is expired).
     pub async fn list_policies(
         &self,
         filter: &PolicyFilter,
         limit: usize,
         start_after: Option<HashMap<String, String>>,
+        today: Date,
     ) -> Result<PolicyPage, QuoteError> {
         self.store
-            .list_policies(filter, limit, start_after)
+            .list_policies(filter, limit, start_after, today)
             .await
             .map_err(QuoteError::Storage)
     }
@@ -408,6 +427,6 @@ fn bindable(quote: &Quote, now: OffsetDateTime) -> Result<(), QuoteError> {
 /// Whether the key record found is this request's own, sent before: the same caller and the same
 /// body. Keys are hashed with their caller, so another caller's record is never found; the owner is
 /// checked all the same.
-fn same_request(ours: Option<&IdempotencyRecord>, found: &IdempotencyRecord) -> bool {
+pub(super) fn same_request(ours: Option<&IdempotencyRecord>, found: &IdempotencyRecord) -> bool {
     ours.is_some_and(|ours| ours.owner == found.owner && ours.fingerprint == found.fingerprint)
 }

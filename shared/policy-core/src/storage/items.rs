@@ -12,7 +12,8 @@ use super::{Item, StorageError};
 use crate::domain::{CoverageKind, PolicyType, State, Term};
 use crate::money::Money;
 use crate::records::{
-    DecisionEntry, Policy, PolicyStatus, PolicySummary, Quote, QuoteStatus, RatedOn, date_format,
+    DecisionEntry, Policy, PolicyChange, PolicyStatus, PolicySummary, Quote, QuoteStatus, RatedOn,
+    date_format,
 };
 use crate::underwriting::{Decision, Outcome};
 
@@ -94,6 +95,8 @@ struct QuoteItem {
     decisions: Vec<DecisionEntry>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     bound_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    policy_change: Option<PolicyChange>,
     // The underwriters' queue (the sparse `by_referral` index): present only while referred.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     queue: Option<String>,
@@ -131,6 +134,7 @@ pub(super) fn quote_item(quote: &Quote) -> Result<Item, StorageError> {
         rated_on: quote.rated_on.clone(),
         decisions: quote.decisions.clone(),
         bound_by: quote.bound_by.clone(),
+        policy_change: quote.policy_change.clone(),
         queue: referred.then(|| REFERRED_QUEUE.to_owned()),
         queue_key: referred.then(|| queue_key(quote.created_at, &quote.quote_id)),
     })?;
@@ -160,6 +164,7 @@ pub(super) fn quote_from_item(mut item: Item) -> Result<Quote, StorageError> {
         rated_on: raw.rated_on,
         decisions: raw.decisions,
         bound_by: raw.bound_by,
+        policy_change: raw.policy_change,
     })
 }
 
@@ -189,10 +194,33 @@ struct PolicyItem {
     decision: Option<Decision>,
     #[serde(default)]
     decisions: Vec<DecisionEntry>,
+    #[serde(default)]
+    version: u64,
+    #[serde(default = "first_term")]
+    term_number: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    renewal_offer: Option<String>,
     // Index keys.
     state_product: String,
     all_policies: String,
     effective_key: String,
+    #[serde(default)]
+    expiration_month: String,
+    #[serde(default)]
+    expiration_key: String,
+}
+
+fn first_term() -> u32 {
+    1
+}
+
+/// The partition key of the `by_expiration` index: the month a term ends, `YYYY-MM`.
+pub fn expiration_month(expiration_date: time::Date) -> String {
+    format!(
+        "{:04}-{:02}",
+        expiration_date.year(),
+        u8::from(expiration_date.month())
+    )
 }
 
 /// The sort key of every list index: newest effective date first, ties broken by number.
@@ -224,9 +252,14 @@ pub fn policy_item(policy: &Policy) -> Result<Item, StorageError> {
         rated_on: policy.rated_on.clone(),
         decision: policy.decision.clone(),
         decisions: policy.decisions.clone(),
+        version: policy.version,
+        term_number: policy.term_number,
+        renewal_offer: policy.renewal_offer.clone(),
         state_product: state_product(policy.state, policy.policy_type),
         all_policies: ALL_POLICIES.to_owned(),
         effective_key: effective_key(policy.effective_date, &policy.policy_number),
+        expiration_month: expiration_month(policy.expiration_date),
+        expiration_key: effective_key(policy.expiration_date, &policy.policy_number),
     })?;
     item.insert("total_premium".into(), money_attr(policy.total_premium));
     Ok(item)
@@ -254,6 +287,9 @@ pub fn policy_from_item(mut item: Item) -> Result<Policy, StorageError> {
         rated_on: raw.rated_on,
         decision: raw.decision,
         decisions: raw.decisions,
+        version: raw.version,
+        term_number: raw.term_number,
+        renewal_offer: raw.renewal_offer,
     })
 }
 
@@ -294,7 +330,7 @@ pub struct IdempotencyRecord {
     pub owner: String,
     /// Fingerprint of the request body it came with.
     pub fingerprint: String,
-    /// The quote it created.
+    /// The quote it created, or the policy transaction it made (`POL-...#<seq>`).
     pub quote_id: String,
     /// When DynamoDB may forget it.
     pub ttl: i64,
@@ -363,6 +399,7 @@ mod tests {
                 },
             ],
             bound_by: Some("agent-7".into()),
+            policy_change: None,
         }
     }
 
@@ -393,6 +430,9 @@ mod tests {
             rated_on: Some(rated_on()),
             decision: Some(quote().decision),
             decisions: quote().decisions,
+            version: 3,
+            term_number: 2,
+            renewal_offer: Some("Q-2026-ABCDEFGHJK".into()),
         }
     }
 

@@ -1,12 +1,12 @@
-//! DynamoDB storage for quotes, policies and idempotency records.
+//! DynamoDB storage for quotes, policies, each policy's ledger and idempotency records.
 //!
 //! Items are mapped with `serde_dynamo`; money is written as a DynamoDB number from the decimal's
 //! own text and read back exactly, never through a float. Every write that must not happen twice
 //! is conditional, and the multi-item writes are transactions.
 //!
 //! Inside: `client` builds the SDK client, times each call and tells a passing failure from a
-//! refusal ([`StorageError`]); `items` maps records to items and back; `quotes` and `policies` are
-//! the calls on each table, including which index answers a
+//! refusal ([`StorageError`]); `items` maps records to items and back; `quotes`, `policies` and
+//! `ledger` (the transactions table, and the writes that change a policy) are the calls on each table, including which index answers a
 //! [`PolicyFilter`](crate::records::PolicyFilter).
 
 //! Only [`StorageError`] is built without the `aws` feature: the pure core names it.
@@ -16,6 +16,8 @@ mod client;
 #[cfg(feature = "aws")]
 mod items;
 #[cfg(feature = "aws")]
+mod ledger;
+#[cfg(feature = "aws")]
 mod policies;
 #[cfg(feature = "aws")]
 mod quotes;
@@ -24,9 +26,11 @@ mod quotes;
 pub use client::client_for;
 #[cfg(feature = "aws")]
 pub use items::{
-    ALL_POLICIES, IDEMPOTENCY_TTL_SECS, IdempotencyRecord, effective_key, policy_from_item,
-    policy_item, state_product,
+    ALL_POLICIES, IDEMPOTENCY_TTL_SECS, IdempotencyRecord, effective_key, expiration_month,
+    policy_from_item, policy_item, state_product,
 };
+#[cfg(feature = "aws")]
+pub use ledger::{Append, Appended, Due, Offered};
 #[cfg(feature = "aws")]
 pub use policies::{IN_FORCE_PAGE, MAX_LIST_QUERIES, PolicyPage};
 #[cfg(feature = "aws")]

@@ -36,12 +36,16 @@ struct ListQuery {
     to_key: Option<String>,
     /// Attributes that must equal a value, where the index's key does not already say so.
     filters: Vec<(&'static str, String)>,
+    /// The status filter as of a day, where it depends on the day: `active` excludes terms that
+    /// have ended, `expired` includes them (an active policy past its expiration date reads as
+    /// expired).
+    as_of: Option<(PolicyStatus, String)>,
 }
 
 /// The query that lists the policies `filter` selects: the owner's partition when there is an
 /// owner, else the narrowest index the filter names, with the effective dates as key bounds and
 /// whatever the partition does not already select as filters.
-fn list_query(filter: &PolicyFilter) -> ListQuery {
+fn list_query(filter: &PolicyFilter, today: time::Date) -> ListQuery {
     let PolicyFilter {
         owner,
         state,
@@ -61,14 +65,25 @@ fn list_query(filter: &PolicyFilter) -> ListQuery {
             "by_policy_type",
             ("policy_type", product.as_str().to_owned()),
         ),
-        (None, None, None, Some(status)) => ("by_status", ("status", status.as_str().to_owned())),
-        (None, None, None, None) => ("by_effective", ("all_policies", ALL_POLICIES.to_owned())),
+        // Expired policies are partly stored as active: no one partition holds them.
+        (None, None, None, Some(status)) if *status != PolicyStatus::Expired => {
+            ("by_status", ("status", status.as_str().to_owned()))
+        }
+        (None, None, None, _) => ("by_effective", ("all_policies", ALL_POLICIES.to_owned())),
     };
     // What the index's partition does not already select is filtered.
+    let as_of = status
+        .filter(|s| matches!(s, PolicyStatus::Active | PolicyStatus::Expired))
+        .map(|s| (s, today.to_string()));
     let filters: Vec<(&'static str, String)> = [
         ("state", state.map(|s| s.code().to_owned())),
         ("policy_type", policy_type.map(|p| p.as_str().to_owned())),
-        ("status", status.map(|s| s.as_str().to_owned())),
+        (
+            "status",
+            status
+                .filter(|s| *s != PolicyStatus::Expired)
+                .map(|s| s.as_str().to_owned()),
+        ),
     ]
     .into_iter()
     .filter_map(|(name, value)| Some((name, value?)))
@@ -85,6 +100,7 @@ fn list_query(filter: &PolicyFilter) -> ListQuery {
         from_key: effective_from.map(|d| format!("{d}#")),
         to_key: effective_to.map(|d| format!("{d}#~")),
         filters,
+        as_of,
     }
 }
 
@@ -128,6 +144,22 @@ fn expressions(query: &ListQuery) -> Expressions {
         values.insert(format!(":f{i}"), AttributeValue::S(value.clone()));
         terms.push(format!("#f{i} = :f{i}"));
     }
+    match &query.as_of {
+        Some((PolicyStatus::Active, today)) => {
+            names.insert("#exp".into(), "expiration_date".into());
+            values.insert(":today".into(), AttributeValue::S(today.clone()));
+            terms.push("#exp > :today".to_owned());
+        }
+        Some((_, today)) => {
+            names.insert("#exp".into(), "expiration_date".into());
+            names.insert("#st".into(), "status".into());
+            values.insert(":today".into(), AttributeValue::S(today.clone()));
+            values.insert(":expired".into(), AttributeValue::S("expired".into()));
+            values.insert(":active".into(), AttributeValue::S("active".into()));
+            terms.push("(#st = :expired OR (#st = :active AND #exp <= :today))".to_owned());
+        }
+        None => {}
+    }
     let filter = (!terms.is_empty()).then(|| terms.join(" AND "));
     Expressions {
         condition,
@@ -162,9 +194,10 @@ impl DynamoStore {
         filter: &PolicyFilter,
         limit: usize,
         start_after: Option<HashMap<String, String>>,
+        today: time::Date,
     ) -> Result<PolicyPage, StorageError> {
         let limit = limit.max(1);
-        let query = list_query(filter);
+        let query = list_query(filter, today);
         let Expressions {
             condition,
             filter: filter_expression,
@@ -332,6 +365,8 @@ mod tests {
     use crate::domain::{PolicyType, State};
     use crate::records::PolicyStatus;
 
+    const TODAY: time::Date = date!(2026 - 11 - 30);
+
     #[test]
     fn a_list_reads_what_it_shows_and_resumes_by_naming_each_attribute_once() {
         for pk_name in ["state", "state_product", "owner", "status"] {
@@ -398,7 +433,7 @@ mod tests {
             (PolicyFilter::default(), "by_effective", "policy", vec![]),
         ];
         for (filter, index, partition, filtered) in cases {
-            let query = list_query(&filter);
+            let query = list_query(&filter, TODAY);
             assert_eq!(
                 (query.index, query.partition.1.as_str()),
                 (index, partition)
@@ -409,14 +444,56 @@ mod tests {
     }
 
     #[test]
+    fn active_and_expired_are_read_as_of_today() {
+        let active = expressions(&list_query(
+            &PolicyFilter {
+                status: Some(PolicyStatus::Active),
+                ..PolicyFilter::default()
+            },
+            TODAY,
+        ));
+        assert_eq!(active.values[":pk"], AttributeValue::S("active".into()));
+        assert_eq!(active.filter.as_deref(), Some("#exp > :today"));
+        assert_eq!(
+            active.values[":today"],
+            AttributeValue::S("2026-11-30".into())
+        );
+        // Expired: those stored so, and active ones whose term has ended; no one partition.
+        let query = list_query(
+            &PolicyFilter {
+                status: Some(PolicyStatus::Expired),
+                ..PolicyFilter::default()
+            },
+            TODAY,
+        );
+        assert_eq!(query.index, "by_effective");
+        let expired = expressions(&query);
+        assert_eq!(
+            expired.filter.as_deref(),
+            Some("(#st = :expired OR (#st = :active AND #exp <= :today))")
+        );
+        let cancelled = expressions(&list_query(
+            &PolicyFilter {
+                status: Some(PolicyStatus::Cancelled),
+                ..PolicyFilter::default()
+            },
+            TODAY,
+        ));
+        assert_eq!(cancelled.filter, None);
+    }
+
+    #[test]
     fn an_owner_lists_from_its_own_partition_with_every_filter() {
-        let query = list_query(&PolicyFilter {
-            owner: Some("agent-7".into()),
-            state: Some(State::CA),
-            policy_type: Some(PolicyType::Auto),
-            status: Some(PolicyStatus::Active),
-            ..PolicyFilter::default()
-        });
+        let query = list_query(
+            &PolicyFilter {
+                owner: Some("agent-7".into()),
+                state: Some(State::CA),
+                policy_type: Some(PolicyType::Auto),
+                status: Some(PolicyStatus::Active),
+                ..PolicyFilter::default()
+            },
+            TODAY,
+        );
         assert_eq!(query.index, "by_owner");
         assert_eq!(query.partition, ("owner", "agent-7".to_owned()));
         assert_eq!(
@@ -431,11 +508,14 @@ mod tests {
 
     #[test]
     fn date_bounds_cover_whole_days() {
-        let query = list_query(&PolicyFilter {
-            effective_from: Some(date!(2026 - 01 - 01)),
-            effective_to: Some(date!(2026 - 01 - 31)),
-            ..PolicyFilter::default()
-        });
+        let query = list_query(
+            &PolicyFilter {
+                effective_from: Some(date!(2026 - 01 - 01)),
+                effective_to: Some(date!(2026 - 01 - 31)),
+                ..PolicyFilter::default()
+            },
+            TODAY,
+        );
         let (from, to) = (query.from_key.unwrap(), query.to_key.unwrap());
         assert_eq!(
             (from.as_str(), to.as_str()),
@@ -450,13 +530,16 @@ mod tests {
 
     #[test]
     fn the_query_says_its_bounds_and_filters_in_dynamodb_terms() {
-        let both = expressions(&list_query(&PolicyFilter {
-            policy_type: Some(PolicyType::Home),
-            status: Some(PolicyStatus::Cancelled),
-            effective_from: Some(date!(2026 - 01 - 01)),
-            effective_to: Some(date!(2026 - 01 - 31)),
-            ..PolicyFilter::default()
-        }));
+        let both = expressions(&list_query(
+            &PolicyFilter {
+                policy_type: Some(PolicyType::Home),
+                status: Some(PolicyStatus::Cancelled),
+                effective_from: Some(date!(2026 - 01 - 01)),
+                effective_to: Some(date!(2026 - 01 - 31)),
+                ..PolicyFilter::default()
+            },
+            TODAY,
+        ));
         assert_eq!(
             both.condition,
             "#pk = :pk AND effective_key BETWEEN :from AND :to"
@@ -468,16 +551,22 @@ mod tests {
         assert_eq!(both.values[":f0"], AttributeValue::S("cancelled".into()));
         assert_eq!(both.values[":to"], AttributeValue::S("2026-01-31#~".into()));
 
-        let from = expressions(&list_query(&PolicyFilter {
-            effective_from: Some(date!(2026 - 01 - 01)),
-            ..PolicyFilter::default()
-        }));
+        let from = expressions(&list_query(
+            &PolicyFilter {
+                effective_from: Some(date!(2026 - 01 - 01)),
+                ..PolicyFilter::default()
+            },
+            TODAY,
+        ));
         assert_eq!(from.condition, "#pk = :pk AND effective_key >= :from");
         assert_eq!(from.filter, None);
-        let to = expressions(&list_query(&PolicyFilter {
-            effective_to: Some(date!(2026 - 01 - 31)),
-            ..PolicyFilter::default()
-        }));
+        let to = expressions(&list_query(
+            &PolicyFilter {
+                effective_to: Some(date!(2026 - 01 - 31)),
+                ..PolicyFilter::default()
+            },
+            TODAY,
+        ));
         assert_eq!(to.condition, "#pk = :pk AND effective_key <= :to");
         assert!(!to.values.contains_key(":from"));
     }

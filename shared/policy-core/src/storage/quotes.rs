@@ -18,6 +18,7 @@ use super::items::{
     to_item,
 };
 use super::{DynamoStore, IdempotencyRecord, Item, StorageError};
+use crate::lifecycle::Transaction;
 use crate::records::{DecisionEntry, Policy, Quote};
 
 /// The result of inserting a quote.
@@ -156,7 +157,7 @@ impl DynamoStore {
     /// The write of an idempotency record: on condition that the key is free, or held by a record
     /// whose TTL has passed (DynamoDB deletes expired items only eventually, and an expired key
     /// must neither block nor replay).
-    fn put_key(
+    pub(super) fn put_key(
         &self,
         record: &IdempotencyRecord,
         now: OffsetDateTime,
@@ -179,7 +180,10 @@ impl DynamoStore {
     /// failed. Concurrent transactions on the same items conflict rather than wait, so conflicts
     /// are retried with backoff until one of them has committed and the others see its result.
     /// A cancellation for a reason no retry changes (an invalid item, say) is refused at once.
-    async fn transact(&self, items: &[TransactWriteItem]) -> Result<Option<usize>, StorageError> {
+    pub(super) async fn transact(
+        &self,
+        items: &[TransactWriteItem],
+    ) -> Result<Option<usize>, StorageError> {
         for attempt in 0..8u32 {
             let result = timed(
                 "TransactWriteItems",
@@ -216,7 +220,7 @@ impl DynamoStore {
         })
     }
 
-    async fn idempotency_record(
+    pub(super) async fn idempotency_record(
         &self,
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, StorageError> {
@@ -250,13 +254,19 @@ impl DynamoStore {
         output.item.map(quote_from_item).transpose()
     }
 
-    /// In one transaction: marks the quote bound if it is quoted, accepted and unexpired at `now`,
-    /// and writes the policy if its number is free.
-    pub async fn bind(&self, policy: &Policy, now: OffsetDateTime) -> Result<Bound, StorageError> {
-        let update = Update::builder()
+    /// The update that marks quote `quote_id` bound to `policy_number` by `by`, on condition that
+    /// it is quoted, accepted and unexpired at `now`. A bound quote is part of its policy's record:
+    /// it loses its TTL.
+    pub(super) fn bind_quote_update(
+        &self,
+        quote_id: &str,
+        policy_number: &str,
+        by: &str,
+        now: OffsetDateTime,
+    ) -> Result<Update, StorageError> {
+        Update::builder()
             .table_name(&self.tables.quotes)
-            .key("quote_id", AttributeValue::S(policy.quote_id.clone()))
-            // A bound quote is part of its policy's record: it loses its TTL and names who bound it.
+            .key("quote_id", AttributeValue::S(quote_id.to_owned()))
             .update_expression("SET #status = :bound, policy_number = :policy, bound_by = :by REMOVE #ttl")
             .condition_expression(
                 "attribute_exists(quote_id) AND #status = :quoted AND #decision.#outcome = :accepted AND expires_at > :now",
@@ -265,26 +275,41 @@ impl DynamoStore {
             .expression_attribute_names("#decision", "decision")
             .expression_attribute_names("#outcome", "outcome")
             .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(
-                ":by",
-                AttributeValue::S(policy.bound_by.clone().unwrap_or_default()),
-            )
+            .expression_attribute_values(":by", AttributeValue::S(by.to_owned()))
             .expression_attribute_values(":bound", AttributeValue::S("bound".into()))
             .expression_attribute_values(":quoted", AttributeValue::S("quoted".into()))
             .expression_attribute_values(":accepted", AttributeValue::S("accepted".into()))
-            .expression_attribute_values(":policy", AttributeValue::S(policy.policy_number.clone()))
+            .expression_attribute_values(":policy", AttributeValue::S(policy_number.to_owned()))
             .expression_attribute_values(":now", AttributeValue::N(now.unix_timestamp().to_string()))
             .build()
-            .map_err(|e| StorageError::Mapping(e.to_string()))?;
+            .map_err(|e| StorageError::Mapping(e.to_string()))
+    }
+
+    /// In one transaction: marks the quote bound if it is quoted, accepted and unexpired at `now`,
+    /// and writes the policy, and `first`, its ledger's new-business entry, if its number is free.
+    pub async fn bind(
+        &self,
+        policy: &Policy,
+        first: &Transaction,
+        now: OffsetDateTime,
+    ) -> Result<Bound, StorageError> {
+        let update = self.bind_quote_update(
+            &policy.quote_id,
+            &policy.policy_number,
+            policy.bound_by.as_deref().unwrap_or_default(),
+            now,
+        )?;
         let put = Put::builder()
             .table_name(&self.tables.policies)
             .set_item(Some(policy_item(policy)?))
             .condition_expression("attribute_not_exists(policy_number)")
             .build()
             .map_err(|e| StorageError::Mapping(e.to_string()))?;
+        let ledger = self.ledger_put(&policy.policy_number, first)?;
         let items = [
             TransactWriteItem::builder().update(update).build(),
             TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder().put(ledger).build(),
         ];
         match self.transact(&items).await? {
             None => Ok(Bound::Created),

@@ -689,11 +689,16 @@ mod tests {
         let mut compiled: Vec<_> = COMMON_FILES
             .iter()
             .chain(STATE_FILES)
+            .chain(ADMINISTRATION_FILES)
             .map(|(f, _)| (*f).to_owned())
             .collect();
         compiled.sort();
         assert_eq!(on_disk, compiled);
-        for &(file, text) in COMMON_FILES.iter().chain(STATE_FILES) {
+        for &(file, text) in COMMON_FILES
+            .iter()
+            .chain(STATE_FILES)
+            .chain(ADMINISTRATION_FILES)
+        {
             let on_disk = std::fs::read_to_string(dir.join(file)).unwrap();
             assert_eq!(text, on_disk, "{file} is compiled in with other contents");
         }

@@ -18,6 +18,7 @@ mod loader;
 mod model;
 mod raw;
 
+pub(crate) use loader::ADMINISTRATION_FILES;
 pub use loader::{TableError, content_sha256};
 pub use model::{
     Bands, Business, ByCount, Common, CoverageRate, DeductibleCurve, DiscountKind, Discounts,

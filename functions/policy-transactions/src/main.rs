@@ -1,0 +1,15 @@
+//! `POST /api/v1/policies/{policy_number}/endorsements`, `/cancellation`, `/reinstatement` and
+//! `/renewal`: the policy transactions.
+
+use lambda_http::Error;
+use policy_core::api::transactions::ROUTES;
+use policy_core::quoting::Quoting;
+use policy_core::settings::Settings;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    policy_core::telemetry::init();
+    let settings = Settings::from_env()?;
+    let quoting = Quoting::from_settings(&settings).await?;
+    policy_core::api::serve(&ROUTES, quoting, settings.auth).await
+}
