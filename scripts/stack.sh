@@ -199,7 +199,7 @@ EOF
     say "waiting for the functions to build and answer (up to ${READY_TIMEOUT}s)"
     local base="http://127.0.0.1:$api_port"
     local routes=("GET /api/v1/health" "POST /api/v1/rates/calculate" "GET /api/v1/policies" "POST /api/v1/quotes"
-        "POST /api/v1/quotes/Q-2026-0000000000/bind")
+        "POST /api/v1/quotes/Q-2026-0000000000/bind" "POST /api/v1/policies/POL-2026-0000000000/renewal")
     for route in "${routes[@]}"; do
         local method=${route%% *} path=${route#* }
         wait_for "$path" "$READY_TIMEOUT" answers "$method" "$base$path" ||

@@ -34,6 +34,8 @@ pub struct Reply {
     pub location: Option<String>,
     /// Whether `idempotent-replayed` was set.
     pub replayed: bool,
+    /// `etag` header, if any.
+    pub etag: Option<String>,
     /// The body parsed as JSON (`Null` when it is not JSON).
     pub json: Value,
 }
@@ -89,6 +91,7 @@ pub fn send_with(
     let request_id = header("x-request-id");
     let location = header("location");
     let replayed = header("idempotent-replayed").is_some();
+    let etag = header("etag");
     let text = response
         .body_mut()
         .with_config()
@@ -101,6 +104,7 @@ pub fn send_with(
         request_id,
         location,
         replayed,
+        etag,
         json: serde_json::from_str(&text).unwrap_or(Value::Null),
     }
 }

@@ -158,7 +158,7 @@ fn resources_of(template: &Value, kind: &str) -> Vec<(String, Value)> {
 fn every_table_is_protected_from_deletion_and_recoverable_to_a_point_in_time() {
     let template = template();
     let tables = resources_of(&template, "AWS::DynamoDB::Table");
-    assert_eq!(tables.len(), 3);
+    assert_eq!(tables.len(), 4);
     for (name, table) in tables {
         assert_eq!(table["DeletionPolicy"], "Retain", "{name}");
         assert_eq!(

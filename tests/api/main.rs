@@ -12,6 +12,7 @@
 
 mod calculate_rate;
 mod decisions;
+mod lifecycle;
 mod logs;
 mod openapi;
 mod policies;

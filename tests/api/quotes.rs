@@ -340,6 +340,7 @@ fn an_expired_quote_reads_as_expired_and_cannot_be_bound() {
         rated_on: None,
         decisions: vec![],
         bound_by: None,
+        policy_change: None,
     };
     with_dynamo(async |client, tables| {
         DynamoStore::new(client.clone(), tables.clone())

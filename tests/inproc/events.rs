@@ -7,7 +7,7 @@ use std::fs;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_http::lambda_runtime::{Context, LambdaEvent};
 use policy_core::api::auth::AuthMode;
-use policy_core::api::warm;
+use policy_core::api::{renewals, warm};
 use serde_json::Value;
 
 use crate::support::{Functions, quoting};
@@ -38,6 +38,12 @@ fn expectations() -> BTreeMap<&'static str, (u16, Option<Vec<u16>>)> {
         ("bind-quote/bind.json", (404, None)),
         ("bind-quote/not-utf8.json", (400, None)),
         ("warm-cache/scheduled.json", (200, None)),
+        ("renew-policies/scheduled.json", (200, None)),
+        ("policy-transactions/endorse-unknown.json", (404, None)),
+        ("policy-transactions/cancel-invalid.json", (422, None)),
+        ("policy-transactions/reinstate-unknown.json", (404, None)),
+        ("policy-transactions/renew-unknown.json", (404, None)),
+        ("list-policies/transactions-unknown.json", (404, None)),
         ("health/shallow.json", (200, None)),
         ("health/deep.json", (200, None)),
     ])
@@ -74,6 +80,20 @@ async fn invoke(functions: &Functions, file: &str, text: &str) -> (u16, Value, O
             200,
             serde_json::to_value(report).unwrap(),
             Some("invoke-1".to_owned()),
+        );
+    }
+    if function == "renew-policies" {
+        let event: EventBridgeEvent = serde_json::from_str(text).unwrap();
+        let mut context = Context::default();
+        "invoke-2".clone_into(&mut context.request_id);
+        let report = renewals::handle(&quoting().await, LambdaEvent::new(event, context))
+            .await
+            .unwrap();
+        assert!(report.run.failed.is_empty(), "{report:?}");
+        return (
+            200,
+            serde_json::to_value(report).unwrap(),
+            Some("invoke-2".to_owned()),
         );
     }
     let request = lambda_http::request::from_str(text).unwrap_or_else(|e| panic!("{file}: {e}"));

@@ -22,8 +22,9 @@ use crate::support::{dispatch, policies_over, quoting, table_names};
 async fn write_policies(client: &Client, owner: &str, count: usize) -> BTreeSet<String> {
     let policies: Vec<Policy> = (0..count)
         .map(|i| {
+            // After the seeded book (which ends 2026-10-31), so the seeded pages stay as seeded.
             let effective_date =
-                date!(2026 - 01 - 01) + time::Duration::days(i64::try_from(i).unwrap());
+                date!(2027 - 06 - 01) + time::Duration::days(i64::try_from(i).unwrap());
             Policy {
                 policy_number: format!("POL-2026-{:0>10}", format!("{i}L{}", owner.len())),
                 owner: owner.to_owned(),
@@ -42,6 +43,9 @@ async fn write_policies(client: &Client, owner: &str, count: usize) -> BTreeSet<
                 rated_on: None,
                 decision: None,
                 decisions: Vec::new(),
+                version: 1,
+                term_number: 1,
+                renewal_offer: None,
             }
         })
         .collect();

@@ -487,6 +487,9 @@ async fn a_policy_whose_stored_hash_no_table_has_is_reported_not_guessed() {
             }),
             decision: None,
             decisions: Vec::new(),
+            version: 1,
+            term_number: 1,
+            renewal_offer: None,
         };
         client
             .put_item()

@@ -14,7 +14,7 @@ use policy_core::api::health::{self, Health};
 use policy_core::api::policies::{self, Policies};
 use policy_core::api::quotes::Quotes;
 use policy_core::api::router::Matched;
-use policy_core::api::{Router, Table, bind, impact, quotes};
+use policy_core::api::{Router, Table, bind, impact, quotes, transactions};
 use policy_core::cache::{Cache, CacheConfig};
 use policy_core::quoting::Quoting;
 use policy_core::rating::RateTables;
@@ -137,7 +137,7 @@ pub struct Functions {
     pub rates: Arc<Rates>,
     /// create-quote's state.
     pub quotes: Arc<Quotes>,
-    /// bind-quote's and rate-impact's state.
+    /// bind-quote's, rate-impact's and policy-transactions' state.
     pub quoting: Arc<Quoting>,
     /// list-policies' state.
     pub policies: Arc<Policies>,
@@ -183,6 +183,8 @@ impl Functions {
             policies::ROUTES.function
         } else if serves(&impact::ROUTES, request) {
             impact::ROUTES.function
+        } else if serves(&transactions::ROUTES, request) {
+            transactions::ROUTES.function
         } else {
             health::ROUTES.function
         }
@@ -202,6 +204,9 @@ impl Functions {
         } else if serves(&impact::ROUTES, &request) {
             // rate-impact's state is the quoting service, as bind-quote's is.
             dispatch(&impact::ROUTES, &self.quoting, auth, request).await
+        } else if serves(&transactions::ROUTES, &request) {
+            // policy-transactions' state is the quoting service too.
+            dispatch(&transactions::ROUTES, &self.quoting, auth, request).await
         } else {
             dispatch(&health::ROUTES, &self.health, auth, request).await
         }

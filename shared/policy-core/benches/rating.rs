@@ -128,6 +128,9 @@ fn policy(tables: &'static RateTables) -> Policy {
         rated_on: None,
         decision: None,
         decisions: Vec::new(),
+        version: 1,
+        term_number: 1,
+        renewal_offer: None,
     }
 }
 

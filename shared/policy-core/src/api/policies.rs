@@ -129,6 +129,7 @@ mod handlers {
 
     use lambda_http::RequestExt;
     use lambda_http::http::StatusCode;
+    use lambda_http::http::header::{ETAG, HeaderValue};
     use serde::Serialize;
     use sha2::{Digest, Sha256};
     use time::OffsetDateTime;
@@ -142,7 +143,7 @@ mod handlers {
     use crate::cache::{CacheName, Lookup};
     use crate::caller::Scope;
     use crate::digest::hex;
-    use crate::lifecycle::standing;
+    use crate::lifecycle::{premium, standing};
     use crate::quoting::{Quoting, is_number};
     use crate::records::{Policy, PolicySummary};
     use crate::route;
@@ -211,7 +212,7 @@ mod handlers {
         let body = serde_json::json!({
             "policy_number": policy.policy_number,
             "items": items,
-            "today": standing(&ledger, today),
+            "premium": premium(&ledger, today),
         });
         Ok(respond(StatusCode::OK, &call.request_id, &body))
     }
@@ -278,11 +279,12 @@ mod handlers {
         if !call.caller.may_access(&policy.owner) {
             return Err(not_found());
         }
-        Ok(respond(
-            StatusCode::OK,
-            &call.request_id,
-            &PolicyView::new(&policy)?,
-        ))
+        let mut response = respond(StatusCode::OK, &call.request_id, &PolicyView::new(&policy)?);
+        // The version a change can be conditioned on (`If-Match`).
+        if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", policy.version)) {
+            response.headers_mut().insert(ETAG, etag);
+        }
+        Ok(response)
     }
 
     /// A policy, through the cache; kept typed, owner included, so a hit is checked like a read.

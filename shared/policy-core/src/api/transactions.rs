@@ -114,6 +114,25 @@ pub fn read_bodyless(request: &Request) -> Result<Option<&str>, ApiError> {
     Ok(key)
 }
 
+/// The `If-Match` header: the policy version the client read, as the `ETag` a policy is served
+/// with (`"3"`; a bare `3` is taken too). A change is refused (409 `policy-changed`) if the policy
+/// is no longer at that version.
+pub fn if_match(request: &Request) -> Result<Option<u64>, ApiError> {
+    let Some(value) = request.headers().get("if-match") else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(|text| text.trim().trim_matches('"'))
+        .and_then(|text| text.parse::<u64>().ok())
+        .map(Some)
+        .ok_or_else(|| ApiError::InvalidField {
+            field: "If-Match".to_owned(),
+            detail: "send the policy's ETag, its version in quotes (e.g. \"3\")".to_owned(),
+        })
+}
+
 /// The fingerprint of a transaction request: the policy it is for and the body's meaning, so one
 /// key sent for two policies is two different requests.
 pub fn fingerprint(policy_number: &str, json: &[u8]) -> String {
@@ -131,18 +150,18 @@ mod handlers {
     use std::sync::Arc;
 
     use lambda_http::http::StatusCode;
-    use lambda_http::http::header::{HeaderValue, LOCATION};
+    use lambda_http::http::header::{ETAG, HeaderValue, LOCATION};
     use serde_json::json;
     use time::OffsetDateTime;
 
     use super::super::views::{PolicyView, QuoteView, transaction_view};
     use super::super::{Answer, ApiError, Call, Table, respond};
     use super::{
-        CancellationRequest, EndorsementRequest, fingerprint, read_bodyless, read_cancellation,
-        read_endorsement,
+        CancellationRequest, EndorsementRequest, fingerprint, if_match, read_bodyless,
+        read_cancellation, read_endorsement,
     };
     use crate::caller::Scope;
-    use crate::quoting::{Changed, Idempotency, KeyUse, Quoting, is_number};
+    use crate::quoting::{Changed, Conditions, Idempotency, KeyUse, Quoting, is_number};
     use crate::route;
 
     /// The policy-transactions function's routes.
@@ -193,6 +212,10 @@ mod handlers {
     /// repeat); 202 with the quote when an underwriter must decide first (201 for a new renewal
     /// offer, 200 for the one the policy has).
     fn answer(call: &Call, changed: &Changed, now: OffsetDateTime) -> Answer {
+        let etag = match changed {
+            Changed::Applied { policy, .. } => Some(format!("\"{}\"", policy.version)),
+            Changed::Referred { .. } => None,
+        };
         let (status, body, replayed, location) = match changed {
             Changed::Applied {
                 policy,
@@ -240,17 +263,27 @@ mod handlers {
         if let Ok(location) = HeaderValue::from_str(&location) {
             response.headers_mut().insert(LOCATION, location);
         }
+        if let Some(etag) = etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+            response.headers_mut().insert(ETAG, etag);
+        }
         Ok(response)
     }
 
-    fn key(
+    /// The request's conditions: its idempotency key (for `purpose`, fingerprinted with the
+    /// policy and the body) and its `If-Match`.
+    fn conditions(
         call: &Call,
         purpose: KeyUse,
         key: Option<&str>,
         number: &str,
         json: &[u8],
-    ) -> Option<Idempotency> {
-        key.map(|key| Idempotency::new(purpose, call.caller.id(), key, fingerprint(number, json)))
+    ) -> Result<Conditions, ApiError> {
+        Ok(Conditions {
+            idempotency: key.map(|key| {
+                Idempotency::new(purpose, call.caller.id(), key, fingerprint(number, json))
+            }),
+            expected: if_match(&call.request)?,
+        })
     }
 
     async fn endorse(quoting: Arc<Quoting>, call: Call) -> Answer {
@@ -262,14 +295,14 @@ mod handlers {
             key,
             json,
         } = read_endorsement(&call.request)?;
-        let idempotency = self::key(&call, KeyUse::Endorse, key, number, json);
+        let conditions = conditions(&call, KeyUse::Endorse, key, number, json)?;
         let changed = quoting
             .endorse(
                 number,
                 &call.caller,
                 effective_date,
                 &changes,
-                idempotency,
+                conditions,
                 now,
             )
             .await?;
@@ -285,14 +318,14 @@ mod handlers {
             key,
             json,
         } = read_cancellation(&call.request)?;
-        let idempotency = self::key(&call, KeyUse::Cancel, key, number, json);
+        let conditions = conditions(&call, KeyUse::Cancel, key, number, json)?;
         let changed = quoting
             .cancel(
                 number,
                 &call.caller,
                 effective_date,
                 reason,
-                idempotency,
+                conditions,
                 now,
             )
             .await?;
@@ -303,9 +336,9 @@ mod handlers {
         let now = now();
         let number = policy_number(&call)?;
         let key = read_bodyless(&call.request)?;
-        let idempotency = self::key(&call, KeyUse::Reinstate, key, number, b"");
+        let conditions = conditions(&call, KeyUse::Reinstate, key, number, b"")?;
         let changed = quoting
-            .reinstate(number, &call.caller, idempotency, now)
+            .reinstate(number, &call.caller, conditions, now)
             .await?;
         answer(&call, &changed, now)
     }

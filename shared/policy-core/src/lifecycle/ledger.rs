@@ -8,7 +8,6 @@
 //! the written premium is the sum of the transactions, so `written = earned + unearned` is a fact
 //! the property tests check at every date, not a definition.
 
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
@@ -555,6 +554,37 @@ pub fn renew(
         actor: made.actor,
         at: made.at,
     })
+}
+
+/// The current term's premium on a date, by the whole ledger (transactions effective later
+/// included): what an accountant books.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Premium {
+    /// The date.
+    #[serde(with = "date_format")]
+    pub as_of: Date,
+    /// The latest term.
+    pub term: u32,
+    /// Written for it.
+    pub written: Money,
+    /// Earned by the days before the date.
+    pub earned: Money,
+    /// For the days from the date on.
+    pub unearned: Money,
+}
+
+/// The latest term's written, earned and unearned premium on `date`.
+pub fn premium(ledger: &[Transaction], date: Date) -> Premium {
+    let last = latest(ledger);
+    let schedule = Schedule::of_term(ledger, last.term)
+        .unwrap_or_else(|| unreachable!("the latest transaction's term is in the ledger"));
+    Premium {
+        as_of: date,
+        term: last.term,
+        written: schedule.written(),
+        earned: schedule.earned(date),
+        unearned: schedule.unearned(date),
+    }
 }
 
 /// A policy as it stood on a date, from its ledger.

@@ -8,7 +8,7 @@ pub mod ledger;
 pub mod rules;
 
 pub use ledger::{
-    CancelReason, Cancellation, Capping, Kind, Made, RefundMethod, Refused, Schedule, Standing,
-    Transaction, cancel, endorse, new_business, reinstate, renew, standing,
+    CancelReason, Cancellation, Capping, Kind, Made, Premium, RefundMethod, Refused, Schedule,
+    Standing, Transaction, cancel, endorse, new_business, premium, reinstate, renew, standing,
 };
 pub use rules::{Rules, RulesError, StateRules};

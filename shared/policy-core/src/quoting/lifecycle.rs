@@ -45,6 +45,16 @@ pub enum Changed {
     },
 }
 
+/// What a transaction request asks besides its fields: its `Idempotency-Key`, and the policy
+/// version it was worked out from (`If-Match`), if the client names one.
+#[derive(Debug, Clone, Default)]
+pub struct Conditions {
+    /// The idempotency key, with the request's fingerprint.
+    pub idempotency: Option<Idempotency>,
+    /// The policy's version the client read; the change is refused if it is no longer current.
+    pub expected: Option<u64>,
+}
+
 /// What one renewal run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RenewalRun {
@@ -143,14 +153,21 @@ impl Quoting {
         Ok((policy, ledger))
     }
 
-    /// [`Quoting::policy_ledger`] for a change: refused if the policy is cancelled, whatever its
-    /// ledger says (a policy cancelled before ledgers were kept has no cancellation in it).
+    /// [`Quoting::policy_ledger`] for a change: refused if the caller expects another version
+    /// (`If-Match`), or if the policy is cancelled, whatever its ledger says (a policy cancelled
+    /// before ledgers were kept has no cancellation in it).
     async fn open_policy(
         &self,
         policy_number: &str,
         caller: &Caller,
+        expected: Option<u64>,
     ) -> Result<(Policy, Vec<Transaction>), QuoteError> {
         let (policy, ledger) = self.policy_ledger(policy_number, caller).await?;
+        if expected.is_some_and(|v| v != policy.version) {
+            return Err(QuoteError::PolicyChanged {
+                policy_number: policy_number.to_owned(),
+            });
+        }
         let last = ledger.iter().map(|t| t.seq).max().unwrap_or(1);
         if policy.status == PolicyStatus::Cancelled
             && !ledger.iter().any(|t| t.kind == Kind::Cancellation)
@@ -289,10 +306,14 @@ impl Quoting {
         caller: &Caller,
         date: Date,
         patch: &Map<String, Value>,
-        idempotency: Option<Idempotency>,
+        request: Conditions,
         now: OffsetDateTime,
     ) -> Result<Changed, QuoteError> {
-        let (policy, ledger) = self.open_policy(policy_number, caller).await?;
+        let Conditions {
+            idempotency,
+            expected,
+        } = request;
+        let (policy, ledger) = self.open_policy(policy_number, caller, expected).await?;
         let last = ledger
             .iter()
             .max_by_key(|t| t.seq)
@@ -444,6 +465,13 @@ impl Quoting {
                     .await?
                 {
                     Offered::Done => {
+                        let offered = Policy {
+                            renewal_offer: Some(quote.quote_id.clone()),
+                            ..policy.clone()
+                        };
+                        self.cache
+                            .write_through(CacheName::Policy, &policy.policy_number, &offered)
+                            .await;
                         return Ok(Changed::Referred {
                             quote: Box::new(quote),
                             replayed: false,
@@ -501,10 +529,14 @@ impl Quoting {
         caller: &Caller,
         date: Date,
         reason: CancelReason,
-        idempotency: Option<Idempotency>,
+        request: Conditions,
         now: OffsetDateTime,
     ) -> Result<Changed, QuoteError> {
-        let (policy, ledger) = self.open_policy(policy_number, caller).await?;
+        let Conditions {
+            idempotency,
+            expected,
+        } = request;
+        let (policy, ledger) = self.open_policy(policy_number, caller, expected).await?;
         let rules = rules_of(policy.state)?;
         let transaction = lifecycle::cancel(
             &ledger,
@@ -529,10 +561,19 @@ impl Quoting {
         &self,
         policy_number: &str,
         caller: &Caller,
-        idempotency: Option<Idempotency>,
+        request: Conditions,
         now: OffsetDateTime,
     ) -> Result<Changed, QuoteError> {
+        let Conditions {
+            idempotency,
+            expected,
+        } = request;
         let (policy, ledger) = self.policy_ledger(policy_number, caller).await?;
+        if expected.is_some_and(|v| v != policy.version) {
+            return Err(QuoteError::PolicyChanged {
+                policy_number: policy_number.to_owned(),
+            });
+        }
         let rules = rules_of(policy.state)?;
         let transaction = lifecycle::reinstate(
             &ledger,
@@ -631,7 +672,9 @@ impl Quoting {
         let horizon = today + time::Duration::days(i64::from(rules.longest_notice_days()));
         let mut run = RenewalRun::default();
         let system = Caller::new(SYSTEM_ACTOR, true);
-        for due in self.store.due_for_renewal(today, horizon).await? {
+        // A term that ends today has expired; the run offers terms that end from tomorrow on.
+        let tomorrow = today + time::Duration::days(1);
+        for due in self.store.due_for_renewal(tomorrow, horizon).await? {
             let notice = rules.of(due.state).map_or(0, |r| r.renewal_notice_days);
             if due.expiration_date > today + time::Duration::days(i64::from(notice)) {
                 continue;

@@ -18,7 +18,7 @@ use crate::storage::StorageError;
 use crate::underwriting::{Decision, Outcome, decide};
 
 #[cfg(feature = "aws")]
-pub use lifecycle::{Changed, RenewalRun};
+pub use lifecycle::{Changed, Conditions, RenewalRun};
 #[cfg(feature = "aws")]
 pub use service::Quoting;
 
