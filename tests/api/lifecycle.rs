@@ -157,6 +157,10 @@ fn an_endorsement_writes_the_pro_rata_difference_and_a_retry_writes_nothing_more
     assert_eq!(kinds, ["new_business", "endorsement"]);
     assert_balances(&ledger);
 
+    // And the endorsed policy replays to its rating
+    let replay = post_json(&format!("/api/v1/policies/{policy}/replay"), &json!({}));
+    assert_eq!(replay.json["matches"], true, "{:#}", replay.json);
+
     // And the policy as it stood before the change still reads as it was
     let was = get(&format!(
         "/api/v1/policies/{policy}?as_of={}",
@@ -476,6 +480,15 @@ fn a_renewal_offer_is_capped_made_once_and_binding_it_starts_the_next_term() {
         (Some("renewal"), Some(2))
     );
     assert_balances(&ledger);
+
+    // And the offer and the renewed policy replay to what they were rated at, cap or no cap
+    for path in [
+        format!("/api/v1/quotes/{quote_id}/replay"),
+        format!("/api/v1/policies/{policy}/replay"),
+    ] {
+        let replay = post_json(&path, &json!({}));
+        assert_eq!(replay.json["matches"], true, "{path}: {:#}", replay.json);
+    }
 }
 
 /// Invokes the renew-policies function as EventBridge would: its report.

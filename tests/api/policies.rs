@@ -127,7 +127,13 @@ fn paging_through_every_seeded_policy_has_no_duplicate_and_no_gap() {
         .map(|p| p["policy_number"].as_str().unwrap())
         .collect();
     assert_eq!(numbers.len(), seen.len(), "no duplicates");
-    assert_eq!(seen.len(), seeded, "no gaps");
+    // Other tests may write policies dated in the seeded range (an expired one, say); the seeded
+    // ones are numbered POL-YYYY-NNNNNN.
+    let seeded_seen = numbers
+        .iter()
+        .filter(|n| n.len() == "POL-2026-000001".len())
+        .count();
+    assert_eq!(seeded_seen, seeded, "no gaps");
     assert_newest_first(&seen);
 }
 

@@ -13,6 +13,7 @@ mod cache;
 mod events;
 mod faults;
 mod health;
+mod lifecycle;
 mod lists;
 mod rates;
 mod routes;

@@ -38,21 +38,31 @@ pub struct Stored<'a> {
 }
 
 impl<'a> From<&'a Quote> for Stored<'a> {
+    /// A renewal offer is rated, then held to its state's cap: the rated premium is what replays.
     fn from(quote: &'a Quote) -> Stored<'a> {
+        let capped = quote
+            .policy_change
+            .as_ref()
+            .and_then(|change| change.capping.as_ref());
         Stored {
             rated_on: quote.rated_on.as_ref(),
             effective_date: quote.effective_date,
-            total_premium: quote.total_premium,
+            total_premium: capped.map_or(quote.total_premium, |c| c.rated_premium),
         }
     }
 }
 
 impl<'a> From<&'a Policy> for Stored<'a> {
+    /// A policy's premium for the term may differ from its rating's total (a capped renewal, an
+    /// endorsement on one): the total of the breakdown it keeps, as rated, is what replays.
     fn from(policy: &'a Policy) -> Stored<'a> {
+        let rated = serde_json::from_str::<serde_json::Value>(&policy.breakdown)
+            .ok()
+            .and_then(|b| b["total_premium"].as_str().and_then(Money::parse));
         Stored {
             rated_on: policy.rated_on.as_ref(),
             effective_date: policy.effective_date,
-            total_premium: policy.total_premium,
+            total_premium: rated.unwrap_or(policy.total_premium),
         }
     }
 }

@@ -126,6 +126,62 @@ fn quote(c: &Client) -> Result<String, String> {
     ))
 }
 
+fn amount(value: &Value) -> Result<policy_core::money::Money, String> {
+    value
+        .as_str()
+        .and_then(policy_core::money::Money::parse)
+        .ok_or_else(|| format!("{value} is not an amount"))
+}
+
+fn policy_life(c: &Client) -> Result<String, String> {
+    // A policy bound, endorsed, and cancelled within the free look (flat: everything back).
+    let body = json!({"policy_type": "auto", "state": "CA", "coverage": {"liability": 500_000, "collision": 50_000},
+                      "drivers": [{"age": 40, "years_licensed": 22}], "vehicle": {"year": 2022, "value": 30_000},
+                      "zip_code": "95814"});
+    let created = c.call("POST", "/api/v1/quotes", Some(&body))?;
+    expect(&created, 201)?;
+    let id = created.json["quote_id"].as_str().ok_or("no quote_id")?;
+    let bound = c.call("POST", &format!("/api/v1/quotes/{id}/bind"), None)?;
+    expect(&bound, 201)?;
+    let number = bound.json["policy_number"]
+        .as_str()
+        .ok_or("no policy_number")?;
+    let start = bound.json["effective_date"]
+        .as_str()
+        .ok_or("no effective_date")?;
+    let endorsed = c.call(
+        "POST",
+        &format!("/api/v1/policies/{number}/endorsements"),
+        Some(&json!({"effective_date": start, "changes": {"coverage": {"collision": 100_000}}})),
+    )?;
+    expect(&endorsed, 201)?;
+    let cancelled = c.call(
+        "POST",
+        &format!("/api/v1/policies/{number}/cancellation"),
+        Some(&json!({"effective_date": start, "reason": "insured_request"})),
+    )?;
+    expect(&cancelled, 201)?;
+    let ledger = c.call(
+        "GET",
+        &format!("/api/v1/policies/{number}/transactions"),
+        None,
+    )?;
+    expect(&ledger, 200)?;
+    let items = ledger.json["items"].as_array().map_or(0, Vec::len);
+    let written = amount(&ledger.json["premium"]["written"])?;
+    if items != 3 || written != policy_core::money::Money::ZERO {
+        return Err(format!(
+            "expected 3 entries and nothing written after a flat cancellation: {}",
+            ledger.json
+        ));
+    }
+    Ok(format!(
+        "{number}: endorsed {}, refunded {}",
+        endorsed.json["transaction"]["written"],
+        cancelled.json["transaction"]["cancellation"]["refund"]
+    ))
+}
+
 fn referral(c: &Client) -> Result<String, String> {
     // A complete application with one DUI is referred; an underwriter accepts it from the queue.
     let body = json!({"policy_type": "auto", "state": "TX", "coverage": {"liability": 300_000},
@@ -222,11 +278,12 @@ pub fn run(base: &str, token: Option<&str>) -> bool {
         token: token.map(str::to_owned),
         agent,
     };
-    let checks: [(&str, Check); 7] = [
+    let checks: [(&str, Check); 8] = [
         ("health", health),
         ("rate a request", rate),
         ("create and read a quote", quote),
         ("refer and decide a quote", referral),
+        ("bind, endorse, cancel", policy_life),
         ("rate versions and replay", rate_versions),
         ("list policies by state", list),
         ("bad input is a problem", bad_input),

@@ -29,7 +29,7 @@ fn smoke_passes_against_the_local_stack() {
     assert!(passed, "{out}");
     assert_eq!(
         out.lines().filter(|l| l.starts_with("ok ")).count(),
-        7,
+        8,
         "{out}"
     );
 }
@@ -57,7 +57,7 @@ fn smoke_fails_line_by_line_when_every_function_is_broken() {
     assert!(!passed, "{out}");
     assert_eq!(
         out.lines().filter(|l| l.starts_with("FAIL ")).count(),
-        7,
+        8,
         "{out}"
     );
     assert!(out.contains("expected 200, got 502"), "{out}");
