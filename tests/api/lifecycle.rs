@@ -55,7 +55,7 @@ fn post_with(path: &str, body: &Value, headers: &[(&str, &str)]) -> Reply {
     )
 }
 
-fn endorse(policy: &str, date: time::Date, changes: Value, headers: &[(&str, &str)]) -> Reply {
+fn endorse(policy: &str, date: time::Date, changes: &Value, headers: &[(&str, &str)]) -> Reply {
     post_with(
         &format!("/api/v1/policies/{policy}/endorsements"),
         &json!({"effective_date": date.to_string(), "changes": changes}),
@@ -110,7 +110,7 @@ fn an_endorsement_writes_the_pro_rata_difference_and_a_retry_writes_nothing_more
     let date = start + time::Duration::days(30);
     let key = e2e::unique("endorse");
     let changes = json!({"coverage": {"collision": 100_000}});
-    let first = endorse(&policy, date, changes.clone(), &[("idempotency-key", &key)]);
+    let first = endorse(&policy, date, &changes, &[("idempotency-key", &key)]);
     assert_eq!(first.status, 201, "{:#}", first.json);
 
     // Then the premium for the term rises, and the change is written for the days left, half-up
@@ -134,14 +134,14 @@ fn an_endorsement_writes_the_pro_rata_difference_and_a_retry_writes_nothing_more
     assert_eq!(first.etag.as_deref(), Some("\"2\""));
 
     // And a retry with the key answers the same transaction, a different body with it is refused
-    let again = endorse(&policy, date, changes, &[("idempotency-key", &key)]);
+    let again = endorse(&policy, date, &changes, &[("idempotency-key", &key)]);
     assert_eq!(again.status, 200, "{:#}", again.json);
     assert!(again.replayed);
     assert_eq!(again.json["transaction"]["seq"], transaction["seq"]);
     let other = endorse(
         &policy,
         date,
-        json!({"zip_code": "90001"}),
+        &json!({"zip_code": "90001"}),
         &[("idempotency-key", &key)],
     );
     assert_problem(&other, 409, "Idempotency-Key");
@@ -190,7 +190,7 @@ fn changes_out_of_sequence_outside_the_term_or_that_underwriting_declines_are_re
     let later = endorse(
         &policy,
         start + time::Duration::days(60),
-        json!({"zip_code": "90001"}),
+        &json!({"zip_code": "90001"}),
         &[],
     );
     assert_eq!(later.status, 201, "{:#}", later.json);
@@ -199,7 +199,7 @@ fn changes_out_of_sequence_outside_the_term_or_that_underwriting_declines_are_re
     let early = endorse(
         &policy,
         start + time::Duration::days(10),
-        json!({"zip_code": "94105"}),
+        &json!({"zip_code": "94105"}),
         &[],
     );
     let problem = assert_problem(&early, 409, "effective_date");
@@ -211,7 +211,7 @@ fn changes_out_of_sequence_outside_the_term_or_that_underwriting_declines_are_re
     let outside = endorse(
         &policy,
         start + time::Duration::days(400),
-        json!({"zip_code": "94105"}),
+        &json!({"zip_code": "94105"}),
         &[],
     );
     assert_problem(&outside, 422, "effective_date");
@@ -220,7 +220,7 @@ fn changes_out_of_sequence_outside_the_term_or_that_underwriting_declines_are_re
         &endorse(
             &policy,
             start + time::Duration::days(61),
-            json!({"state": "TX"}),
+            &json!({"state": "TX"}),
             &[],
         ),
         422,
@@ -230,7 +230,7 @@ fn changes_out_of_sequence_outside_the_term_or_that_underwriting_declines_are_re
         &endorse(
             &policy,
             start + time::Duration::days(61),
-            json!({"drivers": [{"age": "old"}]}),
+            &json!({"drivers": [{"age": "old"}]}),
             &[],
         ),
         422,
@@ -240,7 +240,7 @@ fn changes_out_of_sequence_outside_the_term_or_that_underwriting_declines_are_re
     let declined = endorse(
         &policy,
         start + time::Duration::days(61),
-        json!({"drivers": [{"age": 15, "years_licensed": 0}]}),
+        &json!({"drivers": [{"age": 15, "years_licensed": 0}]}),
         &[],
     );
     let problem = assert_problem(&declined, 422, "changes.drivers[0].age");
@@ -251,7 +251,7 @@ fn changes_out_of_sequence_outside_the_term_or_that_underwriting_declines_are_re
         endorse(
             "POL-2026-0000000000",
             start,
-            json!({"zip_code": "94105"}),
+            &json!({"zip_code": "94105"}),
             &[]
         )
         .status,
@@ -267,7 +267,7 @@ fn a_referred_endorsement_waits_for_an_underwriter_and_binding_it_writes_the_cha
     let referred = endorse(
         &policy,
         date,
-        json!({"drivers": [{"age": 40, "years_licensed": 20, "dui": 1}]}),
+        &json!({"drivers": [{"age": 40, "years_licensed": 20, "dui": 1}]}),
         &[],
     );
     assert_eq!(referred.status, 202, "{:#}", referred.json);
@@ -387,7 +387,7 @@ fn two_endorsements_from_the_same_version_make_one_winner_and_lose_nothing() {
             .into_iter()
             .map(|changes| {
                 let policy = policy.clone();
-                s.spawn(move || endorse(&policy, date, changes, &[("if-match", "\"1\"")]))
+                s.spawn(move || endorse(&policy, date, &changes, &[("if-match", "\"1\"")]))
             })
             .collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()

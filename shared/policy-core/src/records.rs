@@ -100,7 +100,7 @@ pub struct Quote {
     /// For a quote that changes a policy (a renewal offer, a referred endorsement): which, and how.
     /// Binding it applies the change to that policy instead of writing a new one.
     #[serde(default)]
-    pub policy_change: Option<PolicyChange>,
+    pub policy_change: Option<Box<PolicyChange>>,
 }
 
 /// What binding a quote does to an existing policy.

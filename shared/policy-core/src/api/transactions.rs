@@ -296,16 +296,15 @@ mod handlers {
             json,
         } = read_endorsement(&call.request)?;
         let conditions = conditions(&call, KeyUse::Endorse, key, number, json)?;
-        let changed = quoting
-            .endorse(
-                number,
-                &call.caller,
-                effective_date,
-                &changes,
-                conditions,
-                now,
-            )
-            .await?;
+        let changed = Box::pin(quoting.endorse(
+            number,
+            &call.caller,
+            effective_date,
+            &changes,
+            conditions,
+            now,
+        ))
+        .await?;
         answer(&call, &changed, now)
     }
 
@@ -319,16 +318,15 @@ mod handlers {
             json,
         } = read_cancellation(&call.request)?;
         let conditions = conditions(&call, KeyUse::Cancel, key, number, json)?;
-        let changed = quoting
-            .cancel(
-                number,
-                &call.caller,
-                effective_date,
-                reason,
-                conditions,
-                now,
-            )
-            .await?;
+        let changed = Box::pin(quoting.cancel(
+            number,
+            &call.caller,
+            effective_date,
+            reason,
+            conditions,
+            now,
+        ))
+        .await?;
         answer(&call, &changed, now)
     }
 
@@ -337,9 +335,7 @@ mod handlers {
         let number = policy_number(&call)?;
         let key = read_bodyless(&call.request)?;
         let conditions = conditions(&call, KeyUse::Reinstate, key, number, b"")?;
-        let changed = quoting
-            .reinstate(number, &call.caller, conditions, now)
-            .await?;
+        let changed = Box::pin(quoting.reinstate(number, &call.caller, conditions, now)).await?;
         answer(&call, &changed, now)
     }
 
@@ -349,7 +345,7 @@ mod handlers {
         let now = now();
         let number = policy_number(&call)?;
         read_bodyless(&call.request)?;
-        let changed = quoting.offer_renewal(number, &call.caller, now).await?;
+        let changed = Box::pin(quoting.offer_renewal(number, &call.caller, now)).await?;
         answer(&call, &changed, now)
     }
 }
@@ -370,7 +366,7 @@ mod tests {
             .unwrap()
     }
 
-    fn field(err: ApiError) -> String {
+    fn field(err: &ApiError) -> String {
         err.problem("r", None).errors[0].field.clone()
     }
 
@@ -398,7 +394,7 @@ mod tests {
             ),
         ] {
             assert_eq!(
-                field(read_endorsement(&request(json)).unwrap_err()),
+                field(&read_endorsement(&request(json)).unwrap_err()),
                 named,
                 "{json}"
             );
@@ -422,7 +418,7 @@ mod tests {
             ),
         ] {
             assert_eq!(
-                field(read_cancellation(&request(json)).unwrap_err()),
+                field(&read_cancellation(&request(json)).unwrap_err()),
                 named,
                 "{json}"
             );

@@ -90,7 +90,7 @@ impl<'a> QuoteView<'a> {
             rated_on: RatedOnView::new(quote.rated_on.as_ref())?,
             decisions: &quote.decisions,
             bound_by: quote.bound_by.as_deref(),
-            policy_change: quote.policy_change.as_ref(),
+            policy_change: quote.policy_change.as_deref(),
         })
     }
 }

@@ -135,7 +135,7 @@ mod tests {
         let (request, canonical) = apply(
             STORED,
             &changes(
-                json!({"coverage": {"collision": 100000}, "vehicle": null, "zip_code": "94105"}),
+                json!({"coverage": {"collision": 100_000}, "vehicle": null, "zip_code": "94105"}),
             ),
         )
         .unwrap();

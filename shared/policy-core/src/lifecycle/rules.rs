@@ -102,7 +102,7 @@ impl StateRules {
             if file != expected {
                 return Err(error(file, format!("declares state {}", raw.state)));
             }
-            all.push(rules(file, raw)?);
+            all.push(rules(file, &raw)?);
         }
         all.sort_by_key(|r| r.state);
         Ok(StateRules(all))
@@ -143,7 +143,7 @@ fn fraction(file: &str, key: &str, text: &str) -> Result<Decimal, RulesError> {
         })
 }
 
-fn rules(file: &str, raw: RulesFile) -> Result<Rules, RulesError> {
+fn rules(file: &str, raw: &RulesFile) -> Result<Rules, RulesError> {
     if raw.free_look_days > 60 {
         return Err(error(file, "free_look_days: at most 60"));
     }

@@ -77,6 +77,21 @@ fn rules_of(state: crate::domain::State) -> Result<&'static Rules, QuoteError> {
     })
 }
 
+/// Who makes a transaction: `caller`, at `now`, rated on `rated_on`, from quote `quote_id`.
+fn made(
+    caller: &Caller,
+    now: OffsetDateTime,
+    rated_on: Option<RatedOn>,
+    quote_id: Option<String>,
+) -> lifecycle::Made {
+    lifecycle::Made {
+        actor: caller.id().to_owned(),
+        at: now,
+        rated_on,
+        quote_id,
+    }
+}
+
 /// The new-business entry of a policy bound before ledgers were kept, from the policy itself.
 fn synthesized_new_business(policy: &Policy) -> Transaction {
     lifecycle::new_business(
@@ -97,11 +112,11 @@ fn synthesized_new_business(policy: &Policy) -> Transaction {
 
 /// A request rated on `set` for a term starting `start`, with the coverages the state requires
 /// added.
-fn rate_on<'t>(
-    set: TableSet<'t>,
+fn rate_on(
+    set: TableSet<'_>,
     mut request: RatingRequest,
     start: Date,
-) -> Result<(RatingRequest, RateQuote<'t>), QuoteError> {
+) -> Result<(RatingRequest, RateQuote<'_>), QuoteError> {
     set.table.add_required_coverages(&mut request);
     request.effective_date = Some(start);
     let rated = rate_with(set, &request, start)?;
@@ -178,6 +193,7 @@ impl Quoting {
     }
 
     /// Writes `transaction` and the policy it leaves behind, conditioned on the version read.
+    #[allow(clippy::too_many_arguments, reason = "one change's parts, each named")]
     async fn write_change(
         &self,
         read: &Policy,
@@ -334,7 +350,7 @@ impl Quoting {
             &ledger,
             date,
             crate::money::Money::ZERO,
-            self.made(caller, now, None, None),
+            made(caller, now, None, None),
         )?;
         let set = self.term_tables(&changed, last.term, last.term_start)?;
         let (_, old) = rate_on(set, before, last.term_start)?;
@@ -381,7 +397,7 @@ impl Quoting {
                     &ledger,
                     date,
                     change,
-                    self.made(caller, now, Some(new_rated_on.clone()), None),
+                    made(caller, now, Some(new_rated_on.clone()), None),
                 )?;
                 let after = Policy {
                     total_premium: transaction.term_premium,
@@ -394,21 +410,6 @@ impl Quoting {
                 self.write_change(&policy, &ledger, transaction, after, record, None, now)
                     .await
             }
-        }
-    }
-
-    fn made(
-        &self,
-        caller: &Caller,
-        now: OffsetDateTime,
-        rated_on: Option<RatedOn>,
-        quote_id: Option<String>,
-    ) -> lifecycle::Made {
-        lifecycle::Made {
-            actor: caller.id().to_owned(),
-            at: now,
-            rated_on,
-            quote_id,
         }
     }
 
@@ -456,7 +457,7 @@ impl Quoting {
                     note: None,
                 }],
                 bound_by: None,
-                policy_change: Some(change.clone()),
+                policy_change: Some(Box::new(change.clone())),
             };
             if change.kind == ChangeKind::Renewal {
                 match self
@@ -538,13 +539,8 @@ impl Quoting {
         } = request;
         let (policy, ledger) = self.open_policy(policy_number, caller, expected).await?;
         let rules = rules_of(policy.state)?;
-        let transaction = lifecycle::cancel(
-            &ledger,
-            date,
-            reason,
-            rules,
-            self.made(caller, now, None, None),
-        )?;
+        let transaction =
+            lifecycle::cancel(&ledger, date, reason, rules, made(caller, now, None, None))?;
         let after = Policy {
             status: PolicyStatus::Cancelled,
             version: policy.version + 1,
@@ -575,12 +571,8 @@ impl Quoting {
             });
         }
         let rules = rules_of(policy.state)?;
-        let transaction = lifecycle::reinstate(
-            &ledger,
-            rules,
-            now.date(),
-            self.made(caller, now, None, None),
-        )?;
+        let transaction =
+            lifecycle::reinstate(&ledger, rules, now.date(), made(caller, now, None, None))?;
         let after = Policy {
             status: PolicyStatus::Active,
             version: policy.version + 1,
@@ -680,7 +672,7 @@ impl Quoting {
                 continue;
             }
             run.due += 1;
-            match self.offer_renewal(&due.policy_number, &system, now).await {
+            match Box::pin(self.offer_renewal(&due.policy_number, &system, now)).await {
                 Ok(Changed::Referred {
                     replayed: false, ..
                 }) => run.offered += 1,
@@ -704,7 +696,7 @@ impl Quoting {
     ) -> Result<Policy, QuoteError> {
         let owner = Caller::new(quote.owner.clone(), false);
         let (policy, ledger) = self.policy_ledger(&change.policy_number, &owner).await?;
-        let made = self.made(
+        let made = made(
             caller,
             now,
             quote.rated_on.clone(),

@@ -194,7 +194,7 @@ impl Quoting {
         }
         bindable(&quote, now)?;
         if let Some(change) = &quote.policy_change {
-            return self.bind_change(&quote, change, caller, now).await;
+            return Box::pin(self.bind_change(&quote, change, caller, now)).await;
         }
         for _ in 0..NUMBER_TRIES {
             let effective_date = quote.effective_date.max(now.date());

@@ -96,7 +96,7 @@ struct QuoteItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     bound_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    policy_change: Option<PolicyChange>,
+    policy_change: Option<Box<PolicyChange>>,
     // The underwriters' queue (the sparse `by_referral` index): present only while referred.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     queue: Option<String>,
