@@ -136,7 +136,7 @@ PROFILE ?= brief
 RUNS ?= 5
 
 .PHONY: load
-load: ## The brief's load mix against the `make dev` stack: [PROFILE=brief|production] [USERS=32] [DURATION=30] [RATE=req/s]
+load: ## The brief's load mix against the `make dev` stack: [PROFILE=brief|production|lifecycle] [USERS=32] [DURATION=30] [RATE=req/s]
 	@test -f $(DEV_DIR)/env || { echo "start the stack with 'make dev' first"; exit 1; }
 	@set -a; source $(DEV_DIR)/env; set +a; \
 		curl -sf -X POST "$$API_URL/2015-03-31/functions/warm-cache/invocations" -d @events/warm-cache/scheduled.json && echo; \
@@ -156,7 +156,7 @@ BENCH_STACK := .stack/benchmarks
 CONCURRENCY ?= 2
 
 .PHONY: benchmarks
-benchmarks: ## Regenerate BENCHMARKS.md: make bench, a 10 s warm-up, both load profiles and cold starts on a release stack it starts and stops
+benchmarks: ## Regenerate BENCHMARKS.md: make bench, a 10 s warm-up, the three load profiles and cold starts on a release stack it starts and stops
 	@mkdir -p target/load
 	cargo bench --locked -p policy-core --bench rating --bench allocations 2>&1 | tee target/load/bench.txt
 	cargo build --release --locked --bin loadtest
@@ -164,7 +164,7 @@ benchmarks: ## Regenerate BENCHMARKS.md: make bench, a 10 s warm-up, both load p
 	@trap '$(STACK) down $(BENCH_STACK)' EXIT; set -a; source $(BENCH_STACK)/env; set +a; \
 		curl -sf -X POST "$$API_URL/2015-03-31/functions/warm-cache/invocations" -d @events/warm-cache/scheduled.json && echo; \
 		target/release/loadtest run --base-url "$$API_URL" --profile brief --users $(USERS) --duration 10 --out target/load/warmup >/dev/null; \
-		for profile in brief production; do \
+		for profile in brief production lifecycle; do \
 			target/release/loadtest run --base-url "$$API_URL" --profile $$profile --users $(USERS) --duration $(DURATION) \
 				--log "$$STACK_LOG" --out target/load/$$profile; \
 		done; \

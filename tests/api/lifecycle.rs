@@ -640,3 +640,67 @@ fn an_active_policy_past_its_term_reads_and_lists_as_expired() {
     let late = post_json(&format!("/api/v1/policies/{number}/renewal"), &json!({}));
     assert_problem(&late, 409, "policy_number");
 }
+
+#[test]
+fn a_seeded_policy_bound_before_ledgers_were_kept_gets_its_new_business_entry_with_its_first_change()
+ {
+    // Given seeded policies in force (written with no ledger)
+    let page = get(
+        "/api/v1/policies?status=active&state=TX&policy_type=auto&effective_from=2026-06-01&effective_to=2026-10-31&limit=50",
+    );
+    assert_eq!(page.status, 200, "{:#}", page.json);
+    let seeded: Vec<String> = page.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["policy_number"].as_str().unwrap().to_owned())
+        .filter(|n| n.len() == "POL-2026-000001".len())
+        .collect();
+    assert!(!seeded.is_empty(), "{:#}", page.json);
+
+    // When one is endorsed (the first whose change underwriting accepts)
+    let date = today() + time::Duration::days(1);
+    let endorsed = seeded.iter().find_map(|number| {
+        let stored = with_dynamo(async |client, tables| {
+            client
+                .query()
+                .table_name(&tables.transactions)
+                .key_condition_expression("policy_number = :p")
+                .expression_attribute_values(":p", AttributeValue::S(number.clone()))
+                .send()
+                .await
+                .unwrap()
+                .count
+        });
+        if stored != 0 {
+            return None;
+        }
+        let reply = endorse(number, date, &json!({"prior_coverage_lapse": false}), &[]);
+        (reply.status == 201).then(|| (number.clone(), reply))
+    });
+    let (number, reply) = endorsed.expect("a seeded TX auto policy whose endorsement is accepted");
+    assert_eq!(reply.json["transaction"]["seq"], 2, "{:#}", reply.json);
+
+    // Then its ledger holds new business, worked out from the policy, and the endorsement, both
+    // stored, and it balances
+    let stored = with_dynamo(async |client, tables| {
+        client
+            .query()
+            .table_name(&tables.transactions)
+            .key_condition_expression("policy_number = :p")
+            .expression_attribute_values(":p", AttributeValue::S(number.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .count
+    });
+    assert_eq!(stored, 2);
+    let ledger = ledger(&number);
+    let first = &ledger["items"][0];
+    assert_eq!(
+        (first["kind"].as_str(), first["actor"].as_str()),
+        (Some("new_business"), Some("system"))
+    );
+    assert_balances(&ledger);
+}

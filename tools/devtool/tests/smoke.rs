@@ -61,5 +61,5 @@ fn smoke_fails_line_by_line_when_every_function_is_broken() {
         "{out}"
     );
     assert!(out.contains("expected 200, got 502"), "{out}");
-    assert!(out.contains("7 of 7 checks FAILED"), "{out}");
+    assert!(out.contains("8 of 8 checks FAILED"), "{out}");
 }

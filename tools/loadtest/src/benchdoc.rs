@@ -340,7 +340,7 @@ pub fn render(target: &Path, dir: &Path, setup: &str, notes: &str) -> String {
         );
     }
     out.push_str("\n## Load\n\n");
-    for profile in ["brief", "production"] {
+    for profile in ["brief", "production", "lifecycle"] {
         match read_json(&dir.join(profile).join("report.json")) {
             Some(report) => {
                 let plan = &report["plan"];

@@ -1,7 +1,7 @@
 //! Load and cold-start measurements of policy-decision.
 //!
 //! ```text
-//! loadtest [run] --base-url URL [--profile brief|production] [--users 32] [--duration 30]
+//! loadtest [run] --base-url URL [--profile brief|production|lifecycle] [--users 32] [--duration 30]
 //!          [--rate REQ_PER_S] [--out target/load] [--log WATCH_LOG] [--seed N]
 //! loadtest coldstart [--env .stack/dev/env] [--runs 5] [--out target/load]
 //! ```
@@ -65,7 +65,7 @@ impl Args {
     }
 }
 
-const USAGE: &str = "usage: loadtest [run] --base-url URL [--profile brief|production] [--users N] [--duration SECS] \
+const USAGE: &str = "usage: loadtest [run] --base-url URL [--profile brief|production|lifecycle] [--users N] [--duration SECS] \
 [--rate REQ_PER_S] [--out DIR] [--log WATCH_LOG] [--seed N]\n       loadtest coldstart [--env ENV_FILE] [--runs N] [--out DIR]
        loadtest benchmarks [--dir target/load] [--setup TEXT] [--notes FILE] [--out BENCHMARKS.md]";
 
@@ -126,8 +126,9 @@ fn load(args: &Args) -> Result<ExitCode, Error> {
         .trim_end_matches('/')
         .to_owned();
     let profile_name = args.get("--profile").unwrap_or("brief");
-    let profile = Profile::parse(profile_name)
-        .ok_or_else(|| format!("--profile is brief or production, not {profile_name:?}"))?;
+    let profile = Profile::parse(profile_name).ok_or_else(|| {
+        format!("--profile is brief, production or lifecycle, not {profile_name:?}")
+    })?;
     let users: usize = args.number("--users", 32)?;
     let duration: u64 = args.number("--duration", 30)?;
     if users == 0 || duration == 0 || users > 10_000 || duration > 3600 {

@@ -8,6 +8,9 @@ pub enum Profile {
     /// Quote complete applications and read them back, bind accepted quotes, rate, filtered
     /// lists, read policies.
     Production,
+    /// The life of policies this run binds: endorse them, cancel some for non-payment and
+    /// reinstate them, read their ledgers.
+    Lifecycle,
 }
 
 impl Profile {
@@ -16,6 +19,7 @@ impl Profile {
         match text {
             "brief" => Some(Profile::Brief),
             "production" => Some(Profile::Production),
+            "lifecycle" => Some(Profile::Lifecycle),
             _ => None,
         }
     }
@@ -25,6 +29,7 @@ impl Profile {
         match self {
             Profile::Brief => "brief",
             Profile::Production => "production",
+            Profile::Lifecycle => "lifecycle",
         }
     }
 
@@ -34,7 +39,7 @@ impl Profile {
     pub fn body(self, state: &str) -> String {
         match self {
             Profile::Brief => quote_body(state),
-            Profile::Production => application_body(state),
+            Profile::Production | Profile::Lifecycle => application_body(state),
         }
     }
 
@@ -53,6 +58,14 @@ impl Profile {
                 (Step::Rate, 2),
                 (Step::ListFiltered, 4),
                 (Step::GetPolicy, 3),
+            ],
+            Profile::Lifecycle => &[
+                (Step::CreateQuote, 2),
+                (Step::Bind, 2),
+                (Step::Endorse, 4),
+                (Step::Cancel, 1),
+                (Step::Reinstate, 1),
+                (Step::Ledger, 2),
             ],
         }
     }
@@ -75,6 +88,15 @@ pub enum Step {
     ListFiltered,
     /// `GET /api/v1/policies/{policy_number}` of a number seen on a list page.
     GetPolicy,
+    /// `POST /api/v1/policies/{policy_number}/endorsements` of a policy this run bound.
+    Endorse,
+    /// `POST /api/v1/policies/{policy_number}/cancellation` (non-payment) of a policy this run
+    /// bound.
+    Cancel,
+    /// `POST /api/v1/policies/{policy_number}/reinstatement` of a policy this run cancelled.
+    Reinstate,
+    /// `GET /api/v1/policies/{policy_number}/transactions` of a policy this run bound.
+    Ledger,
 }
 
 impl Step {
@@ -88,6 +110,10 @@ impl Step {
             Step::Bind => "POST /api/v1/quotes/{quote_id}/bind",
             Step::ListFiltered => "GET /api/v1/policies?<filters>",
             Step::GetPolicy => "GET /api/v1/policies/{policy_number}",
+            Step::Endorse => "POST /api/v1/policies/{policy_number}/endorsements",
+            Step::Cancel => "POST /api/v1/policies/{policy_number}/cancellation",
+            Step::Reinstate => "POST /api/v1/policies/{policy_number}/reinstatement",
+            Step::Ledger => "GET /api/v1/policies/{policy_number}/transactions",
         }
     }
 }
@@ -189,7 +215,7 @@ mod tests {
 
     #[test]
     fn profiles_parse_from_their_names() {
-        for profile in [Profile::Brief, Profile::Production] {
+        for profile in [Profile::Brief, Profile::Production, Profile::Lifecycle] {
             assert_eq!(Profile::parse(profile.as_str()), Some(profile));
         }
         assert_eq!(Profile::parse("other"), None);

@@ -49,13 +49,21 @@ struct Shared {
     start: Instant,
     deadline: Instant,
     next_slot: Cell<Instant>,
+    /// The run's first day: changes take effect from it on.
+    today: time::Date,
     recorder: RefCell<Recorder>,
     quotes: RefCell<VecDeque<String>>,
     bindable: RefCell<VecDeque<String>>,
     policies: RefCell<VecDeque<String>>,
+    /// Policies this run bound and may change, with the day offset their next change takes
+    /// effect on (changes go forward in time, so none is out of sequence). A policy is taken out
+    /// while a user changes it, so no two users change one policy at once.
+    owned: RefCell<VecDeque<(String, i64)>>,
+    /// Policies this run cancelled for non-payment, to reinstate.
+    cancelled: RefCell<VecDeque<(String, i64)>>,
 }
 
-fn keep(list: &RefCell<VecDeque<String>>, value: String) {
+fn keep<T>(list: &RefCell<VecDeque<T>>, value: T) {
     let mut list = list.borrow_mut();
     if list.len() == KEEP {
         list.pop_front();
@@ -75,6 +83,7 @@ pub async fn run(plan: Plan) -> (Recorder, Duration) {
     let shared = Rc::new(Shared {
         deadline: start + plan.duration,
         next_slot: Cell::new(start),
+        today: time::OffsetDateTime::now_utc().date(),
         plan,
         client,
         start,
@@ -82,6 +91,8 @@ pub async fn run(plan: Plan) -> (Recorder, Duration) {
         quotes: RefCell::new(VecDeque::new()),
         bindable: RefCell::new(VecDeque::new()),
         policies: RefCell::new(VecDeque::new()),
+        owned: RefCell::new(VecDeque::new()),
+        cancelled: RefCell::new(VecDeque::new()),
     });
     let local = tokio::task::LocalSet::new();
     let users: Vec<_> = (0..shared.plan.users)
@@ -179,7 +190,7 @@ async fn step_once(shared: &Shared, step: Step, rng: &mut StdRng) {
             let id = shared.bindable.borrow_mut().pop_front();
             match id {
                 Some(id) => {
-                    send(
+                    let answer = send(
                         shared,
                         step,
                         Method::POST,
@@ -187,10 +198,17 @@ async fn step_once(shared: &Shared, step: Step, rng: &mut StdRng) {
                         Some(String::new()),
                     )
                     .await;
+                    if let Some((StatusCode::CREATED, json)) = answer
+                        && let Some(number) = json["policy_number"].as_str()
+                    {
+                        keep(&shared.owned, (number.to_owned(), 1));
+                    }
                 }
                 None => create_quote(shared, rng).await,
             }
         }
+        Step::Endorse | Step::Cancel | Step::Ledger => change_policy(shared, step, rng).await,
+        Step::Reinstate => reinstate(shared, rng).await,
         Step::ListFiltered => {
             let path = filtered_list_path(rng);
             if let Some((StatusCode::OK, json)) = send(shared, step, Method::GET, path, None).await
@@ -222,6 +240,59 @@ async fn step_once(shared: &Shared, step: Step, rng: &mut StdRng) {
                 None => Box::pin(step_once(shared, Step::ListFiltered, rng)).await,
             }
         }
+    }
+}
+
+/// An endorsement, a non-payment cancellation or a ledger read of a policy this run bound (one
+/// bound first if there is none yet), effective on the policy's next day.
+async fn change_policy(shared: &Shared, step: Step, rng: &mut StdRng) {
+    let Some((number, day)) = shared.owned.borrow_mut().pop_front() else {
+        return Box::pin(step_once(shared, Step::Bind, rng)).await;
+    };
+    let date = shared.today + time::Duration::days(day);
+    match step {
+        Step::Endorse => {
+            let collision = 20_000 + 5_000 * rng.random_range(0..20);
+            let body = format!(
+                r#"{{"effective_date":"{date}","changes":{{"coverage":{{"collision":{collision}}}}}}}"#
+            );
+            let path = format!("/api/v1/policies/{number}/endorsements");
+            send(shared, step, Method::POST, path, Some(body)).await;
+            keep(&shared.owned, (number, day + 1));
+        }
+        Step::Cancel => {
+            let body = format!(r#"{{"effective_date":"{date}","reason":"non_payment"}}"#);
+            let path = format!("/api/v1/policies/{number}/cancellation");
+            if let Some((StatusCode::CREATED, _)) =
+                send(shared, step, Method::POST, path, Some(body)).await
+            {
+                keep(&shared.cancelled, (number, day));
+            }
+        }
+        _ => {
+            let path = format!("/api/v1/policies/{number}/transactions");
+            send(shared, step, Method::GET, path, None).await;
+            keep(&shared.owned, (number, day));
+        }
+    }
+}
+
+/// A reinstatement of a policy this run cancelled (one cancelled first if there is none yet).
+async fn reinstate(shared: &Shared, rng: &mut StdRng) {
+    let Some((number, day)) = shared.cancelled.borrow_mut().pop_front() else {
+        return Box::pin(step_once(shared, Step::Cancel, rng)).await;
+    };
+    let path = format!("/api/v1/policies/{number}/reinstatement");
+    if let Some((StatusCode::CREATED, _)) = send(
+        shared,
+        Step::Reinstate,
+        Method::POST,
+        path,
+        Some(String::new()),
+    )
+    .await
+    {
+        keep(&shared.owned, (number, day + 1));
     }
 }
 

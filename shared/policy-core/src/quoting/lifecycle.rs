@@ -45,6 +45,14 @@ pub enum Changed {
     },
 }
 
+/// A policy read for a change: the policy, its ledger, and the new-business entry worked out for a
+/// policy bound before ledgers were kept (in `ledger`, but not stored yet).
+struct Opened {
+    policy: Policy,
+    ledger: Vec<Transaction>,
+    unstored: Option<Transaction>,
+}
+
 /// What a transaction request asks besides its fields: its `Idempotency-Key`, and the policy
 /// version it was worked out from (`If-Match`), if the client names one.
 #[derive(Debug, Clone, Default)]
@@ -154,6 +162,15 @@ impl Quoting {
         policy_number: &str,
         caller: &Caller,
     ) -> Result<(Policy, Vec<Transaction>), QuoteError> {
+        let opened = self.read_ledger(policy_number, caller).await?;
+        Ok((opened.policy, opened.ledger))
+    }
+
+    async fn read_ledger(
+        &self,
+        policy_number: &str,
+        caller: &Caller,
+    ) -> Result<Opened, QuoteError> {
         let missing = || QuoteError::PolicyNotFound(policy_number.to_owned());
         let policy = self
             .store
@@ -162,10 +179,17 @@ impl Quoting {
             .filter(|p| caller.may_access(&p.owner))
             .ok_or_else(missing)?;
         let mut ledger = self.store.ledger(policy_number).await?;
+        let mut unstored = None;
         if !ledger.iter().any(|t| t.kind == Kind::NewBusiness) {
-            ledger.insert(0, synthesized_new_business(&policy));
+            let first = synthesized_new_business(&policy);
+            ledger.insert(0, first.clone());
+            unstored = Some(first);
         }
-        Ok((policy, ledger))
+        Ok(Opened {
+            policy,
+            ledger,
+            unstored,
+        })
     }
 
     /// [`Quoting::policy_ledger`] for a change: refused if the caller expects another version
@@ -176,20 +200,20 @@ impl Quoting {
         policy_number: &str,
         caller: &Caller,
         expected: Option<u64>,
-    ) -> Result<(Policy, Vec<Transaction>), QuoteError> {
-        let (policy, ledger) = self.policy_ledger(policy_number, caller).await?;
-        if expected.is_some_and(|v| v != policy.version) {
+    ) -> Result<Opened, QuoteError> {
+        let opened = self.read_ledger(policy_number, caller).await?;
+        if expected.is_some_and(|v| v != opened.policy.version) {
             return Err(QuoteError::PolicyChanged {
                 policy_number: policy_number.to_owned(),
             });
         }
-        let last = ledger.iter().map(|t| t.seq).max().unwrap_or(1);
-        if policy.status == PolicyStatus::Cancelled
-            && !ledger.iter().any(|t| t.kind == Kind::Cancellation)
+        let last = opened.ledger.iter().map(|t| t.seq).max().unwrap_or(1);
+        if opened.policy.status == PolicyStatus::Cancelled
+            && !opened.ledger.iter().any(|t| t.kind == Kind::Cancellation)
         {
             return Err(lifecycle::Refused::Cancelled { seq: last }.into());
         }
-        Ok((policy, ledger))
+        Ok(opened)
     }
 
     /// Writes `transaction` and the policy it leaves behind, conditioned on the version read.
@@ -197,20 +221,15 @@ impl Quoting {
     async fn write_change(
         &self,
         read: &Policy,
-        ledger: &[Transaction],
+        unstored: Option<&Transaction>,
         transaction: Transaction,
         after: Policy,
         record: Option<IdempotencyRecord>,
         bind_quote: Option<&Quote>,
         now: OffsetDateTime,
     ) -> Result<Changed, QuoteError> {
-        let stored_ledger = self.store.ledger(&read.policy_number).await?;
-        let mut entries = Vec::with_capacity(2);
-        if stored_ledger.is_empty()
-            && let Some(first) = ledger.first()
-        {
-            entries.push(first.clone());
-        }
+        // A policy bound before ledgers were kept gets its new business entry with its first change.
+        let mut entries: Vec<Transaction> = unstored.into_iter().cloned().collect();
         entries.push(transaction.clone());
         let record = record.map(|r| IdempotencyRecord {
             quote_id: format!("{}#{}", read.policy_number, transaction.seq),
@@ -329,7 +348,11 @@ impl Quoting {
             idempotency,
             expected,
         } = request;
-        let (policy, ledger) = self.open_policy(policy_number, caller, expected).await?;
+        let Opened {
+            policy,
+            ledger,
+            unstored,
+        } = self.open_policy(policy_number, caller, expected).await?;
         let last = ledger
             .iter()
             .max_by_key(|t| t.seq)
@@ -407,8 +430,16 @@ impl Quoting {
                     renewal_offer: None,
                     ..policy.clone()
                 };
-                self.write_change(&policy, &ledger, transaction, after, record, None, now)
-                    .await
+                self.write_change(
+                    &policy,
+                    unstored.as_ref(),
+                    transaction,
+                    after,
+                    record,
+                    None,
+                    now,
+                )
+                .await
             }
         }
     }
@@ -537,7 +568,11 @@ impl Quoting {
             idempotency,
             expected,
         } = request;
-        let (policy, ledger) = self.open_policy(policy_number, caller, expected).await?;
+        let Opened {
+            policy,
+            ledger,
+            unstored,
+        } = self.open_policy(policy_number, caller, expected).await?;
         let rules = rules_of(policy.state)?;
         let transaction =
             lifecycle::cancel(&ledger, date, reason, rules, made(caller, now, None, None))?;
@@ -548,8 +583,16 @@ impl Quoting {
             ..policy.clone()
         };
         let record = record_of(idempotency, now);
-        self.write_change(&policy, &ledger, transaction, after, record, None, now)
-            .await
+        self.write_change(
+            &policy,
+            unstored.as_ref(),
+            transaction,
+            after,
+            record,
+            None,
+            now,
+        )
+        .await
     }
 
     /// Reinstates a policy cancelled for non-payment, within its state's window, with no lapse.
@@ -564,7 +607,11 @@ impl Quoting {
             idempotency,
             expected,
         } = request;
-        let (policy, ledger) = self.policy_ledger(policy_number, caller).await?;
+        let Opened {
+            policy,
+            ledger,
+            unstored,
+        } = self.read_ledger(policy_number, caller).await?;
         if expected.is_some_and(|v| v != policy.version) {
             return Err(QuoteError::PolicyChanged {
                 policy_number: policy_number.to_owned(),
@@ -579,8 +626,16 @@ impl Quoting {
             ..policy.clone()
         };
         let record = record_of(idempotency, now);
-        self.write_change(&policy, &ledger, transaction, after, record, None, now)
-            .await
+        self.write_change(
+            &policy,
+            unstored.as_ref(),
+            transaction,
+            after,
+            record,
+            None,
+            now,
+        )
+        .await
     }
 
     /// The renewal offer of a policy's current term: the one it has, or a new one, re-rated with
@@ -695,7 +750,11 @@ impl Quoting {
         now: OffsetDateTime,
     ) -> Result<Policy, QuoteError> {
         let owner = Caller::new(quote.owner.clone(), false);
-        let (policy, ledger) = self.policy_ledger(&change.policy_number, &owner).await?;
+        let Opened {
+            policy,
+            ledger,
+            unstored,
+        } = self.read_ledger(&change.policy_number, &owner).await?;
         let made = made(
             caller,
             now,
@@ -750,7 +809,15 @@ impl Quoting {
             }
         };
         match self
-            .write_change(&policy, &ledger, transaction, after, None, Some(quote), now)
+            .write_change(
+                &policy,
+                unstored.as_ref(),
+                transaction,
+                after,
+                None,
+                Some(quote),
+                now,
+            )
             .await?
         {
             Changed::Applied { policy, .. } => {
