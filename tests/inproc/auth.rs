@@ -170,6 +170,80 @@ async fn a_caller_reads_and_binds_only_its_own_quotes_and_policies() {
 }
 
 #[tokio::test]
+async fn only_a_policys_owner_changes_it_or_reads_its_ledger() {
+    // Given alice's policy
+    let suite = Suite::new().await;
+    let (alice, mallory) = (unique("alice"), unique("mallory"));
+    let quote_id = suite.create(&alice).await;
+    let owner = As::Caller(&alice, ALL_SCOPES);
+    let bound = suite
+        .send(
+            owner,
+            "POST",
+            &format!("/api/v1/quotes/{quote_id}/bind"),
+            "",
+            None,
+        )
+        .await;
+    assert_eq!(bound.status, 201, "{:#}", bound.body);
+    let number = bound.body["policy_number"].as_str().unwrap().to_owned();
+    let date = bound.body["effective_date"].as_str().unwrap().to_owned();
+    let base = format!("/api/v1/policies/{number}");
+    let endorsement =
+        format!(r#"{{"effective_date":"{date}","changes":{{"coverage":{{"collision":60000}}}}}}"#);
+    let cancellation = format!(r#"{{"effective_date":"{date}","reason":"non_payment"}}"#);
+    let attempts = [
+        ("POST", format!("{base}/endorsements"), endorsement.clone()),
+        ("POST", format!("{base}/cancellation"), cancellation),
+        ("POST", format!("{base}/reinstatement"), String::new()),
+        ("POST", format!("{base}/renewal"), String::new()),
+        ("GET", format!("{base}/transactions"), String::new()),
+        ("GET", format!("{base}?as_of={date}"), String::new()),
+    ];
+
+    // When another caller tries each transaction and read, then every one is a 404
+    let other = As::Caller(&mallory, ALL_SCOPES);
+    for (method, path, body) in &attempts {
+        let reply = suite.send(other, method, path, body, None).await;
+        assert_eq!(reply.status, 404, "{method} {path}: {:#}", reply.body);
+    }
+    // And a caller that may only read policies is refused the changes
+    let reader = As::Caller(&alice, "policies:read");
+    let reply = suite
+        .send(
+            reader,
+            "POST",
+            &format!("{base}/endorsements"),
+            &endorsement,
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 403, "{:#}", reply.body);
+
+    // And nothing was written: the ledger holds new business only, and the owner endorses
+    let ledger = suite
+        .send(owner, "GET", &format!("{base}/transactions"), "", None)
+        .await;
+    assert_eq!(
+        ledger.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "{:#}",
+        ledger.body
+    );
+    let reply = suite
+        .send(
+            owner,
+            "POST",
+            &format!("{base}/endorsements"),
+            &endorsement,
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{:#}", reply.body);
+    assert_eq!(reply.body["transaction"]["actor"], alice.as_str());
+}
+
+#[tokio::test]
 async fn a_seeded_agent_pages_through_its_own_policies_only() {
     let suite = Suite::new().await;
     let mine = suite

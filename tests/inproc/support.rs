@@ -26,7 +26,8 @@ use serde_json::Value;
 /// is accepted and can be bound.
 pub const QUOTE: &str = r#"{"policy_type":"auto","state":"CA","coverage_requested":{"liability":500000},"drivers":[{"age":40,"years_licensed":22}],"vehicle":{"year":2022,"value":30000},"zip_code":"95814"}"#;
 /// Every scope a route asks for, short of the administrator's.
-pub const ALL_SCOPES: &str = "rates:calculate quotes:read quotes:write policies:read";
+pub const ALL_SCOPES: &str =
+    "rates:calculate quotes:read quotes:write policies:read policies:write";
 
 /// A response as the tests look at it.
 #[derive(Debug)]
