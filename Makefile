@@ -159,7 +159,7 @@ CONCURRENCY ?= 2
 benchmarks: ## Regenerate BENCHMARKS.md: make bench, a 10 s warm-up, the three load profiles and cold starts on a release stack it starts and stops
 	@mkdir -p target/load
 	cargo bench --locked -p policy-core --bench rating --bench allocations 2>&1 | tee target/load/bench.txt
-	cargo build --release --locked --bin loadtest
+	cargo build --release --locked --bin loadtest $(patsubst functions/%,--bin %,$(wildcard functions/*))
 	@WATCH_ARGS="--release --concurrency $(CONCURRENCY)" API_PORT=auto DYNAMODB_PORT=auto REDIS_PORT=auto $(STACK) up $(BENCH_STACK)
 	@trap '$(STACK) down $(BENCH_STACK)' EXIT; set -a; source $(BENCH_STACK)/env; set +a; \
 		curl -sf -X POST "$$API_URL/2015-03-31/functions/warm-cache/invocations" -d @events/warm-cache/scheduled.json && echo; \
