@@ -310,12 +310,23 @@ fn cancellations_refund_by_their_reason_and_a_non_payment_one_is_reinstated_with
     let start = today();
     // Within CA's 10-day free look, the insured gets everything back
     let flat = bound_policy();
-    let reply = cancel(&flat, start + time::Duration::days(3), "insured_request");
+    let key = e2e::unique("cancel");
+    let body = json!({"effective_date": start.to_string(), "reason": "insured_request"});
+    let path = format!("/api/v1/policies/{flat}/cancellation");
+    let reply = post_with(&path, &body, &[("idempotency-key", &key)]);
     assert_eq!(reply.status, 201, "{:#}", reply.json);
     let figures = &reply.json["transaction"]["cancellation"];
     assert_eq!(figures["method"], "flat");
     assert_eq!(money(&figures["refund"]), money(&figures["written"]));
     assert_eq!(reply.json["policy"]["status"], "cancelled");
+    // A retry with the key answers the cancellation made, not "already cancelled"
+    let again = post_with(&path, &body, &[("idempotency-key", &key)]);
+    assert_eq!(again.status, 200, "{:#}", again.json);
+    assert!(again.replayed);
+    assert_eq!(
+        again.json["transaction"]["seq"],
+        reply.json["transaction"]["seq"]
+    );
     assert_problem(
         &cancel(&flat, start + time::Duration::days(4), "rewrite"),
         409,
@@ -324,9 +335,19 @@ fn cancellations_refund_by_their_reason_and_a_non_payment_one_is_reinstated_with
 
     // After it, short rate: the refund is less than pro rata
     let short = bound_policy();
+    // More than 30 days back: refused
+    let backdated = cancel(&short, start - time::Duration::days(31), "insured_request");
+    let problem = assert_problem(&backdated, 422, "effective_date");
+    assert_eq!(problem["type"], "urn:policy-decision:problem:backdated");
     let reply = cancel(&short, start + time::Duration::days(90), "insured_request");
     let figures = &reply.json["transaction"]["cancellation"];
     assert_eq!(figures["method"], "short_rate", "{:#}", reply.json);
+    // Cancelled from a later day, it is in force until then
+    assert_eq!(reply.json["policy"]["status"], "active", "{:#}", reply.json);
+    assert_eq!(
+        reply.json["policy"]["cancellation_date"],
+        (start + time::Duration::days(90)).to_string()
+    );
     assert!(money(&figures["penalty"]) > Money::ZERO);
     assert_eq!(
         money(&figures["refund"]) + money(&figures["penalty"]),
@@ -605,6 +626,7 @@ fn an_active_policy_past_its_term_reads_and_lists_as_expired() {
         version: 1,
         term_number: 1,
         renewal_offer: None,
+        cancellation_date: None,
     };
     with_dynamo(async |client, tables| {
         client

@@ -46,6 +46,7 @@ async fn write_policies(client: &Client, owner: &str, count: usize) -> BTreeSet<
                 version: 1,
                 term_number: 1,
                 renewal_offer: None,
+                cancellation_date: None,
             }
         })
         .collect();

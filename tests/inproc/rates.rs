@@ -490,6 +490,7 @@ async fn a_policy_whose_stored_hash_no_table_has_is_reported_not_guessed() {
             version: 1,
             term_number: 1,
             renewal_offer: None,
+            cancellation_date: None,
         };
         client
             .put_item()

@@ -131,6 +131,7 @@ fn policy(tables: &'static RateTables) -> Policy {
         version: 1,
         term_number: 1,
         renewal_offer: None,
+        cancellation_date: None,
     }
 }
 

@@ -48,11 +48,12 @@ impl CacheName {
     /// How long Redis keeps an entry: what bounds staleness in other execution environments.
     pub fn ttl(self) -> Duration {
         match self {
-            // Binds and decisions write their new state over it; a fill is also cut short at the
-            // quote's expiry (see `Quoting::get`).
-            CacheName::Quote => Duration::from_secs(300),
-            // A policy does not change after it is bound.
-            CacheName::Policy => Duration::from_secs(3600),
+            // A quote: binds and decisions write their new state over it; a fill is also cut short
+            // at the quote's expiry (see `Quoting::get`). A policy: every transaction writes its
+            // new state over it; a read fills it only where nothing is (`Cache::fill`), so a read
+            // that raced a transaction cannot put the older state back. Five minutes bounds what
+            // a lost write-through would leave.
+            CacheName::Quote | CacheName::Policy => Duration::from_secs(300),
             // A new policy can join any page: keep pages short-lived.
             CacheName::List => Duration::from_secs(60),
         }
@@ -561,6 +562,34 @@ impl Cache {
                 .await
         })
         .await;
+    }
+
+    /// Fills `key` with `value` in Redis for the name's TTL only if nothing is there (`SET NX`);
+    /// true when Redis has an entry for `key` afterwards (this one or a newer one). L1 is left
+    /// alone: a warmer fills the shared level for the environments that start next.
+    pub async fn fill_new<T: Serialize>(&self, name: CacheName, key: &str, value: &T) -> bool {
+        let mut bytes = vec![FORMAT_VERSION];
+        if serde_json::to_writer(&mut bytes, value).is_err() {
+            return false;
+        }
+        let slot = self.slot(name, key).await;
+        let Some(l2_key) = slot.l2_key else {
+            return false;
+        };
+        let seconds = name.ttl().as_secs().max(1);
+        let value: Arc<[u8]> = bytes.into();
+        self.redis(|mut c| async move {
+            redis::cmd("SET")
+                .arg(l2_key)
+                .arg(value.as_ref())
+                .arg("NX")
+                .arg("EX")
+                .arg(seconds)
+                .query_async::<Option<String>>(&mut c)
+                .await
+        })
+        .await
+        .is_some()
     }
 
     /// Removes `key` from both levels.

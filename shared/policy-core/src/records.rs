@@ -267,6 +267,13 @@ pub struct Policy {
     /// The renewal offer made for the current term, if any.
     #[serde(default)]
     pub renewal_offer: Option<String>,
+    /// When a cancellation takes effect: a policy cancelled for a later day is in force until then.
+    #[serde(
+        default,
+        with = "crate::rating::request::iso_date",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cancellation_date: Option<Date>,
 }
 
 fn first_term() -> u32 {
@@ -274,9 +281,13 @@ fn first_term() -> u32 {
 }
 
 impl Policy {
-    /// The status as of `today`: an active policy whose term has ended reads as expired.
+    /// The status as of `today`: an active policy whose term has ended reads as expired, and one
+    /// cancelled from a later day reads as active until then.
     pub fn status_at(&self, today: Date) -> PolicyStatus {
         match self.status {
+            PolicyStatus::Cancelled if self.cancellation_date.is_some_and(|d| today < d) => {
+                PolicyStatus::Active
+            }
             PolicyStatus::Active if today >= self.expiration_date => PolicyStatus::Expired,
             status => status,
         }

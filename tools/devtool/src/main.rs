@@ -419,6 +419,7 @@ fn seeded_policy(
         version: 1,
         term_number: 1,
         renewal_offer: None,
+        cancellation_date: None,
     })
 }
 

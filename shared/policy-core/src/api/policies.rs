@@ -294,7 +294,15 @@ mod handlers {
             return Ok(policy);
         }
         let policy = quoting.policy(policy_number).await?;
-        cache.put(CacheName::Policy, policy_number, &policy).await;
+        // A fill never overwrites: a transaction that wrote a newer state meanwhile keeps it.
+        cache
+            .fill(
+                CacheName::Policy,
+                policy_number,
+                &policy,
+                CacheName::Policy.ttl(),
+            )
+            .await;
         Ok(policy)
     }
 
@@ -386,10 +394,9 @@ mod handlers {
         }
         for number in newest {
             match quoting.policy(&number).await {
-                Ok(policy) => {
-                    let slot = cache.slot(CacheName::Policy, &number).await;
-                    tally(cache.put_in(slot, &policy).await);
-                }
+                // Filled only where nothing is: a transaction's newer state is never replaced by
+                // what this run read a moment before it.
+                Ok(policy) => tally(cache.fill_new(CacheName::Policy, &number, &policy).await),
                 Err(_) => tally(false),
             }
         }

@@ -411,6 +411,14 @@ fn refused_problem(refused: &Refused, detail: String) -> ApiError {
                 detail,
             };
         }
+        Refused::Backdated { .. } => {
+            return ApiError::Unprocessable {
+                kind: "backdated",
+                title: "Change dated too far back",
+                field: "effective_date",
+                detail,
+            };
+        }
         Refused::OutOfSequence { .. } => (
             "out-of-sequence",
             "Out-of-sequence change",

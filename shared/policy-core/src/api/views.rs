@@ -131,6 +131,12 @@ pub struct PolicyView<'a> {
     /// The renewal offer of the current term, a quote to bind.
     #[serde(skip_serializing_if = "Option::is_none")]
     renewal_offer: Option<&'a str>,
+    /// The day a cancellation takes effect (the policy is in force until then).
+    #[serde(
+        with = "crate::rating::request::iso_date",
+        skip_serializing_if = "Option::is_none"
+    )]
+    cancellation_date: Option<Date>,
 }
 
 impl<'a> PolicyView<'a> {
@@ -157,6 +163,7 @@ impl<'a> PolicyView<'a> {
             term_number: policy.term_number,
             version: policy.version,
             renewal_offer: policy.renewal_offer.as_deref(),
+            cancellation_date: policy.cancellation_date,
         })
     }
 }

@@ -169,6 +169,16 @@ pub enum Refused {
         "only a policy whose latest transaction is a non-payment cancellation can be reinstated"
     )]
     NotReinstatable,
+    /// The date is further back than a change may be dated.
+    #[error(
+        "{date} is more than {MAX_BACKDATE_DAYS} days back: the earliest a change may take effect today is {earliest}"
+    )]
+    Backdated {
+        /// The date asked for.
+        date: Date,
+        /// The earliest allowed.
+        earliest: Date,
+    },
     /// The reinstatement window has closed.
     #[error(
         "the reinstatement window closed on {closed}: {days} days after the cancellation took effect on {cancelled}"
@@ -181,6 +191,18 @@ pub enum Refused {
         /// The last day it could be reinstated.
         closed: Date,
     },
+}
+
+/// How far back an endorsement or cancellation may be dated, in days before the day it is made.
+pub const MAX_BACKDATE_DAYS: i64 = 30;
+
+/// Refuses a change dated more than [`MAX_BACKDATE_DAYS`] before `today`.
+pub fn check_backdating(date: Date, today: Date) -> Result<(), Refused> {
+    let earliest = today - time::Duration::days(MAX_BACKDATE_DAYS);
+    if date < earliest {
+        return Err(Refused::Backdated { date, earliest });
+    }
+    Ok(())
 }
 
 /// The days of one term and what each earns, in cents.
@@ -429,8 +451,12 @@ pub fn cancel(
     let written = schedule.written();
     let earned = schedule.earned(date);
     let unearned = schedule.unearned(date);
-    let in_free_look =
-        last.term == 1 && (date - inception).whole_days() < i64::from(rules.free_look_days);
+    // Judged by the day the insured asks, not by the date asked for: a cancellation backdated
+    // into the free look months later is not flat.
+    let free_look = i64::from(rules.free_look_days);
+    let in_free_look = last.term == 1
+        && (made.at.date() - inception).whole_days() < free_look
+        && (date - inception).whole_days() < free_look;
     let method = match reason {
         CancelReason::InsuredRequest if in_free_look => RefundMethod::Flat,
         CancelReason::InsuredRequest => RefundMethod::ShortRate,
@@ -729,8 +755,23 @@ mod tests {
             (RefundMethod::ShortRate, money("100.00"), money("700.00"))
         );
         assert_eq!(insured.term_written, money("300.00"));
-        // Within CA's 10-day free look: everything back.
+        // Asked within CA's 10-day free look: everything back.
+        let asked_early = Made {
+            at: datetime!(2026-01-04 09:00 UTC),
+            ..made()
+        };
         let early = cancel(
+            &ledger,
+            date!(2026 - 01 - 05),
+            CancelReason::InsuredRequest,
+            rules(),
+            asked_early.clone(),
+        )
+        .unwrap();
+        let c = early.cancellation.as_ref().unwrap();
+        assert_eq!((c.method, c.refund), (RefundMethod::Flat, money("1000.00")));
+        // Backdated into the free look months later: short rate, not flat.
+        let late = cancel(
             &ledger,
             date!(2026 - 01 - 05),
             CancelReason::InsuredRequest,
@@ -738,8 +779,21 @@ mod tests {
             made(),
         )
         .unwrap();
-        let c = early.cancellation.as_ref().unwrap();
-        assert_eq!((c.method, c.refund), (RefundMethod::Flat, money("1000.00")));
+        assert_eq!(
+            late.cancellation.as_ref().unwrap().method,
+            RefundMethod::ShortRate
+        );
+        assert_eq!(
+            check_backdating(date!(2026 - 10 - 30), date!(2026 - 11 - 30)),
+            Err(Refused::Backdated {
+                date: date!(2026 - 10 - 30),
+                earliest: date!(2026 - 10 - 31),
+            })
+        );
+        assert_eq!(
+            check_backdating(date!(2026 - 10 - 31), date!(2026 - 11 - 30)),
+            Ok(())
+        );
         let mut flat = ledger.clone();
         flat.push(early);
         let schedule = Schedule::of_term(&flat, 1).unwrap();

@@ -9,6 +9,7 @@ pub mod rules;
 
 pub use ledger::{
     CancelReason, Cancellation, Capping, Kind, Made, Premium, RefundMethod, Refused, Schedule,
-    Standing, Transaction, cancel, endorse, new_business, premium, reinstate, renew, standing,
+    Standing, Transaction, cancel, check_backdating, endorse, new_business, premium, reinstate,
+    renew, standing,
 };
 pub use rules::{Rules, RulesError, StateRules};

@@ -269,6 +269,49 @@ impl Quoting {
         }
     }
 
+    /// The answer already given to a request with this idempotency key, if there is one: looked
+    /// up before anything else, so a retry of a change that was made is answered as it was, not
+    /// refused by the state the change left (a repeated cancellation is not "already cancelled").
+    async fn answered_before(
+        &self,
+        idempotency: Option<&Idempotency>,
+        policy_number: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Changed>, QuoteError> {
+        let Some(key) = idempotency else {
+            return Ok(None);
+        };
+        let Some(existing) = self.store.find_idempotency(&key.key, now).await? else {
+            return Ok(None);
+        };
+        let ours = record_of(Some(key.clone()), now);
+        Ok(Some(
+            self.replayed(ours.as_ref(), &existing, policy_number)
+                .await?,
+        ))
+    }
+
+    /// What every change checks before it reads the policy: the answer given before to its
+    /// idempotency key, if any, then how far back its date goes.
+    async fn begin(
+        &self,
+        idempotency: Option<&Idempotency>,
+        policy_number: &str,
+        date: Option<Date>,
+        now: OffsetDateTime,
+    ) -> Result<Option<Changed>, QuoteError> {
+        if let Some(before) = self
+            .answered_before(idempotency, policy_number, now)
+            .await?
+        {
+            return Ok(Some(before));
+        }
+        if let Some(date) = date {
+            lifecycle::check_backdating(date, now.date())?;
+        }
+        Ok(None)
+    }
+
     /// The answer to a request whose idempotency key was used before: the same request's result
     /// again, or a conflict if the key came with a different one.
     async fn replayed(
@@ -348,6 +391,12 @@ impl Quoting {
             idempotency,
             expected,
         } = request;
+        if let Some(before) = self
+            .begin(idempotency.as_ref(), policy_number, Some(date), now)
+            .await?
+        {
+            return Ok(before);
+        }
         let Opened {
             policy,
             ledger,
@@ -380,13 +429,7 @@ impl Quoting {
         let (changed, new) = rate_on(set, changed, last.term_start)?;
         let change = new.total_premium - old.total_premium;
         let decision = decide(&changed, &new, set.table);
-        let record = idempotency.map(|i| IdempotencyRecord {
-            idempotency_key: i.key,
-            owner: i.owner,
-            fingerprint: i.fingerprint,
-            quote_id: String::new(),
-            ttl: now.unix_timestamp() + IDEMPOTENCY_TTL_SECS,
-        });
+        let record = record_of(idempotency, now);
         let new_rated_on = rated_on(&new, changed_json);
         match decision.outcome {
             Outcome::Declined => Err(QuoteError::Declined {
@@ -428,6 +471,7 @@ impl Quoting {
                     rated_on: Some(new_rated_on),
                     version: policy.version + 1,
                     renewal_offer: None,
+                    cancellation_date: None,
                     ..policy.clone()
                 };
                 self.write_change(
@@ -568,6 +612,12 @@ impl Quoting {
             idempotency,
             expected,
         } = request;
+        if let Some(before) = self
+            .begin(idempotency.as_ref(), policy_number, Some(date), now)
+            .await?
+        {
+            return Ok(before);
+        }
         let Opened {
             policy,
             ledger,
@@ -578,6 +628,7 @@ impl Quoting {
             lifecycle::cancel(&ledger, date, reason, rules, made(caller, now, None, None))?;
         let after = Policy {
             status: PolicyStatus::Cancelled,
+            cancellation_date: Some(transaction.effective_date),
             version: policy.version + 1,
             renewal_offer: None,
             ..policy.clone()
@@ -607,6 +658,12 @@ impl Quoting {
             idempotency,
             expected,
         } = request;
+        if let Some(before) = self
+            .begin(idempotency.as_ref(), policy_number, None, now)
+            .await?
+        {
+            return Ok(before);
+        }
         let Opened {
             policy,
             ledger,
@@ -622,6 +679,7 @@ impl Quoting {
             lifecycle::reinstate(&ledger, rules, now.date(), made(caller, now, None, None))?;
         let after = Policy {
             status: PolicyStatus::Active,
+            cancellation_date: None,
             version: policy.version + 1,
             ..policy.clone()
         };
@@ -656,6 +714,14 @@ impl Quoting {
             });
         }
         let why = match policy.status_at(now.date()) {
+            // A cancellation pending for a later day ends the policy: it is not renewed.
+            _ if policy.status == PolicyStatus::Cancelled => Some("cancelled"),
+            // The current term has not started: a renewal bound early is the next term already.
+            PolicyStatus::Active
+                if policy.effective_date > now.date() && policy.term_number > 1 =>
+            {
+                Some("renewed for its next term already")
+            }
             PolicyStatus::Active => None,
             PolicyStatus::Cancelled => Some("cancelled"),
             PolicyStatus::Expired => Some("expired"),
@@ -783,6 +849,7 @@ impl Quoting {
                     term_number: transaction.term,
                     version: policy.version + 1,
                     renewal_offer: None,
+                    cancellation_date: None,
                     ..policy.clone()
                 };
                 (transaction, after)
@@ -803,6 +870,7 @@ impl Quoting {
                     rated_on: quote.rated_on.clone(),
                     version: policy.version + 1,
                     renewal_offer: None,
+                    cancellation_date: None,
                     ..policy.clone()
                 };
                 (transaction, after)

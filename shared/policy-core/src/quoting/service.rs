@@ -219,6 +219,7 @@ impl Quoting {
                 version: 1,
                 term_number: 1,
                 renewal_offer: None,
+                cancellation_date: None,
             };
             let first = crate::lifecycle::new_business(
                 policy.effective_date,

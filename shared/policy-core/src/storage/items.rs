@@ -200,6 +200,12 @@ struct PolicyItem {
     term_number: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     renewal_offer: Option<String>,
+    #[serde(
+        default,
+        with = "crate::rating::request::iso_date",
+        skip_serializing_if = "Option::is_none"
+    )]
+    cancellation_date: Option<time::Date>,
     // Index keys.
     state_product: String,
     all_policies: String,
@@ -255,6 +261,7 @@ pub fn policy_item(policy: &Policy) -> Result<Item, StorageError> {
         version: policy.version,
         term_number: policy.term_number,
         renewal_offer: policy.renewal_offer.clone(),
+        cancellation_date: policy.cancellation_date,
         state_product: state_product(policy.state, policy.policy_type),
         all_policies: ALL_POLICIES.to_owned(),
         effective_key: effective_key(policy.effective_date, &policy.policy_number),
@@ -290,6 +297,7 @@ pub fn policy_from_item(mut item: Item) -> Result<Policy, StorageError> {
         version: raw.version,
         term_number: raw.term_number,
         renewal_offer: raw.renewal_offer,
+        cancellation_date: raw.cancellation_date,
     })
 }
 
@@ -433,6 +441,7 @@ mod tests {
             version: 3,
             term_number: 2,
             renewal_offer: Some("Q-2026-ABCDEFGHJK".into()),
+            cancellation_date: Some(date!(2026 - 05 - 01)),
         }
     }
 

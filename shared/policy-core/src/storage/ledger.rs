@@ -127,6 +127,18 @@ impl DynamoStore {
         output.item.map(policy_from_item).transpose()
     }
 
+    /// The idempotency record stored under `key`, if one is there and has not expired by `now`.
+    pub async fn find_idempotency(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<IdempotencyRecord>, StorageError> {
+        Ok(self
+            .idempotency_record(key)
+            .await?
+            .filter(|record| record.ttl >= now.unix_timestamp()))
+    }
+
     /// A policy's ledger, oldest first (strongly consistent).
     pub async fn ledger(&self, policy_number: &str) -> Result<Vec<Transaction>, StorageError> {
         let mut transactions = Vec::new();
