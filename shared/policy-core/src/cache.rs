@@ -475,7 +475,7 @@ impl Cache {
     /// The decoded entry for `key`, or on a miss the slot a fresh value goes to: taken before the
     /// caller reads its source, so a write that retires the slot's generation in between keeps the
     /// older value from being served. An entry that does not decode (corrupt, or of another
-    /// format) is a miss, dropped from L1, so the fresh value overwrites it everywhere.
+    /// format) is a miss, dropped from both levels, so the fresh value replaces it everywhere.
     pub async fn lookup<T: DeserializeOwned>(&self, name: CacheName, key: &str) -> Lookup<T> {
         let raw = match self.lookup_raw(name, key).await {
             Ok((raw, _)) => raw,
@@ -491,7 +491,8 @@ impl Cache {
         } else {
             tracing::warn!(cache = name.as_str(), "cache: entry of another format");
         }
-        self.l1.invalidate(&full_key(name, key)).await;
+        // Dropped from both levels, so a fill that writes only where nothing is can replace it.
+        self.invalidate(name, key).await;
         Lookup::Miss(self.slot(name, key).await)
     }
 
