@@ -27,16 +27,18 @@ fuzz_target!(|data: &[u8]| {
                     .keys()
                     .all(|k| CHANGEABLE.contains(&k.as_str()))
             );
-            // The fingerprint is the same however the body was spelled.
-            assert_eq!(
-                transactions::fingerprint("POL-2026-0000000000", read.json),
-                transactions::fingerprint(
-                    "POL-2026-0000000000",
-                    policy_core::api::quotes::canonical_json(read.json).as_bytes()
-                )
-            );
             match changes::apply(STORED, &read.changes) {
                 Ok((changed, canonical)) => {
+                    // A valid request's fingerprint is the same however its body was spelled.
+                    // (Only a valid one: a 60-digit number, refused when the request is read, has
+                    // no stable spelling through a binary float.)
+                    assert_eq!(
+                        transactions::fingerprint("POL-2026-0000000000", read.json),
+                        transactions::fingerprint(
+                            "POL-2026-0000000000",
+                            policy_core::api::quotes::canonical_json(read.json).as_bytes()
+                        )
+                    );
                     // What is kept reads back as what was rated.
                     let again: policy_core::rating::RatingRequest =
                         match serde_json::from_str(&canonical) {
