@@ -583,27 +583,12 @@ fn the_daily_renewal_run_offers_each_due_policy_exactly_once_when_run_twice() {
     assert_eq!(terms.len(), offers.len(), "a term with two renewal offers");
 }
 
-/// A policy number no other test uses.
-fn fresh_number(year: i32) -> String {
-    const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let mut bits = OffsetDateTime::now_utc()
-        .unix_timestamp_nanos()
-        .unsigned_abs();
-    let suffix: String = (0..10)
-        .map(|_| {
-            let c = char::from(CROCKFORD[usize::try_from(bits % 32).unwrap()]);
-            bits /= 32;
-            c
-        })
-        .collect();
-    format!("POL-{year}-{suffix}")
-}
-
 #[test]
 fn an_active_policy_past_its_term_reads_and_lists_as_expired() {
     // Given an active policy whose term ended yesterday, as stored before the run that would
     // have renewed it
-    let number = fresh_number(2020);
+    // A number no other test uses, as the service draws them, dated 2020.
+    let number = policy_core::quoting::new_number("POL", datetime!(2020-01-01 0:00 UTC)).unwrap();
     let effective = date!(2020 - 01 - 07);
     let policy = Policy {
         policy_number: number.clone(),

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 use time::{Date, OffsetDateTime, Time};
 
-use super::service::{Quoting, same_request};
+use super::service::{Quoting, record_for, same_request};
 use super::{Idempotency, NUMBER_TRIES, QuoteError, new_number};
 use crate::cache::CacheName;
 use crate::caller::Caller;
@@ -19,9 +19,7 @@ use crate::records::{
     ChangeKind, DecisionEntry, Policy, PolicyChange, PolicyStatus, Quote, QuoteStatus, RatedOn,
     SYSTEM_ACTOR,
 };
-use crate::storage::{
-    Append, Appended, IDEMPOTENCY_TTL_SECS, IdempotencyRecord, Inserted, Offered, StorageError,
-};
+use crate::storage::{Append, Appended, IdempotencyRecord, Inserted, Offered, StorageError};
 use crate::underwriting::{Decision, Outcome, decide};
 
 /// What a policy transaction came to.
@@ -284,7 +282,7 @@ impl Quoting {
         let Some(existing) = self.store.find_idempotency(&key.key, now).await? else {
             return Ok(None);
         };
-        let ours = record_of(Some(key.clone()), now);
+        let ours = record_for(Some(key.clone()), "", now);
         Ok(Some(
             self.replayed(ours.as_ref(), &existing, policy_number)
                 .await?,
@@ -429,7 +427,7 @@ impl Quoting {
         let (changed, new) = rate_on(set, changed, last.term_start)?;
         let change = new.total_premium - old.total_premium;
         let decision = decide(&changed, &new, set.table);
-        let record = record_of(idempotency, now);
+        let record = record_for(idempotency, "", now);
         let new_rated_on = rated_on(&new, changed_json);
         match decision.outcome {
             Outcome::Declined => Err(QuoteError::Declined {
@@ -633,7 +631,7 @@ impl Quoting {
             renewal_offer: None,
             ..policy.clone()
         };
-        let record = record_of(idempotency, now);
+        let record = record_for(idempotency, "", now);
         self.write_change(
             &policy,
             unstored.as_ref(),
@@ -683,7 +681,7 @@ impl Quoting {
             version: policy.version + 1,
             ..policy.clone()
         };
-        let record = record_of(idempotency, now);
+        let record = record_for(idempotency, "", now);
         self.write_change(
             &policy,
             unstored.as_ref(),
@@ -905,14 +903,4 @@ impl Quoting {
             }
         }
     }
-}
-
-fn record_of(idempotency: Option<Idempotency>, now: OffsetDateTime) -> Option<IdempotencyRecord> {
-    idempotency.map(|i| IdempotencyRecord {
-        idempotency_key: i.key,
-        owner: i.owner,
-        fingerprint: i.fingerprint,
-        quote_id: String::new(),
-        ttl: now.unix_timestamp() + IDEMPOTENCY_TTL_SECS,
-    })
 }

@@ -90,13 +90,7 @@ impl Quoting {
     ) -> Result<Made, QuoteError> {
         let assessed = assess(self.tables, request, now.date())?;
         let rated_on = assessed.rated_on(request_json);
-        let record = idempotency.map(|i| IdempotencyRecord {
-            idempotency_key: i.key,
-            owner: i.owner,
-            fingerprint: i.fingerprint,
-            quote_id: String::new(),
-            ttl: now.unix_timestamp() + IDEMPOTENCY_TTL_SECS,
-        });
+        let record = record_for(idempotency, "", now);
         for _ in 0..NUMBER_TRIES {
             let quote = assessed.quote(
                 new_number("Q", now)?,
@@ -334,13 +328,7 @@ impl Quoting {
             at: now,
             note: Some(note),
         };
-        let record = idempotency.map(|i| IdempotencyRecord {
-            idempotency_key: i.key,
-            owner: i.owner,
-            fingerprint: i.fingerprint,
-            quote_id: quote_id.to_owned(),
-            ttl: now.unix_timestamp() + IDEMPOTENCY_TTL_SECS,
-        });
+        let record = record_for(idempotency, quote_id, now);
         let decided = self
             .store
             .decide(quote_id, &entry, now, record.as_ref())
@@ -423,6 +411,23 @@ fn bindable(quote: &Quote, now: OffsetDateTime) -> Result<(), QuoteError> {
         });
     }
     Ok(())
+}
+
+/// The record an idempotency key is stored as, for a request made at `now` that made `made` (a
+/// quote id or a policy transaction; filled in later when not known yet), kept for
+/// [`IDEMPOTENCY_TTL_SECS`].
+pub(super) fn record_for(
+    idempotency: Option<Idempotency>,
+    made: &str,
+    now: OffsetDateTime,
+) -> Option<IdempotencyRecord> {
+    idempotency.map(|i| IdempotencyRecord {
+        idempotency_key: i.key,
+        owner: i.owner,
+        fingerprint: i.fingerprint,
+        quote_id: made.to_owned(),
+        ttl: now.unix_timestamp() + IDEMPOTENCY_TTL_SECS,
+    })
 }
 
 /// Whether the key record found is this request's own, sent before: the same caller and the same
