@@ -551,7 +551,13 @@ impl Cache {
         let Some(l2_key) = slot.l2_key else {
             return;
         };
-        let seconds = ttl.min(name.ttl()).as_secs().max(1);
+        self.set_new(l2_key, value, ttl.min(name.ttl())).await;
+    }
+
+    /// `SET key value NX EX ttl` (at least a second): true when Redis answered, whether it kept
+    /// this value or one already there.
+    async fn set_new(&self, l2_key: String, value: Arc<[u8]>, ttl: Duration) -> bool {
+        let seconds = ttl.as_secs().max(1);
         self.redis(|mut c| async move {
             redis::cmd("SET")
                 .arg(l2_key)
@@ -562,7 +568,8 @@ impl Cache {
                 .query_async::<Option<String>>(&mut c)
                 .await
         })
-        .await;
+        .await
+        .is_some()
     }
 
     /// Fills `key` with `value` in Redis for the name's TTL only if nothing is there (`SET NX`);
@@ -577,20 +584,7 @@ impl Cache {
         let Some(l2_key) = slot.l2_key else {
             return false;
         };
-        let seconds = name.ttl().as_secs().max(1);
-        let value: Arc<[u8]> = bytes.into();
-        self.redis(|mut c| async move {
-            redis::cmd("SET")
-                .arg(l2_key)
-                .arg(value.as_ref())
-                .arg("NX")
-                .arg("EX")
-                .arg(seconds)
-                .query_async::<Option<String>>(&mut c)
-                .await
-        })
-        .await
-        .is_some()
+        self.set_new(l2_key, bytes.into(), name.ttl()).await
     }
 
     /// Removes `key` from both levels.

@@ -8,9 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
 use super::client::{sdk_error, timed};
-use super::items::{
-    expiration_month, from_item, policy_from_item, policy_item, quote_item, to_item,
-};
+use super::items::{expiration_month, from_item, policy_item, quote_item, to_item};
 use super::{DynamoStore, IdempotencyRecord, Item, StorageError};
 use crate::lifecycle::Transaction;
 use crate::records::{Policy, PolicyStatus, Quote};
@@ -113,18 +111,7 @@ impl DynamoStore {
         &self,
         policy_number: &str,
     ) -> Result<Option<Policy>, StorageError> {
-        let output = timed(
-            "GetItem",
-            self.client
-                .get_item()
-                .table_name(&self.tables.policies)
-                .key("policy_number", AttributeValue::S(policy_number.to_owned()))
-                .consistent_read(true)
-                .send(),
-        )
-        .await
-        .map_err(sdk_error("GetItem"))?;
-        output.item.map(policy_from_item).transpose()
+        self.read_policy(policy_number, true).await
     }
 
     /// The idempotency record stored under `key`, if one is there and has not expired by `now`.

@@ -170,14 +170,24 @@ fn expressions(query: &ListQuery) -> Expressions {
 }
 
 impl DynamoStore {
-    /// Reads a policy.
+    /// Reads a policy (eventually consistent: reads that go on to the cache).
     pub async fn get_policy(&self, policy_number: &str) -> Result<Option<Policy>, StorageError> {
+        self.read_policy(policy_number, false).await
+    }
+
+    /// Reads a policy, strongly consistent when `consistent` (what a change is worked out from).
+    pub(super) async fn read_policy(
+        &self,
+        policy_number: &str,
+        consistent: bool,
+    ) -> Result<Option<Policy>, StorageError> {
         let output = timed(
             "GetItem",
             self.client
                 .get_item()
                 .table_name(&self.tables.policies)
                 .key("policy_number", AttributeValue::S(policy_number.to_owned()))
+                .consistent_read(consistent)
                 .send(),
         )
         .await
