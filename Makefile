@@ -72,7 +72,7 @@ deny: tools ## cargo deny: licenses, bans, sources, and advisories for Cargo.loc
 test: export CARGO_INCREMENTAL := 0
 test: tools lint validate deny fuzz-smoke ## Everything CI runs: lint, template check, a short fuzz run, unit and property tests, smoke and end-to-end tests on a fresh local stack
 	cargo build --workspace --all-targets --locked
-	@API_PORT=auto DYNAMODB_PORT=auto REDIS_PORT=auto SEED_COUNT=2000 $(STACK) up $(TEST_DIR)
+	@API_PORT=auto DYNAMODB_PORT=auto REDIS_PORT=auto XRAY_DAEMON_PORT=auto SEED_COUNT=2000 $(STACK) up $(TEST_DIR)
 	@trap '$(STACK) down $(TEST_DIR)' EXIT; set -a; source $(TEST_DIR)/env; set +a; \
 		cargo run --quiet --locked -p devtool -- smoke --base-url "$$API_URL" && \
 		cargo nextest run --workspace --locked --no-fail-fast

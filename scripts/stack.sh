@@ -170,6 +170,11 @@ AWS_LAMBDA_LOG_FORMAT=JSON
 STACK_LOG=$dir/watch.log
 AUTH_MODE=${AUTH_MODE:-off}
 EOF
+    # XRAY_DAEMON_PORT (a port, or auto): the functions send their traces there over UDP, as to the
+    # X-Ray daemon in Lambda; the tracing test listens on it. Unset, nothing is traced.
+    if [ -n "${XRAY_DAEMON_PORT:-}" ]; then
+        echo "AWS_XRAY_DAEMON_ADDRESS=127.0.0.1:$(pick_port XRAY_DAEMON_PORT 2000)" >>"$dir/env"
+    fi
     if [ "${AUTH_MODE:-off}" = off ]; then
         say "AUTH_MODE=off: authorization is OFF; every caller is the anonymous administrator"
         say "(AUTH_MODE=jwt checks the claims that events/ carry; plain HTTP calls then get 401)"

@@ -18,3 +18,4 @@ mod openapi;
 mod policies;
 mod quotes;
 mod rates;
+mod traces;

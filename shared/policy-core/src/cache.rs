@@ -308,14 +308,22 @@ impl Cache {
         tracing::warn!(error = why, "cache: Redis failed; skipping it for a while");
     }
 
-    /// Runs a Redis command within the timeout; any failure trips the breaker and yields `None`.
-    async fn redis<T, F>(&self, command: impl FnOnce(ConnectionManager) -> F) -> Option<T>
+    /// Runs a Redis command (`name`, for the trace: e.g. `GET`, for the cache `cache`) within the
+    /// timeout; any failure trips the breaker and yields `None`.
+    async fn redis<T, F>(
+        &self,
+        (name, cache): (&'static str, CacheName),
+        command: impl FnOnce(ConnectionManager) -> F,
+    ) -> Option<T>
     where
         F: Future<Output = redis::RedisResult<T>>,
     {
+        use tracing::Instrument;
         let connection = self.connection().await?;
         self.pay_owed(&connection).await;
-        match tokio::time::timeout(self.config.timeout, command(connection)).await {
+        let span = telemetry::xray::redis(name, cache.as_str());
+        match tokio::time::timeout(self.config.timeout, command(connection).instrument(span)).await
+        {
             Ok(Ok(value)) => Some(value),
             Ok(Err(err)) => {
                 self.trip(&err.to_string());
@@ -416,7 +424,7 @@ impl Cache {
         } else if name.generational() {
             let counter = generation_key(name);
             let seed = clock_seed();
-            self.redis(|mut c| async move {
+            self.redis(("EVALSHA", name), |mut c| async move {
                 READ_GENERATION
                     .key(counter)
                     .arg(seed)
@@ -451,7 +459,7 @@ impl Cache {
         }
         let found: Option<Vec<u8>> = match slot.l2_key.clone() {
             Some(l2_key) => self
-                .redis(|mut c| async move { c.get(l2_key).await })
+                .redis(("GET", name), |mut c| async move { c.get(l2_key).await })
                 .await
                 .flatten(),
             None => None,
@@ -529,9 +537,11 @@ impl Cache {
             return false;
         };
         let ttl = slot.name.ttl().as_secs();
-        self.redis(|mut c| async move { c.set_ex::<_, _, ()>(l2_key, value.as_ref(), ttl).await })
-            .await
-            .is_some()
+        self.redis(("SET", slot.name), |mut c| async move {
+            c.set_ex::<_, _, ()>(l2_key, value.as_ref(), ttl).await
+        })
+        .await
+        .is_some()
     }
 
     /// Fills `key` with `value` read from the source, unless an entry is there already, in Redis for
@@ -551,14 +561,20 @@ impl Cache {
         let Some(l2_key) = slot.l2_key else {
             return;
         };
-        self.set_new(l2_key, value, ttl.min(name.ttl())).await;
+        self.set_new(name, l2_key, value, ttl.min(name.ttl())).await;
     }
 
     /// `SET key value NX EX ttl` (at least a second): true when Redis answered, whether it kept
     /// this value or one already there.
-    async fn set_new(&self, l2_key: String, value: Arc<[u8]>, ttl: Duration) -> bool {
+    async fn set_new(
+        &self,
+        name: CacheName,
+        l2_key: String,
+        value: Arc<[u8]>,
+        ttl: Duration,
+    ) -> bool {
         let seconds = ttl.as_secs().max(1);
-        self.redis(|mut c| async move {
+        self.redis(("SET", name), |mut c| async move {
             redis::cmd("SET")
                 .arg(l2_key)
                 .arg(value.as_ref())
@@ -584,15 +600,18 @@ impl Cache {
         let Some(l2_key) = slot.l2_key else {
             return false;
         };
-        self.set_new(l2_key, bytes.into(), name.ttl()).await
+        self.set_new(name, l2_key, bytes.into(), name.ttl()).await
     }
 
     /// Removes `key` from both levels.
     pub async fn invalidate(&self, name: CacheName, key: &str) {
         let key = full_key(name, key);
         self.l1.invalidate(&key).await;
-        self.redis(|mut c| async move { c.del::<_, ()>(key).await })
-            .await;
+        self.redis(
+            ("DEL", name),
+            |mut c| async move { c.del::<_, ()>(key).await },
+        )
+        .await;
     }
 
     /// Drops every list page: from L1 at once, and in Redis by moving to a new generation, whose
@@ -609,7 +628,7 @@ impl Cache {
         let counter = generation_key(name);
         let seed = clock_seed();
         let bumped = self
-            .redis(|mut c| async move {
+            .redis(("EVALSHA", name), |mut c| async move {
                 BUMP_GENERATION
                     .key(counter)
                     .arg(seed)

@@ -125,7 +125,10 @@ fn rate_on(
 ) -> Result<(RatingRequest, RateQuote<'_>), QuoteError> {
     set.table.add_required_coverages(&mut request);
     request.effective_date = Some(start);
-    let rated = rate_with(set, &request, start)?;
+    let rated = {
+        let _span = crate::rating::step_span(&request).entered();
+        rate_with(set, &request, start)?
+    };
     Ok((request, rated))
 }
 

@@ -12,10 +12,18 @@ pub async fn client_for(endpoint: Option<&str>) -> Client {
     Client::new(&crate::sdk::config(endpoint).await)
 }
 
-/// Awaits one DynamoDB call, recording its latency for the request's metrics.
-pub(super) async fn timed<T>(operation: &'static str, call: impl Future<Output = T>) -> T {
+/// Awaits one DynamoDB call, `operation` on `table` (for a transaction, the tables it writes, comma
+/// separated), recording its latency for the request's metrics and its span for the trace.
+pub(super) async fn timed<T>(
+    operation: &'static str,
+    table: &str,
+    call: impl Future<Output = T>,
+) -> T {
+    use tracing::Instrument;
     let started = std::time::Instant::now();
-    let output = call.await;
+    let output = call
+        .instrument(crate::telemetry::xray::dynamodb(operation, table))
+        .await;
     crate::telemetry::record_dynamodb(operation, started.elapsed());
     output
 }

@@ -133,6 +133,7 @@ impl DynamoStore {
         loop {
             let output = timed(
                 "Query",
+                &self.tables.transactions,
                 self.client
                     .query()
                     .table_name(&self.tables.transactions)
@@ -281,6 +282,7 @@ impl DynamoStore {
             loop {
                 let output = timed(
                     "Query",
+                    &self.tables.policies,
                     self.client
                         .query()
                         .table_name(&self.tables.policies)

@@ -183,6 +183,7 @@ impl DynamoStore {
     ) -> Result<Option<Policy>, StorageError> {
         let output = timed(
             "GetItem",
+            &self.tables.policies,
             self.client
                 .get_item()
                 .table_name(&self.tables.policies)
@@ -229,6 +230,7 @@ impl DynamoStore {
             };
             let output = timed(
                 "Query",
+                &self.tables.policies,
                 self.client
                     .query()
                     .table_name(&self.tables.policies)
@@ -290,6 +292,7 @@ impl DynamoStore {
         let earliest = today - time::Duration::days(366);
         let output = timed(
             "Query",
+            &self.tables.policies,
             self.client
                 .query()
                 .table_name(&self.tables.policies)

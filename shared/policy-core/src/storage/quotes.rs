@@ -103,6 +103,7 @@ impl DynamoStore {
         let Some(record) = idempotency else {
             let result = timed(
                 "PutItem",
+                &self.tables.quotes,
                 self.client
                     .put_item()
                     .table_name(&self.tables.quotes)
@@ -184,9 +185,11 @@ impl DynamoStore {
         &self,
         items: &[TransactWriteItem],
     ) -> Result<Option<usize>, StorageError> {
+        let tables = tables_written(items);
         for attempt in 0..8u32 {
             let result = timed(
                 "TransactWriteItems",
+                &tables,
                 self.client
                     .transact_write_items()
                     .set_transact_items(Some(items.to_vec()))
@@ -226,6 +229,7 @@ impl DynamoStore {
     ) -> Result<Option<IdempotencyRecord>, StorageError> {
         let output = timed(
             "GetItem",
+            &self.tables.idempotency,
             self.client
                 .get_item()
                 .table_name(&self.tables.idempotency)
@@ -242,6 +246,7 @@ impl DynamoStore {
     pub async fn get_quote(&self, quote_id: &str) -> Result<Option<Quote>, StorageError> {
         let output = timed(
             "GetItem",
+            &self.tables.quotes,
             self.client
                 .get_item()
                 .table_name(&self.tables.quotes)
@@ -397,6 +402,7 @@ impl DynamoStore {
         for _ in 0..MAX_QUEUE_QUERIES {
             let output = timed(
                 "Query",
+                &self.tables.quotes,
                 self.client
                     .query()
                     .table_name(&self.tables.quotes)
@@ -445,4 +451,24 @@ pub struct QuotePage {
     pub items: Vec<Quote>,
     /// The key to continue after the last item, if more may follow.
     pub last_key: Option<HashMap<String, String>>,
+}
+
+/// The tables a transaction writes, in the order it names them first, comma separated.
+fn tables_written(items: &[TransactWriteItem]) -> String {
+    use aws_sdk_dynamodb::types::{ConditionCheck, Delete};
+    let mut tables: Vec<&str> = Vec::new();
+    for item in items {
+        let table = item
+            .put()
+            .map(Put::table_name)
+            .or_else(|| item.update().map(Update::table_name))
+            .or_else(|| item.delete().map(Delete::table_name))
+            .or_else(|| item.condition_check().map(ConditionCheck::table_name));
+        if let Some(table) = table
+            && !tables.contains(&table)
+        {
+            tables.push(table);
+        }
+    }
+    tables.join(", ")
 }

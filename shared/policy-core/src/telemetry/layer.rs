@@ -13,6 +13,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use lambda_http::request::RequestContext;
 use lambda_http::tower::{Layer, Service};
 use lambda_http::{Body, Request, RequestExt, Response};
+use tracing::Instrument;
 
 use super::emf::{self, CacheMetrics, RequestMetrics};
 use super::{Record, SLOW, millis, recording};
@@ -107,23 +108,49 @@ where
             started: Instant::now(),
             cold_start: self.telemetry.cold.swap(false, Ordering::Relaxed),
         };
+        let function = self.telemetry.function;
+        let span = trace_span(function, &invocation.request_id, &request);
         request.extensions_mut().insert(invocation.clone());
         let record = Record::default();
-        let answer = recording(record.clone(), self.inner.call(request));
-        let function = self.telemetry.function;
+        let answer = recording(record.clone(), self.inner.call(request)).instrument(span.clone());
         Box::pin(async move {
             let response = match answer.await {
                 Ok(response) => response,
                 Err(never) => match never {},
             };
-            report(function, &invocation, &response, &record);
+            let route = report(function, &invocation, &response, &record);
+            #[cfg(feature = "xray")]
+            super::xray::answered(&span, route, response.status().as_u16());
+            #[cfg(not(feature = "xray"))]
+            let _ = (span, route);
             Ok(response)
         })
     }
 }
 
-/// Writes the request's log line and prints its metric lines.
-fn report(function: &str, invocation: &Invocation, response: &Response<Body>, record: &Record) {
+/// The invocation's span for X-Ray ([`super::xray`]), under the trace Lambda handed over with it.
+fn trace_span(function: &str, request_id: &str, request: &Request) -> tracing::Span {
+    #[cfg(feature = "xray")]
+    {
+        let header = request
+            .lambda_context_ref()
+            .and_then(|context| context.xray_trace_id.as_deref());
+        super::xray::invocation(function, request_id, header)
+    }
+    #[cfg(not(feature = "xray"))]
+    {
+        let _ = (function, request_id, request);
+        tracing::Span::none()
+    }
+}
+
+/// Writes the request's log line and prints its metric lines; returns the route label.
+fn report(
+    function: &str,
+    invocation: &Invocation,
+    response: &Response<Body>,
+    record: &Record,
+) -> &'static str {
     let elapsed = invocation.started.elapsed();
     let recorded = std::mem::take(&mut *record.lock().unwrap_or_else(PoisonError::into_inner));
     let route = response
@@ -175,4 +202,5 @@ fn report(function: &str, invocation: &Invocation, response: &Response<Body>, re
         operator_errors: recorded.operator_errors,
     };
     println!("{}", emf::line(metrics, timestamp));
+    route
 }

@@ -11,14 +11,23 @@
 
 pub mod emf;
 pub mod layer;
+#[cfg(feature = "xray")]
+pub mod xray;
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 pub use layer::{Invocation, Telemetry};
 
 /// Requests and DynamoDB calls slower than this are logged as warnings (the brief's p95 target).
 pub const SLOW: Duration = Duration::from_millis(100);
+
+/// The `tracing` target of the spans meant for X-Ray ([`xray`]), and of nothing else: never logged.
+pub const SPAN_TARGET: &str = "xray";
 
 /// Targets whose TRACE and DEBUG lines can hold what a request carries: the Lambda runtime logs raw
 /// invocation events (headers with bearer tokens, bodies with personal data) at TRACE. They are
@@ -32,13 +41,17 @@ pub fn log_filter(level: &str) -> tracing_subscriber::EnvFilter {
     let level = level
         .parse::<tracing_subscriber::filter::LevelFilter>()
         .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
-    PINNED_TARGETS.iter().fold(
-        tracing_subscriber::EnvFilter::default().add_directive(level.into()),
-        |filter, target| match format!("{target}=info").parse() {
+    let filter = tracing_subscriber::EnvFilter::default().add_directive(level.into());
+    let filter = match format!("{SPAN_TARGET}=off").parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    };
+    PINNED_TARGETS.iter().fold(filter, |filter, target| {
+        match format!("{target}=info").parse() {
             Ok(directive) => filter.add_directive(directive),
             Err(_) => filter,
-        },
-    )
+        }
+    })
 }
 
 /// Initialises logging as the Lambda runtime does (JSON when `AWS_LAMBDA_LOG_FORMAT=JSON`, the
@@ -49,16 +62,19 @@ pub fn init() {
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info".to_owned());
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let collector = tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt::layer()
         .with_target(false)
-        .without_time()
-        .with_env_filter(log_filter(&level));
-    // A second initialisation (tests) keeps the first subscriber.
-    let _ = if json {
-        collector.json().try_init()
+        .without_time();
+    let logs = if json {
+        logs.json().boxed()
     } else {
-        collector.try_init()
+        logs.boxed()
     };
+    let subscriber = tracing_subscriber::registry().with(logs.with_filter(log_filter(&level)));
+    #[cfg(feature = "xray")]
+    let subscriber = subscriber.with(xray::layer());
+    // A second initialisation (tests) keeps the first subscriber.
+    let _ = subscriber.try_init();
 }
 
 pub(crate) fn millis(elapsed: Duration) -> u64 {
