@@ -1,4 +1,4 @@
--- wrk script: every request a list page with its own filter, so L1 always misses (see README, Cache).
+-- wrk script: every request a list page with its own filter, so L1 always misses (see docs/data-and-cache.md, Cache).
 local n = 0
 math.randomseed(os.time())
 setup = function(thread) thread:set("base", math.random(0, 100000) * 400) end

@@ -239,10 +239,11 @@ fn the_readme_lists_the_route_tables_as_they_are() {
                 .split('|')
                 .map(|c| c.trim().trim_matches('`'))
                 .collect();
+            // | method | path | function | scope |: the label is "METHOD path".
             (
-                cells[1].to_owned(),
-                cells[2].to_owned(),
+                format!("{} {}", cells[1], cells[2]),
                 cells[3].to_owned(),
+                cells[4].to_owned(),
             )
         })
         .collect();
