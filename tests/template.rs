@@ -353,7 +353,7 @@ fn the_cache_user_cannot_run_admin_or_dangerous_commands_or_touch_other_keys() {
 }
 
 #[test]
-fn the_functions_reach_only_dynamodb_the_secrets_endpoint_and_the_cache() {
+fn the_functions_reach_only_dynamodb_the_secrets_and_elasticache_endpoints_and_the_cache() {
     let template = template();
     let group = &template["Resources"]["FunctionSecurityGroup"]["Properties"];
     for rule in group["SecurityGroupEgress"].as_sequence().unwrap() {
@@ -387,6 +387,7 @@ fn the_functions_reach_only_dynamodb_the_secrets_endpoint_and_the_cache() {
         targets,
         BTreeSet::from([
             "!Ref CacheSecurityGroup".to_owned(),
+            "!Ref ElastiCacheApiEndpointSecurityGroup".to_owned(),
             "!Ref SecretsEndpointSecurityGroup".to_owned()
         ])
     );
@@ -436,4 +437,38 @@ fn every_function_has_a_near_timeout_alarm_and_crashes_and_500s_are_watched() {
             route.function
         );
     }
+}
+
+#[test]
+fn only_warm_cache_may_describe_the_cache_and_only_that_cache() {
+    let template = template();
+    for (name, function) in functions(&template) {
+        let statements: Vec<&Value> = function["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .filter_map(|policy| policy["Statement"].as_sequence())
+            .flatten()
+            .filter(|statement| yaml(&statement["Action"]).contains("elasticache:"))
+            .collect();
+        if name == "warm-cache" {
+            assert_eq!(statements.len(), 1, "{name}");
+            assert_eq!(
+                strings(&statements[0]["Action"]),
+                BTreeSet::from(["elasticache:DescribeServerlessCaches".to_owned()])
+            );
+            assert_eq!(yaml(&statements[0]["Resource"]).trim(), "!GetAtt Cache.ARN");
+            let environment = env_names(&function["Properties"]["Environment"]);
+            assert!(environment.contains("SERVERLESS_CACHE_NAME"), "{name}");
+        } else {
+            assert!(statements.is_empty(), "{name}: {statements:?}");
+        }
+    }
+    let endpoint = &template["Resources"]["ElastiCacheApiEndpoint"]["Properties"];
+    let statement = &endpoint["PolicyDocument"]["Statement"][0];
+    assert_eq!(
+        strings(&statement["Action"]),
+        BTreeSet::from(["elasticache:DescribeServerlessCaches".to_owned()])
+    );
+    assert_eq!(yaml(&statement["Resource"]).trim(), "!GetAtt Cache.ARN");
 }

@@ -92,7 +92,7 @@ async fn run_warm_cache(policies: &Policies) -> warm::WarmReport {
     let text =
         std::fs::read_to_string(e2e::events_dir().join("warm-cache/scheduled.json")).unwrap();
     let event = serde_json::from_str(&text).unwrap();
-    warm::handle(quoting, LambdaEvent::new(event, Context::default()))
+    warm::handle(quoting, None, LambdaEvent::new(event, Context::default()))
         .await
         .unwrap()
 }

@@ -72,7 +72,7 @@ async fn invoke(functions: &Functions, file: &str, text: &str) -> (u16, Value, O
         let event: EventBridgeEvent = serde_json::from_str(text).unwrap();
         let mut context = Context::default();
         "invoke-1".clone_into(&mut context.request_id);
-        let report = warm::handle(&quoting().await, LambdaEvent::new(event, context))
+        let report = warm::handle(&quoting().await, None, LambdaEvent::new(event, context))
             .await
             .unwrap();
         assert!(report.warmed >= 33 && report.failed == 0, "{report:?}");

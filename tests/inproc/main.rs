@@ -10,6 +10,7 @@
 
 mod auth;
 mod cache;
+mod control;
 mod events;
 mod faults;
 mod health;

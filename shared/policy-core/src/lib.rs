@@ -12,6 +12,8 @@ pub mod book;
 #[cfg(feature = "aws")]
 pub mod cache;
 pub mod caller;
+#[cfg(feature = "aws")]
+pub mod control;
 pub mod digest;
 pub mod domain;
 pub mod lifecycle;

@@ -66,6 +66,16 @@ pub const VARIABLES: &[Variable] = &[
         about: "a Secrets Manager endpoint other than the region's (a local stand-in)",
     },
     Variable {
+        name: "SERVERLESS_CACHE_NAME",
+        optional: true,
+        about: "the ElastiCache Serverless cache whose status warm-cache reads before warming (unset: a plain Redis, no status check)",
+    },
+    Variable {
+        name: "ELASTICACHE_ENDPOINT",
+        optional: true,
+        about: "an ElastiCache API endpoint other than the region's (a local stand-in)",
+    },
+    Variable {
         name: "REDIS_URL",
         optional: false,
         about: "the cache (rediss:// for TLS); empty or unset: in-process cache only",
@@ -192,6 +202,11 @@ pub struct Settings {
     cursor_secret_id: Option<String>,
     /// A Secrets Manager endpoint other than the region's.
     pub secrets_endpoint: Option<String>,
+    /// The ElastiCache Serverless cache whose status warm-cache reads (`SERVERLESS_CACHE_NAME`);
+    /// none for a plain Redis (the local stack), which has no control plane to ask.
+    pub serverless_cache: Option<String>,
+    /// An ElastiCache API endpoint other than the region's (`ELASTICACHE_ENDPOINT`).
+    pub elasticache_endpoint: Option<String>,
 }
 
 /// Where the cursor secret comes from.
@@ -217,6 +232,8 @@ impl std::fmt::Debug for Settings {
             .field("cursor_secret", &self.cursor_secret.as_ref().map(|_| ".."))
             .field("cursor_secret_id", &self.cursor_secret_id)
             .field("secrets_endpoint", &self.secrets_endpoint)
+            .field("serverless_cache", &self.serverless_cache)
+            .field("elasticache_endpoint", &self.elasticache_endpoint)
             .finish()
     }
 }
@@ -292,6 +309,8 @@ impl Settings {
             },
             cursor_secret_id: read.text("CURSOR_SECRET_ID"),
             secrets_endpoint: read.text("SECRETS_MANAGER_ENDPOINT"),
+            serverless_cache: read.text("SERVERLESS_CACHE_NAME"),
+            elasticache_endpoint: read.text("ELASTICACHE_ENDPOINT"),
         };
         settings.check_auth_off_is_local()?;
         settings.check_cursor_secret_is_local()?;
