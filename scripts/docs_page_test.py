@@ -121,7 +121,7 @@ def check_operation(driver, failures, spec, key, operation, block_id):
     if "requestBody" in operation:
         failures.check(shown["requestExample"], f"{name}: no request body example")
     rows = {row["code"]: row for row in shown["responses"]}
-    successes = [code for code in operation["responses"] if str(code).startswith("2")]
+    successes = [str(code) for code in operation["responses"] if str(code).startswith("2")]
     for code in successes:
         failures.check(code in rows and rows[code]["example"], f"{name}: no example for its {code} response")
     for code, response in operation["responses"].items():
