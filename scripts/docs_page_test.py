@@ -28,6 +28,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+# The sibling scripts are imported, not installed: no __pycache__ is left beside them in the tree.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import docs_page  # noqa: E402  (a sibling script: the spec is read as the page's build reads it)
 import docs_server  # noqa: E402
