@@ -16,18 +16,46 @@ help: ## List the targets
 # Must stay phony: the tools/ folder (devtool, loadtest) has the same name, and make would
 # otherwise take the folder for this target, always up to date, and never run its recipe.
 .PHONY: tools
-tools: ## Install what is missing or at another version than tools.versions pins: cargo-lambda, redis-server, Java, DynamoDB Local, cargo-nextest, cfn-lint, SAM CLI, moto, cargo-deny, cargo-fuzz
+tools: ## Install what is missing or at another version than tools.versions pins: cargo-lambda, redis-server, Java, DynamoDB Local, cargo-nextest, cfn-lint, SAM CLI, moto, cargo-deny, cargo-fuzz, Selenium, Chromium
 	@$(STACK) install
 	@cfn-lint --version 2>/dev/null | grep -xF "cfn-lint $(CFN_LINT_VERSION)" >/dev/null || pip install -q "cfn-lint==$(CFN_LINT_VERSION)"
 	@sam --version 2>/dev/null | grep -xF "SAM CLI, version $(SAM_CLI_VERSION)" >/dev/null || pip install -q "aws-sam-cli==$(SAM_CLI_VERSION)"
 	@python3 -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null | grep -xF "$(MOTO_VERSION)" >/dev/null || pip install -q "moto[server]==$(MOTO_VERSION)"
 	@cargo-deny --version 2>/dev/null | grep -xF "cargo-deny $(CARGO_DENY_VERSION)" >/dev/null || cargo install --locked cargo-deny --version $(CARGO_DENY_VERSION)
 	@cargo-fuzz --version 2>/dev/null | grep -xF "cargo-fuzz $(CARGO_FUZZ_VERSION)" >/dev/null || cargo install --locked cargo-fuzz --version $(CARGO_FUZZ_VERSION)
+	@python3 -c 'import importlib.metadata as m; print(m.version("selenium"))' 2>/dev/null | grep -xF "$(SELENIUM_VERSION)" >/dev/null || pip install -q "selenium==$(SELENIUM_VERSION)"
+	@# Debian's chromium and chromium-driver come from one source package, so their versions match.
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+		echo "installing chromium and chromium-driver (apt)"; apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 .PHONY: dev
-dev: ## Serve every function on http://localhost:9000 with DynamoDB Local, Redis, the tables and seed data (Ctrl-C stops all)
-	@WATCH_RELOAD=1 $(STACK) up $(DEV_DIR)
+dev: docs ## Serve every function on http://localhost:9000 with DynamoDB Local, Redis, the tables and seed data, and the API docs page on http://localhost:9001/docs (Ctrl-C stops all)
+	@WATCH_RELOAD=1 DOCS_PAGE=$(DOCS_DIR)/index.html $(STACK) up $(DEV_DIR)
 	@trap '$(STACK) down $(DEV_DIR)' EXIT; tail -n +1 -f $(DEV_DIR)/watch.log
+
+# The API docs page: Swagger UI (npm swagger-ui-dist) with docs/openapi.yaml, in one HTML file that
+# needs no network. `make dev` serves it on DOCS_PORT beside a proxy to the API (scripts/docs_server.py).
+DOCS_DIR := target/docs
+SWAGGER_UI := $(DOCS_DIR)/swagger-ui-dist-$(SWAGGER_UI_VERSION)
+
+.PHONY: docs
+docs: $(DOCS_DIR)/index.html ## The API docs page, to read and try the API: target/docs/index.html (make dev serves it)
+
+# PyYAML is order-only: checked on every run, while only the page's own inputs make the page stale.
+$(DOCS_DIR)/index.html: docs/openapi.yaml scripts/docs_page.py $(SWAGGER_UI)/package.json | pyyaml
+	python3 scripts/docs_page.py --spec docs/openapi.yaml --swagger-ui $(SWAGGER_UI) --out $@
+
+# npm pack fetches the package without installing it (nor its dependencies and their scripts).
+$(SWAGGER_UI)/package.json:
+	@rm -rf $(SWAGGER_UI) $(SWAGGER_UI).partial && mkdir -p $(SWAGGER_UI).partial
+	cd $(SWAGGER_UI).partial && npm pack --silent swagger-ui-dist@$(SWAGGER_UI_VERSION) >/dev/null && \
+		tar xzf swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz --strip-components=1 && rm swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz
+	@mv $(SWAGGER_UI).partial $(SWAGGER_UI)
+
+.PHONY: pyyaml
+pyyaml:
+	@python3 -c 'import importlib.metadata as m; print(m.version("PyYAML"))' 2>/dev/null | grep -xF "$(PYYAML_VERSION)" >/dev/null || pip install -q "PyYAML==$(PYYAML_VERSION)"
 
 .PHONY: seed
 seed: ## (Re)write the seed policies into the running `make dev` stack: SEED_COUNT=10000 by default
@@ -70,12 +98,13 @@ deny: tools ## cargo deny: licenses, bans, sources, and advisories for Cargo.loc
 .PHONY: test
 # A test run builds once: incremental state would only add gigabytes to the target directory.
 test: export CARGO_INCREMENTAL := 0
-test: tools lint validate deny fuzz-smoke ## Everything CI runs: lint, template check, a short fuzz run, unit and property tests, smoke and end-to-end tests on a fresh local stack
+test: tools lint validate deny fuzz-smoke docs ## Everything CI runs: lint, template check, a short fuzz run, unit and property tests, smoke and end-to-end tests on a fresh local stack, the API docs page in a browser
 	cargo build --workspace --all-targets --locked
 	@API_PORT=auto DYNAMODB_PORT=auto REDIS_PORT=auto XRAY_DAEMON_PORT=auto SEED_COUNT=2000 $(STACK) up $(TEST_DIR)
 	@trap '$(STACK) down $(TEST_DIR)' EXIT; set -a; source $(TEST_DIR)/env; set +a; \
 		cargo run --quiet --locked -p devtool -- smoke --base-url "$$API_URL" && \
-		cargo nextest run --workspace --locked --no-fail-fast
+		cargo nextest run --workspace --locked --no-fail-fast && \
+		python3 scripts/docs_page_test.py --api "$$API_URL" --page $(DOCS_DIR)/index.html --screenshot $(DOCS_DIR)/screenshot.png
 
 # `make api-fuzz`: schemathesis against docs/openapi.yaml and a fresh local stack. Bounded: the
 # fuzzing phase generates at most API_FUZZ_EXAMPLES cases per operation, and the run is stopped

@@ -8,6 +8,8 @@
 #
 # Ports come from API_PORT, DYNAMODB_PORT and REDIS_PORT; `auto` picks free ones (the tests do).
 # SEED_COUNT policies are seeded (default 10000).
+# With DOCS_PAGE (the page `make docs` builds), scripts/docs_server.py serves it on DOCS_PORT (default
+# 9001) at /docs and forwards everything else to the API, so the page can try the API (`make dev`).
 # A port held by a process of an earlier run in the same DIR is reclaimed; a port held by anything
 # else stops `up` with a message that says which port and how to choose another.
 set -euo pipefail
@@ -99,6 +101,7 @@ stop_one() { # name, pidfile
 
 down() {
     local dir=$1
+    stop_one "docs server" "$dir/docs.pid"
     stop_one "cargo lambda watch" "$dir/watch.pid"
     stop_one "redis" "$dir/redis.pid"
     stop_one "DynamoDB Local" "$dir/dynamodb.pid"
@@ -139,10 +142,15 @@ up() {
     down "$dir"
     install
 
-    local ddb_port redis_port api_port
+    local ddb_port redis_port api_port docs_port= docs_page=
     ddb_port=$(pick_port DYNAMODB_PORT 8000)
     redis_port=$(pick_port REDIS_PORT 6379)
     api_port=$(pick_port API_PORT 9000)
+    if [ -n "${DOCS_PAGE:-}" ]; then
+        [ -f "$DOCS_PAGE" ] || die "no docs page at $DOCS_PAGE; build it with 'make docs'"
+        docs_page=$(realpath "$DOCS_PAGE")
+        docs_port=$(pick_port DOCS_PORT 9001)
+    fi
 
     start "DynamoDB Local on :$ddb_port" "$dir/dynamodb.pid" "$dir/dynamodb.log" \
         java -Djava.library.path="$DYNAMODB_DIR/DynamoDBLocal_lib" -jar "$DYNAMODB_DIR/DynamoDBLocal.jar" \
@@ -199,6 +207,11 @@ EOF
     start "cargo lambda watch on :$api_port" "$dir/watch.pid" "$dir/watch.log" \
         env -C "$ROOT" "${watch[@]}" ${WATCH_ARGS:-}
     wait_for "cargo lambda watch" 120 port_busy "$api_port" || die "cargo lambda watch did not start; see $dir/watch.log"
+    if [ -n "$docs_port" ]; then
+        start "docs server on :$docs_port" "$dir/docs.pid" "$dir/docs.log" \
+            python3 "$ROOT/scripts/docs_server.py" --page "$docs_page" --api "http://127.0.0.1:$api_port" --port "$docs_port"
+        wait_for "docs server" 30 port_busy "$docs_port" || die "the docs server did not start; see $dir/docs.log"
+    fi
 
     # Functions compile on their first invocation; pay that here, not in the first test.
     say "waiting for the functions to build and answer (up to ${READY_TIMEOUT}s)"
@@ -215,6 +228,7 @@ EOF
             -d @"$ROOT/events/warm-cache/scheduled.json" || die "$fn never answered; see $dir/watch.log"
     done
     say "ready: API on $base (DynamoDB Local :$ddb_port, redis :$redis_port); settings in $dir/env"
+    [ -z "$docs_port" ] || say "API docs: http://localhost:$docs_port/docs"
 }
 
 # A function answers when the emulator returns anything but a gateway error (it says 502-504
@@ -227,7 +241,7 @@ answers() {
 
 status() {
     local dir=$1
-    for svc in dynamodb redis watch; do
+    for svc in dynamodb redis watch docs; do
         if alive "$dir/$svc.pid"; then say "$svc: running (pid $(cat "$dir/$svc.pid"))"; else say "$svc: stopped"; fi
     done
     [ -f "$dir/env" ] && cat "$dir/env"
