@@ -11,7 +11,7 @@ TEST_DIR := .stack/test
 
 .PHONY: help
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 # Must stay phony: the tools/ folder (devtool, loadtest) has the same name, and make would
 # otherwise take the folder for this target, always up to date, and never run its recipe.
