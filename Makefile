@@ -203,24 +203,52 @@ benchmarks: ## Regenerate BENCHMARKS.md: make bench, a 10 s warm-up, the three l
 			--out BENCHMARKS.md
 
 .PHONY: build
-build: tools ## Release arm64 Lambda zips in target/lambda/<function>/bootstrap.zip
+build: tools ## Release arm64 Lambda zips in target/lambda/<function>/bootstrap.zip (cross-compiled with Zig)
+	@rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+	@python3 -c 'import importlib.metadata as m; print(m.version("ziglang"))' 2>/dev/null | grep -xF "$(ZIGLANG_VERSION)" >/dev/null || pip install -q "ziglang==$(ZIGLANG_VERSION)"
 	cargo lambda build --release --arm64 --output-format zip --locked \
 		$(patsubst functions/%,--package %,$(wildcard functions/*))
+	@for fn in $(notdir $(wildcard functions/*)); do \
+		printf '  %-22s %8s bytes zipped\n' $$fn $$(stat -c %s target/lambda/$$fn/bootstrap.zip); done
+
+# `sam build` packs each function through the rule below (the template's BuildMethod: makefile, built
+# in source): the artifact is `make build`'s binary, so what is deployed is exactly what was built
+# from Cargo.lock. The logical id names the function: CalculateRateFunction is calculate-rate.
+build-%Function:
+	@fn=$$(printf '%s' '$*' | sed -E 's/([a-z0-9])([A-Z])/\1-\2/g' | tr '[:upper:]' '[:lower:]'); \
+		test -f target/lambda/$$fn/bootstrap || { echo "target/lambda/$$fn/bootstrap is missing: run make build"; exit 1; }; \
+		cp target/lambda/$$fn/bootstrap "$(ARTIFACTS_DIR)/bootstrap"
+
+# Deploying: one stack per stage, its settings in deploy/samconfig.<stage>.toml (written by the
+# guided first deploy, then committed and reused), then `make smoke` against the URL it outputs.
+# DRY_RUN=1 builds everything and prints the deploy it would run; it calls no AWS API.
+STAGE ?= dev
+SAMCONFIG = deploy/samconfig.$(STAGE).toml
+SAM := sam
 
 .PHONY: deploy
-deploy: ## Build with AWS SAM and deploy (needs the SAM CLI and AWS credentials); asks for the parameters the first time
-	@command -v sam >/dev/null || { echo "install the AWS SAM CLI first: pip install aws-sam-cli"; exit 1; }
-	@# SAM's cargo-lambda build takes no --locked: check the lock file first, and that the build left
-	@# it as it was, so the artifacts are built from exactly the versions Cargo.lock names.
-	cargo metadata --locked --format-version 1 >/dev/null
-	@mkdir -p target && cp Cargo.lock target/Cargo.lock.deploying
-	sam build --beta-features
-	@cmp -s Cargo.lock target/Cargo.lock.deploying || { echo "sam build changed Cargo.lock; not deploying"; exit 1; }
-	sam deploy --guided
+deploy: export SAM_CLI_TELEMETRY := 0
+deploy: build ## Build (locked, arm64), sam build, sam deploy STAGE=dev (guided the first time), then make smoke on the deployed URL: [STAGE=dev] [DRY_RUN=1] [TOKEN=...]
+	@echo "$(STAGE)" | grep -Eqx '[a-z0-9-]+' || { echo "STAGE must be lower-case letters, digits and hyphens"; exit 2; }
+	$(SAM) build --build-in-source --template template.yaml
+	@if [ -f $(SAMCONFIG) ]; then \
+		set -- $(SAM) deploy --config-file $(SAMCONFIG) --no-fail-on-empty-changeset; \
+	else \
+		set -- $(SAM) deploy --guided --config-file $(SAMCONFIG) --stack-name policy-decision-$(STAGE) \
+			--capabilities CAPABILITY_IAM --parameter-overrides Stage=$(STAGE); \
+	fi; \
+	smoke="$(MAKE) smoke BASE_URL=<the stack's ApiUrl output>$(if $(TOKEN), TOKEN=...)"; \
+	if [ -n "$(DRY_RUN)" ]; then \
+		echo "dry run: built .aws-sam/build; would now run:"; echo "  $$*"; echo "  $$smoke"; exit 0; \
+	fi; \
+	"$$@"; \
+	url=$$($(SAM) list stack-outputs --stack-name policy-decision-$(STAGE) --output json | \
+		python3 -c 'import json,sys; print(next(o["OutputValue"] for o in json.load(sys.stdin) if o["OutputKey"] == "ApiUrl"))'); \
+	$(MAKE) smoke BASE_URL="$$url" $(if $(TOKEN),TOKEN="$(TOKEN)")
 
 .PHONY: clean
 clean: dev-down ## Stop local stacks and remove build output
 	@$(STACK) down $(TEST_DIR)
 	cargo clean
 	cargo clean --manifest-path fuzz/Cargo.toml
-	rm -rf .stack fuzz/scratch fuzz/logs
+	rm -rf .stack fuzz/scratch fuzz/logs .aws-sam

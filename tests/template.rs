@@ -68,7 +68,7 @@ fn every_function_folder_has_a_template_function_and_back() {
 }
 
 #[test]
-fn functions_are_arm64_al2023_cargo_lambda_builds() {
+fn functions_are_arm64_al2023_builds_packed_by_the_makefile_from_make_builds_binaries() {
     let template = template();
     let globals = &template["Globals"]["Function"];
     assert_eq!(globals["Runtime"], "provided.al2023");
@@ -76,18 +76,47 @@ fn functions_are_arm64_al2023_cargo_lambda_builds() {
     assert_eq!(globals["Handler"], "bootstrap");
     assert_eq!(globals["Tracing"], "Active");
     assert_eq!(globals["LoggingConfig"]["LogFormat"], "JSON");
-    for (name, function) in functions(&template) {
-        assert_eq!(
-            function["Metadata"]["BuildMethod"], "rust-cargolambda",
-            "{name}"
-        );
+    let makefile = std::fs::read_to_string(root().join("Makefile")).unwrap();
+    assert!(
+        makefile.contains("\nbuild-%Function:\n")
+            && makefile.contains("target/lambda/$$fn/bootstrap \"$(ARTIFACTS_DIR)/bootstrap\""),
+        "the Makefile packs each function's binary for sam build"
+    );
+    let resources = template["Resources"].as_mapping().unwrap();
+    for (id, resource) in resources {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let id = id.as_str().unwrap();
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap();
+        assert_eq!(resource["Metadata"]["BuildMethod"], "makefile", "{id}");
+        // The Makefile's build-%Function rule finds the binary from the logical id, as here.
+        assert_eq!(crate_of(id), binary, "{id}");
         assert!(
-            function["Properties"]["Events"]
+            resource["Properties"]["Events"]
                 .as_mapping()
                 .is_some_and(|e| !e.is_empty()),
-            "{name} has a trigger"
+            "{id} has a trigger"
         );
     }
+}
+
+/// The crate a function's logical id names, as the Makefile's `build-%Function` rule works it out:
+/// `CalculateRateFunction` is `calculate-rate`.
+fn crate_of(logical_id: &str) -> String {
+    let stem = logical_id
+        .strip_suffix("Function")
+        .expect("function ids end in Function");
+    let mut name = String::new();
+    for (i, c) in stem.char_indices() {
+        if c.is_ascii_uppercase() && i > 0 {
+            name.push('-');
+        }
+        name.push(c.to_ascii_lowercase());
+    }
+    name
 }
 
 #[test]
