@@ -212,12 +212,13 @@ build: tools ## Release arm64 Lambda zips in target/lambda/<function>/bootstrap.
 		printf '  %-22s %8s bytes zipped\n' $$fn $$(stat -c %s target/lambda/$$fn/bootstrap.zip); done
 
 # `sam build` packs each function through the rule below (the template's BuildMethod: makefile, built
-# in source): the artifact is `make build`'s binary, so what is deployed is exactly what was built
+# in source): the artifact is `make build`'s binary (the one in its zip), so what is deployed is exactly what was built
 # from Cargo.lock. The logical id names the function: CalculateRateFunction is calculate-rate.
 build-%Function:
 	@fn=$$(printf '%s' '$*' | sed -E 's/([a-z0-9])([A-Z])/\1-\2/g' | tr '[:upper:]' '[:lower:]'); \
-		test -f target/lambda/$$fn/bootstrap || { echo "target/lambda/$$fn/bootstrap is missing: run make build"; exit 1; }; \
-		cp target/lambda/$$fn/bootstrap "$(ARTIFACTS_DIR)/bootstrap"
+		binary=target/aarch64-unknown-linux-gnu/release/$$fn; \
+		test -f $$binary || { echo "$$binary is missing: run make build"; exit 1; }; \
+		cp $$binary "$(ARTIFACTS_DIR)/bootstrap"
 
 # Deploying: one stack per stage, its settings in deploy/samconfig.<stage>.toml (written by the
 # guided first deploy, then committed and reused), then `make smoke` against the URL it outputs.

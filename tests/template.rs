@@ -79,7 +79,8 @@ fn functions_are_arm64_al2023_builds_packed_by_the_makefile_from_make_builds_bin
     let makefile = std::fs::read_to_string(root().join("Makefile")).unwrap();
     assert!(
         makefile.contains("\nbuild-%Function:\n")
-            && makefile.contains("target/lambda/$$fn/bootstrap \"$(ARTIFACTS_DIR)/bootstrap\""),
+            && makefile.contains("binary=target/aarch64-unknown-linux-gnu/release/$$fn;")
+            && makefile.contains("cp $$binary \"$(ARTIFACTS_DIR)/bootstrap\""),
         "the Makefile packs each function's binary for sam build"
     );
     let resources = template["Resources"].as_mapping().unwrap();

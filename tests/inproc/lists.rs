@@ -20,13 +20,19 @@ use crate::support::{dispatch, policies_over, quoting, table_names};
 
 /// `count` active CA auto policies of `owner`, written straight to the table.
 async fn write_policies(client: &Client, owner: &str, count: usize) -> BTreeSet<String> {
+    let tag = owner
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % 1000;
     let policies: Vec<Policy> = (0..count)
         .map(|i| {
             // After the seeded book (which ends 2026-10-31), so the seeded pages stay as seeded.
             let effective_date =
                 date!(2027 - 06 - 01) + time::Duration::days(i64::try_from(i).unwrap());
             Policy {
-                policy_number: format!("POL-2026-{:0>10}", format!("{i}L{}", owner.len())),
+                // A valid number (the API refuses others as unknown) ending in a letter, which
+                // tells other tests it is no seeded policy; the tag keeps owners apart.
+                policy_number: format!("POL-2026-{:0>10}", format!("{i}W{tag:03}Z")),
                 owner: owner.to_owned(),
                 quote_id: format!("Q-2026-{i:010}"),
                 state: State::CA,
@@ -118,4 +124,76 @@ async fn a_selective_filter_pages_in_bounded_steps_and_finds_everything() {
     );
     assert!(pages.iter().all(|n| *n <= 1), "{pages:?}");
     assert!(pages.len() < 50, "paging ended: {pages:?}");
+}
+
+#[tokio::test]
+async fn the_unfiltered_list_reads_its_shards_and_pages_in_the_unsharded_order() {
+    // Given the seeded book, written across the newest-first index's shards (a date range no
+    // other test writes into: the seeds' 2025)
+    let client = client_for(settings().dynamodb_endpoint.as_deref()).await;
+    let mut expected: Vec<(String, String)> = Vec::new();
+    let mut shards = BTreeSet::new();
+    let mut start = None;
+    loop {
+        let output = client
+            .scan()
+            .table_name(table_names().policies)
+            .filter_expression("effective_date BETWEEN :from AND :to")
+            .expression_attribute_values(":from", AttributeValue::S("2025-01-01".into()))
+            .expression_attribute_values(":to", AttributeValue::S("2025-03-31".into()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        for item in output.items() {
+            let text = |name: &str| item[name].as_s().unwrap().clone();
+            expected.push((text("effective_key"), text("policy_number")));
+            shards.insert(text("all_policies"));
+        }
+        start = output.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    expected.sort_by(|a, b| b.0.cmp(&a.0));
+    let expected: Vec<String> = expected.into_iter().map(|(_, number)| number).collect();
+    assert!(
+        expected.len() > 50,
+        "seeded policies in the range: {}",
+        expected.len()
+    );
+    assert_eq!(
+        shards,
+        BTreeSet::from(["policy", "policy#1", "policy#2", "policy#3"].map(str::to_owned)),
+        "every shard holds some of them"
+    );
+    let state = Arc::new(policies_over(quoting().await));
+
+    // When an administrator pages through them seven at a time
+    let mut paged: Vec<String> = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..1_000 {
+        let query = "effective_from=2025-01-01&effective_to=2025-03-31&limit=7";
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/policies?{query}&cursor={c}"),
+            None => format!("/api/v1/policies?{query}"),
+        };
+        let request = gateway_request(Some(("actuary", "policies:admin")), "GET", &path, "", None);
+        let reply = dispatch(&policies::ROUTES, &state, AuthMode::Jwt, request).await;
+        assert_eq!(reply.status, 200, "{:#}", reply.body);
+        let items = reply.body["items"].as_array().unwrap();
+        assert!(items.len() <= 7);
+        paged.extend(
+            items
+                .iter()
+                .map(|p| p["policy_number"].as_str().unwrap().to_owned()),
+        );
+        match reply.body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+
+    // Then they come back exactly as one unsharded index orders them, each once
+    assert_eq!(paged, expected);
 }

@@ -27,6 +27,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("storage", &["settings", "telemetry", "sdk"]),
     ("cache", &["settings", "telemetry"]),
     ("secrets", &["settings", "telemetry", "sdk"]),
+    ("control", &["settings", "telemetry", "sdk"]),
     (
         "quoting",
         &["settings", "telemetry", "storage", "cache", "sdk"],
@@ -40,6 +41,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "cache",
             "quoting",
             "secrets",
+            "control",
             "sdk",
             "route",
         ],

@@ -126,7 +126,7 @@ fn rate_on(
     set.table.add_required_coverages(&mut request);
     request.effective_date = Some(start);
     let rated = {
-        let _span = crate::rating::step_span(&request).entered();
+        let _span = crate::telemetry::rating_span(&request).entered();
         rate_with(set, &request, start)?
     };
     Ok((request, rated))

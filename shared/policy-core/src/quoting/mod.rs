@@ -233,7 +233,10 @@ pub fn price(
     today: Date,
 ) -> Result<Priced<'_>, RatingError> {
     let added_coverages = add_required_coverages(tables, &mut request, today);
-    let rated = rate(tables, &request, today)?;
+    let rated = {
+        let _span = crate::telemetry::rating_span(&request).entered();
+        rate(tables, &request, today)?
+    };
     Ok(Priced {
         request,
         rated,

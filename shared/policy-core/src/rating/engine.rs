@@ -30,23 +30,10 @@ pub fn rate<'t>(
     request: &RatingRequest,
     today: Date,
 ) -> Result<RateQuote<'t>, RatingError> {
-    let _span = step_span(request).entered();
     check_written(tables, request)?;
     let effective = effective_date(request, today)?;
     let set = versions_in_force(tables, request, Business::NewBusiness, effective)?;
     rate_with(set, request, effective)
-}
-
-/// The span of a request's rating step in its trace (see [`crate::telemetry`]): the state and the
-/// product, nothing about the risk. Only a request's own rating opens one, not a re-rate of the
-/// book, which rates thousands of policies in one invocation.
-pub fn step_span(request: &RatingRequest) -> tracing::Span {
-    tracing::info_span!(
-        target: crate::telemetry::SPAN_TARGET,
-        "rating",
-        state = %request.state,
-        policy_type = %request.policy_type,
-    )
 }
 
 /// The tables in force for `business` on `date` for the request's state and product.

@@ -20,7 +20,7 @@ mod quote;
 pub mod request;
 pub mod tables;
 
-pub use engine::{Written, in_force, rate, rate_with, step_span, written};
+pub use engine::{Written, in_force, rate, rate_with, written};
 pub use error::RatingError;
 pub use explain::{
     Contribution, Explanation, MAX_ADVERSE_ACTION_REASONS, Method, Player, PlayerKind, explain,

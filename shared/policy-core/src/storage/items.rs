@@ -21,8 +21,8 @@ use crate::underwriting::{Decision, Outcome};
 const EXPIRED_QUOTE_RETENTION_SECS: i64 = 30 * 24 * 3600;
 /// How long an idempotency key is remembered.
 pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
-/// The partition value shared by every policy in the `by_effective` index.
-pub const ALL_POLICIES: &str = "policy";
+/// The `by_effective` index's first partition value (see [`super::shards`]).
+pub const ALL_POLICIES: &str = super::shards::FIRST_SHARD;
 
 fn money_attr(money: Money) -> AttributeValue {
     AttributeValue::N(money.to_string())
@@ -263,7 +263,7 @@ pub fn policy_item(policy: &Policy) -> Result<Item, StorageError> {
         renewal_offer: policy.renewal_offer.clone(),
         cancellation_date: policy.cancellation_date,
         state_product: state_product(policy.state, policy.policy_type),
-        all_policies: ALL_POLICIES.to_owned(),
+        all_policies: super::shards::effective_partition(&policy.policy_number),
         effective_key: effective_key(policy.effective_date, &policy.policy_number),
         expiration_month: expiration_month(policy.expiration_date),
         expiration_key: effective_key(policy.expiration_date, &policy.policy_number),
@@ -497,7 +497,12 @@ mod tests {
         let item = policy_item(&policy).unwrap();
         assert_eq!(item["total_premium"], AttributeValue::N("1234.50".into()));
         assert_eq!(item["state_product"], AttributeValue::S("CA#home".into()));
-        assert_eq!(item["all_policies"], AttributeValue::S(ALL_POLICIES.into()));
+        assert_eq!(
+            item["all_policies"],
+            AttributeValue::S(super::super::shards::effective_partition(
+                &policy.policy_number
+            ))
+        );
         assert_eq!(
             item["effective_key"],
             AttributeValue::S("2026-03-15#POL-2026-ABCDEFGHJK".into())

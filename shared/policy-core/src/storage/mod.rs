@@ -21,6 +21,8 @@ mod ledger;
 mod policies;
 #[cfg(feature = "aws")]
 mod quotes;
+#[cfg(feature = "aws")]
+pub mod shards;
 
 #[cfg(feature = "aws")]
 pub use client::client_for;

@@ -10,6 +10,7 @@ use super::items::{
     ALL_POLICIES, from_item, policy_from_item, resume_key, start_key, state_product,
     summary_from_item,
 };
+use super::shards::{self, ShardRead};
 use super::{DynamoStore, Item, StorageError};
 use crate::domain::{PolicyType, State};
 use crate::records::{InForce, Policy, PolicyFilter, PolicyStatus, PolicySummary};
@@ -209,6 +210,9 @@ impl DynamoStore {
     ) -> Result<PolicyPage, StorageError> {
         let limit = limit.max(1);
         let query = list_query(filter, today);
+        if query.index == "by_effective" {
+            return self.list_sharded(&query, limit, start_after).await;
+        }
         let Expressions {
             condition,
             filter: filter_expression,
@@ -270,6 +274,125 @@ impl DynamoStore {
         // cursor that resumes where the reading stopped.
         let last_key = start.map(resume_key);
         Ok(PolicyPage { items, last_key })
+    }
+}
+
+impl DynamoStore {
+    /// A page of the sharded `by_effective` index: the shards read at once, each for up to `limit`
+    /// items below the page's start, and merged ([`shards::merge`]). The page's `last_key` holds
+    /// one `effective_key`, the boundary the next page reads below.
+    async fn list_sharded(
+        &self,
+        query: &ListQuery,
+        limit: usize,
+        start_after: Option<HashMap<String, String>>,
+    ) -> Result<PolicyPage, StorageError> {
+        let before = start_after.and_then(|mut key| key.remove("effective_key"));
+        let reads = shards::effective_partitions().map(|partition| {
+            let shard = ListQuery {
+                partition: (query.partition.0, partition),
+                to_key: match (&query.to_key, &before) {
+                    (Some(to), Some(before)) => Some(to.min(before).clone()),
+                    (to, before) => to.clone().or_else(|| before.clone()),
+                },
+                ..query.clone()
+            };
+            let before = before.clone();
+            async move { self.read_shard(&shard, before.as_deref(), limit).await }
+        });
+        let reads = futures_util::future::try_join_all(reads).await?;
+        let (items, boundary) = shards::merge(reads, limit);
+        Ok(PolicyPage {
+            items: items.into_iter().map(|(_, summary)| summary).collect(),
+            last_key: boundary.map(|key| HashMap::from([("effective_key".to_owned(), key)])),
+        })
+    }
+
+    /// Up to `limit` of one shard's policies that match, newest first, strictly below `before`,
+    /// within [`MAX_LIST_QUERIES`] calls; and how far down it read.
+    async fn read_shard(
+        &self,
+        query: &ListQuery,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<ShardRead<PolicySummary>, StorageError> {
+        let Expressions {
+            condition,
+            filter: filter_expression,
+            mut names,
+            values,
+        } = expressions(query);
+        let projection = list_projection(query.partition.0, &mut names);
+        let mut start: Option<Item> = None;
+        let mut items = Vec::new();
+        for _ in 0..MAX_LIST_QUERIES {
+            let wanted = limit - items.len();
+            // The boundary item itself comes back (the bound is inclusive): one more to read.
+            let read = if filter_expression.is_some() {
+                (wanted * 4).clamp(25, 200)
+            } else {
+                wanted + usize::from(before.is_some() && start.is_none())
+            };
+            let output = timed(
+                "Query",
+                &self.tables.policies,
+                self.client
+                    .query()
+                    .table_name(&self.tables.policies)
+                    .index_name(query.index)
+                    .key_condition_expression(&condition)
+                    .set_filter_expression(filter_expression.clone())
+                    .projection_expression(&projection)
+                    .set_expression_attribute_names(Some(names.clone()))
+                    .set_expression_attribute_values(Some(values.clone()))
+                    .scan_index_forward(false)
+                    .limit(i32::try_from(read).unwrap_or(i32::MAX))
+                    .set_exclusive_start_key(start.take())
+                    .send(),
+            )
+            .await
+            .map_err(sdk_error("Query"))?;
+            let page: Vec<Item> = output.items.unwrap_or_default();
+            let count = page.len();
+            let more_in_dynamo = output.last_evaluated_key.is_some();
+            for (i, item) in page.into_iter().enumerate() {
+                let key = match item.get("effective_key") {
+                    Some(AttributeValue::S(key)) => key.clone(),
+                    _ => {
+                        return Err(StorageError::Mapping(
+                            "a list item without effective_key".into(),
+                        ));
+                    }
+                };
+                if before.is_some_and(|before| key.as_str() >= before) {
+                    continue;
+                }
+                items.push((key.clone(), summary_from_item(item)?));
+                if items.len() == limit {
+                    let more = i + 1 < count || more_in_dynamo;
+                    return Ok(ShardRead {
+                        items,
+                        frontier: more.then_some(key),
+                    });
+                }
+            }
+            match output.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => {
+                    return Ok(ShardRead {
+                        items,
+                        frontier: None,
+                    });
+                }
+            }
+        }
+        // The calls allowed are spent and the shard has more: it got down to where DynamoDB
+        // stopped evaluating.
+        let frontier = start.and_then(|mut key| match key.remove("effective_key") {
+            Some(AttributeValue::S(key)) => Some(key),
+            _ => None,
+        });
+        Ok(ShardRead { items, frontier })
     }
 }
 

@@ -29,6 +29,18 @@ pub const SLOW: Duration = Duration::from_millis(100);
 /// The `tracing` target of the spans meant for X-Ray ([`xray`]), and of nothing else: never logged.
 pub const SPAN_TARGET: &str = "xray";
 
+/// The span of a request's rating step in its trace ([`xray`]): the state and the product, nothing
+/// about the risk. Only a request's own rating opens one, never a re-rate of the book, which rates
+/// thousands of policies in one invocation.
+pub fn rating_span(request: &crate::rating::RatingRequest) -> tracing::Span {
+    tracing::info_span!(
+        target: SPAN_TARGET,
+        "rating",
+        state = %request.state,
+        policy_type = %request.policy_type,
+    )
+}
+
 /// Targets whose TRACE and DEBUG lines can hold what a request carries: the Lambda runtime logs raw
 /// invocation events (headers with bearer tokens, bodies with personal data) at TRACE. They are
 /// held at INFO whatever level the environment asks for.
