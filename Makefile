@@ -181,11 +181,18 @@ coldstart: ## Cold start of each release function binary against the `make dev` 
 	cargo build --quiet --release --locked --bin loadtest
 	target/release/loadtest coldstart --env $(DEV_DIR)/env --runs $(RUNS) --out target/load
 
+.PHONY: environment
+environment: ## One environment taking N requests at once (AWS_LAMBDA_MAX_CONCURRENCY=N): calculate-rate and create-quote at N=1,8,32 against the `make dev` stack's data: [ENV_DURATION=10]
+	@test -f $(DEV_DIR)/env || { echo "start the stack with 'make dev' first"; exit 1; }
+	cargo build --quiet --release --locked --bin loadtest --bin calculate-rate --bin create-quote
+	target/release/loadtest environment --env $(DEV_DIR)/env --function calculate-rate --event brief --duration $(or $(ENV_DURATION),10) --out target/load
+	target/release/loadtest environment --env $(DEV_DIR)/env --function create-quote --event create --duration $(or $(ENV_DURATION),10) --out target/load
+
 BENCH_STACK := .stack/benchmarks
 CONCURRENCY ?= 2
 
 .PHONY: benchmarks
-benchmarks: ## Regenerate BENCHMARKS.md: make bench, a 10 s warm-up, the three load profiles and cold starts on a release stack it starts and stops
+benchmarks: ## Regenerate BENCHMARKS.md: make bench, a 10 s warm-up, the three load profiles, cold starts and one environment at N=1,8,32 on a release stack it starts and stops
 	@mkdir -p target/load
 	cargo bench --locked -p policy-core --bench rating --bench allocations 2>&1 | tee target/load/bench.txt
 	cargo build --release --locked --bin loadtest $(patsubst functions/%,--bin %,$(wildcard functions/*))
@@ -198,6 +205,8 @@ benchmarks: ## Regenerate BENCHMARKS.md: make bench, a 10 s warm-up, the three l
 				--log "$$STACK_LOG" --out target/load/$$profile; \
 		done; \
 		target/release/loadtest coldstart --env $(BENCH_STACK)/env --runs $(RUNS) --out target/load; \
+		target/release/loadtest environment --env $(BENCH_STACK)/env --function calculate-rate --event brief --duration 10 --out target/load; \
+		target/release/loadtest environment --env $(BENCH_STACK)/env --function create-quote --event create --duration 10 --out target/load; \
 		target/release/loadtest benchmarks --dir target/load --notes scripts/where-the-time-goes.md \
 			--setup "release builds behind cargo lambda watch --concurrency $(CONCURRENCY), DynamoDB Local with $$SEED_COUNT policies, redis-server, all on this machine" \
 			--out BENCHMARKS.md

@@ -5,8 +5,11 @@ use policy_core::api::calculate_rate::{ROUTES, Rates};
 use policy_core::rating::RateTables;
 use policy_core::settings::Settings;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
+fn main() -> Result<(), Error> {
+    policy_core::api::runtime()?.block_on(start())
+}
+
+async fn start() -> Result<(), Error> {
     policy_core::telemetry::init();
     let settings = Settings::from_env()?;
     // Parsed during init, so the cold start pays for it and no request does.

@@ -6,8 +6,11 @@ use policy_core::api::quotes::{Quotes, ROUTES};
 use policy_core::quoting::Quoting;
 use policy_core::settings::Settings;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
+fn main() -> Result<(), Error> {
+    policy_core::api::runtime()?.block_on(start())
+}
+
+async fn start() -> Result<(), Error> {
     policy_core::telemetry::init();
     let settings = Settings::from_env()?;
     let quotes = Quotes {

@@ -4,8 +4,11 @@ use lambda_http::Error;
 use policy_core::api::health::{Health, ROUTES};
 use policy_core::settings::Settings;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
+fn main() -> Result<(), Error> {
+    policy_core::api::runtime()?.block_on(start())
+}
+
+async fn start() -> Result<(), Error> {
     policy_core::telemetry::init();
     let settings = Settings::from_env()?;
     let health = Health::from_settings(&settings, env!("GIT_REVISION")).await?;

@@ -370,10 +370,47 @@ pub fn render(target: &Path, dir: &Path, setup: &str, notes: &str) -> String {
         }
         None => out.push_str("Not run.\n\n"),
     }
+    environment_section(&mut out, dir);
     out.push_str("## Where the time goes\n\n");
     out.push_str(notes.trim());
     out.push('\n');
     out
+}
+
+/// Many requests per environment (`environment-<function>.json`, from `loadtest environment`).
+fn environment_section(out: &mut String, dir: &Path) {
+    out.push_str("## Many requests per environment\n\n");
+    let reports: Vec<Value> = ["calculate-rate", "create-quote"]
+        .iter()
+        .filter_map(|f| read_json(&dir.join(format!("environment-{f}.json"))))
+        .collect();
+    if reports.is_empty() {
+        out.push_str("Not run.\n\n");
+        return;
+    }
+    out.push_str(
+        "Command: `loadtest environment --concurrency 1,8,32` (`make environment`). One release binary per row, started with\n`AWS_LAMBDA_MAX_CONCURRENCY=N` (as Lambda Managed Instances run it: `run_concurrent`, a multi-threaded runtime\nabove 1) against a Runtime API served by the tool, which keeps N invocations of the sample event in flight for the\nrun. Latency is from an invocation handed out to its response; CPU is the process's user and system time per\nrequest; `mixed` counts requests whose metric line is not exactly their own (id, status, DynamoDB calls): 0 means\nno request's figures leaked into another's. The tool and the function share this machine's cores; create-quote\nwrites to DynamoDB Local. Target: 20,000 req/s per 2-core environment for calculate-rate.\n\n| function | event | N | req/s | p50 ms | p95 ms | p99 ms | CPU us/req | statuses | DynamoDB calls per request | mixed |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |\n",
+    );
+    for report in &reports {
+        for run in report["runs"].as_array().into_iter().flatten() {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                report["function"].as_str().unwrap_or("?"),
+                report["event"].as_str().unwrap_or("?"),
+                run["concurrency"],
+                run["per_second"],
+                run["p50_ms"],
+                run["p95_ms"],
+                run["p99_ms"],
+                run["cpu_us_per_request"],
+                run["statuses"],
+                run["dynamodb_calls"],
+                run["mixed"],
+            );
+        }
+    }
+    out.push('\n');
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 //! loadtest [run] --base-url URL [--profile brief|production|lifecycle] [--users 32] [--duration 30]
 //!          [--rate REQ_PER_S] [--out target/load] [--log WATCH_LOG] [--seed N]
 //! loadtest coldstart [--env .stack/dev/env] [--runs 5] [--out target/load]
+//! loadtest environment [--env .stack/dev/env] [--function calculate-rate] [--event brief]
+//!          [--concurrency 1,8,32] [--duration 10] [--out target/load]
 //! ```
 //!
 //! `run` sends the profile's mix from `--users` concurrent users for `--duration` seconds (capped at
@@ -17,6 +19,12 @@
 //! with each of its sample events in `events/`, and reports the medians of spawn to init done and
 //! to first response, the first and a warm invocation, the binary size and the peak RSS. It writes
 //! `coldstart.json` into `--out`.
+//!
+//! `environment` starts one release function binary per concurrency with
+//! `AWS_LAMBDA_MAX_CONCURRENCY` set to it, against a Runtime API served in process that keeps that
+//! many invocations of the sample event in flight, and reports the environment's throughput, the
+//! latency from hand-out to response, the CPU per request and whether every request's metric line
+//! was its own. It writes `environment-<function>.json` into `--out`.
 #![allow(
     clippy::float_arithmetic,
     clippy::cast_precision_loss,
@@ -26,6 +34,7 @@
 mod benchdoc;
 mod coldstart;
 mod emf;
+mod environment;
 mod mix;
 mod procs;
 mod report;
@@ -67,12 +76,13 @@ impl Args {
 
 const USAGE: &str = "usage: loadtest [run] --base-url URL [--profile brief|production|lifecycle] [--users N] [--duration SECS] \
 [--rate REQ_PER_S] [--out DIR] [--log WATCH_LOG] [--seed N]\n       loadtest coldstart [--env ENV_FILE] [--runs N] [--out DIR]
+       loadtest environment [--env ENV_FILE] [--function NAME] [--event NAME] [--concurrency 1,8,32] [--duration SECS] [--out DIR]
        loadtest benchmarks [--dir target/load] [--setup TEXT] [--notes FILE] [--out BENCHMARKS.md]";
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let command = match args.first().map(String::as_str) {
-        Some("run" | "coldstart" | "benchmarks") => args.remove(0),
+        Some("run" | "coldstart" | "environment" | "benchmarks") => args.remove(0),
         Some("-h" | "--help") | None => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -82,6 +92,7 @@ fn main() -> ExitCode {
     let args = Args(args);
     let outcome = match command.as_str() {
         "coldstart" => cold_start(&args),
+        "environment" => environment(&args),
         "benchmarks" => benchmarks(&args),
         _ => load(&args),
     };
@@ -217,6 +228,81 @@ fn load(args: &Args) -> Result<ExitCode, Error> {
     } else {
         eprintln!("loadtest: no request succeeded; is the stack up at {base_url}?");
         ExitCode::FAILURE
+    })
+}
+
+fn environment(args: &Args) -> Result<ExitCode, Error> {
+    let env_file = args.get("--env").unwrap_or(".stack/dev/env");
+    let env = coldstart::parse_env(
+        &std::fs::read_to_string(env_file)
+            .map_err(|e| format!("{env_file}: {e} (start a stack first: make dev)"))?,
+    );
+    let root = procs::canonical_root(Path::new(args.get("--root").unwrap_or(".")));
+    let function = args
+        .get("--function")
+        .unwrap_or("calculate-rate")
+        .to_owned();
+    let event_name = args.get("--event").unwrap_or("brief").to_owned();
+    let duration = Duration::from_secs(args.number("--duration", 10)?);
+    let out = PathBuf::from(args.get("--out").unwrap_or("target/load"));
+    let levels: Vec<usize> = args
+        .get("--concurrency")
+        .unwrap_or("1,8,32")
+        .split(',')
+        .map(|n| {
+            n.trim()
+                .parse()
+                .map_err(|_| format!("--concurrency takes numbers, not {n:?}"))
+        })
+        .collect::<Result<_, _>>()?;
+    let binary = root.join("target/release").join(&function);
+    if !binary.is_file() {
+        return Err(format!("no release build of {function}: cargo build --release first").into());
+    }
+    let mut event = environment::event(&root, &function, &event_name)?;
+    if function == "create-quote" {
+        // Every create its own: a key per invocation (the harness makes each unique).
+        event["headers"]["idempotency-key"] = json!("per invocation");
+    }
+    let runtime = runtime()?;
+    let local = tokio::task::LocalSet::new();
+    let mut runs = Vec::new();
+    for concurrency in levels {
+        let options = environment::Options {
+            binary: binary.clone(),
+            function: function.clone(),
+            event: event.clone(),
+            env: env.clone(),
+            concurrency,
+            duration,
+        };
+        let outcome = local.block_on(&runtime, environment::measure(&options))?;
+        println!(
+            "{function} ({event_name}) N={concurrency:>3}: {:>8.0} req/s  p50 {:>7.2} ms  p95 {:>7.2} ms  p99 {:>7.2} ms  CPU {:>6} us/req  statuses {:?}  mixed {}",
+            outcome.per_second,
+            outcome.latency_ms[0],
+            outcome.latency_ms[1],
+            outcome.latency_ms[2],
+            outcome
+                .cpu_us_per_request
+                .map_or_else(|| "?".to_owned(), |us| format!("{us:.0}")),
+            outcome.statuses,
+            outcome.mixed.len(),
+        );
+        runs.push((concurrency, outcome));
+    }
+    let report = environment::to_json(&function, &event_name, &runs);
+    let path = write_out(
+        &out,
+        &format!("environment-{function}.json"),
+        &serde_json::to_string_pretty(&report)?,
+    )?;
+    println!("wrote {}", path.display());
+    let mixed = runs.iter().any(|(_, o)| !o.mixed.is_empty());
+    Ok(if mixed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     })
 }
 

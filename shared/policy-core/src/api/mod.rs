@@ -32,7 +32,7 @@ use serde::Serialize;
 
 pub use crate::telemetry::layer::request_id;
 pub use problem::{ApiError, PROBLEM_TYPE_PREFIX, Problem};
-pub use router::{Answer, Call, Params, Route, Router, Table, serve};
+pub use router::{Answer, Call, Params, Route, Router, Table, max_concurrency, runtime, serve};
 
 /// The response header that echoes the request id.
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");

@@ -304,7 +304,9 @@ impl<S: Send + Sync + 'static> Service<Request> for Router<S> {
     }
 }
 
-/// Serves `table` with `state` until the runtime stops: every function's `main` ends here.
+/// Serves `table` with `state` until the runtime stops: every function's `main` ends here. With
+/// `AWS_LAMBDA_MAX_CONCURRENCY` above 1 the runtime hands over that many requests at once, each in
+/// its own task: a request's figures (its record, its span) belong to its task, never shared.
 pub async fn serve<S: Send + Sync + 'static>(
     table: &'static Table<S>,
     state: S,
@@ -317,7 +319,31 @@ pub async fn serve<S: Send + Sync + 'static>(
              never deploy with this setting"
         );
     }
-    lambda_http::run(Router::new(table, Arc::new(state), auth).service()).await
+    lambda_http::run_concurrent(Router::new(table, Arc::new(state), auth).service()).await
+}
+
+/// How many requests the environment hands over at once: `AWS_LAMBDA_MAX_CONCURRENCY` (set by
+/// Lambda Managed Instances), else one.
+pub fn max_concurrency() -> usize {
+    std::env::var("AWS_LAMBDA_MAX_CONCURRENCY")
+        .ok()
+        .and_then(|value| value.trim().parse().ok())
+        .filter(|n: &usize| *n >= 1)
+        .unwrap_or(1)
+}
+
+/// The async runtime a function runs on: one thread when requests come one at a time (classic
+/// Lambda: nothing to share a core with), a thread per core when several come at once.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    if max_concurrency() > 1 {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    }
 }
 
 #[cfg(test)]
