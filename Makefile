@@ -212,7 +212,9 @@ benchmarks: ## Regenerate BENCHMARKS.md: make bench, a 10 s warm-up, the three l
 			--out BENCHMARKS.md
 
 .PHONY: build
-build: tools ## Release arm64 Lambda zips in target/lambda/<function>/bootstrap.zip (cross-compiled with Zig)
+build: ## Release arm64 Lambda zips in target/lambda/<function>/bootstrap.zip (cross-compiled with Zig)
+	@# What building needs and nothing else (no test tools, no apt): deployers need not be on Debian.
+	@pip show cargo-lambda 2>/dev/null | grep -xF "Version: $(CARGO_LAMBDA_VERSION)" >/dev/null || pip install -q "cargo-lambda==$(CARGO_LAMBDA_VERSION)"
 	@rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 	@python3 -c 'import importlib.metadata as m; print(m.version("ziglang"))' 2>/dev/null | grep -xF "$(ZIGLANG_VERSION)" >/dev/null || pip install -q "ziglang==$(ZIGLANG_VERSION)"
 	cargo lambda build --release --arm64 --output-format zip --locked \
@@ -240,8 +242,10 @@ SAM := sam
 deploy: export SAM_CLI_TELEMETRY := 0
 deploy: build ## Build (locked, arm64), sam build, sam deploy STAGE=dev (guided the first time), then make smoke on the deployed URL: [STAGE=dev] [DRY_RUN=1] [TOKEN=...]
 	@echo "$(STAGE)" | grep -Eqx '[a-z0-9-]+' || { echo "STAGE must be lower-case letters, digits and hyphens"; exit 2; }
+	@sam --version 2>/dev/null | grep -xF "SAM CLI, version $(SAM_CLI_VERSION)" >/dev/null || pip install -q "aws-sam-cli==$(SAM_CLI_VERSION)"
 	$(SAM) build --build-in-source --template template.yaml
-	@if [ -f $(SAMCONFIG) ]; then \
+	@# A stage whose settings name no stack yet is deployed guided; SAM needs the file to exist.
+	@if grep -q '^stack_name' $(SAMCONFIG) 2>/dev/null; then \
 		set -- $(SAM) deploy --config-file $(SAMCONFIG) --no-fail-on-empty-changeset; \
 	else \
 		set -- $(SAM) deploy --guided --config-file $(SAMCONFIG) --stack-name policy-decision-$(STAGE) \
@@ -251,8 +255,10 @@ deploy: build ## Build (locked, arm64), sam build, sam deploy STAGE=dev (guided 
 	if [ -n "$(DRY_RUN)" ]; then \
 		echo "dry run: built .aws-sam/build; would now run:"; echo "  $$*"; echo "  $$smoke"; exit 0; \
 	fi; \
+	grep -q '^version' $(SAMCONFIG) 2>/dev/null || { mkdir -p $(dir $(SAMCONFIG)); echo 'version = 0.1' >$(SAMCONFIG); }; \
 	"$$@"; \
-	url=$$($(SAM) list stack-outputs --stack-name policy-decision-$(STAGE) --output json | \
+	read -r stack region < <(python3 -c 'import sys, tomllib; p = tomllib.load(open(sys.argv[1], "rb"))["default"]["deploy"]["parameters"]; print(p["stack_name"], p.get("region", ""))' $(SAMCONFIG)); \
+	url=$$($(SAM) list stack-outputs --stack-name "$$stack" $${region:+--region "$$region"} --output json | \
 		python3 -c 'import json,sys; print(next(o["OutputValue"] for o in json.load(sys.stdin) if o["OutputKey"] == "ApiUrl"))'); \
 	$(MAKE) smoke BASE_URL="$$url" $(if $(TOKEN),TOKEN="$(TOKEN)")
 

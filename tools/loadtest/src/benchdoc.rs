@@ -389,16 +389,17 @@ fn environment_section(out: &mut String, dir: &Path) {
         return;
     }
     out.push_str(
-        "Command: `loadtest environment --concurrency 1,8,32` (`make environment`). One release binary per row, started with\n`AWS_LAMBDA_MAX_CONCURRENCY=N` (as Lambda Managed Instances run it: `run_concurrent`, a multi-threaded runtime\nabove 1) against a Runtime API served by the tool, which keeps N invocations of the sample event in flight for the\nrun. Latency is from an invocation handed out to its response; CPU is the process's user and system time per\nrequest; `mixed` counts requests whose metric line is not exactly their own (id, status, DynamoDB calls): 0 means\nno request's figures leaked into another's. The tool and the function share this machine's cores; create-quote\nwrites to DynamoDB Local. Target: 20,000 req/s per 2-core environment for calculate-rate.\n\n| function | event | N | req/s | p50 ms | p95 ms | p99 ms | CPU us/req | statuses | DynamoDB calls per request | mixed |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |\n",
+        "Command: `loadtest environment --concurrency 1,8,32` (`make environment`). One release binary per row, started with\n`AWS_LAMBDA_MAX_CONCURRENCY=N` (as Lambda Managed Instances run it: `run_concurrent`, a multi-threaded runtime\nabove 1) against a Runtime API served by the tool, which keeps N invocations of the sample event in flight for the\nrun. Latency is from an invocation handed out to its response; CPU is the process's user and system time per\nrequest; `mixed` counts requests whose metric line is not exactly their own (id, status, DynamoDB calls): 0 means\nno request's figures leaked into another's. The tool and the function share this machine's cores; create-quote\nwrites to DynamoDB Local. Target: 20,000 req/s per 2-core environment for calculate-rate.\n\n| function | event | N | held at once | req/s | p50 ms | p95 ms | p99 ms | CPU us/req | statuses | DynamoDB calls per request | mixed |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |\n",
     );
     for report in &reports {
         for run in report["runs"].as_array().into_iter().flatten() {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 report["function"].as_str().unwrap_or("?"),
                 report["event"].as_str().unwrap_or("?"),
                 run["concurrency"],
+                run["max_in_flight"],
                 run["per_second"],
                 run["p50_ms"],
                 run["p95_ms"],

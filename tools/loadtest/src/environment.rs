@@ -51,6 +51,11 @@ pub struct Options {
 /// The Runtime API's record of the run.
 struct Api {
     template: Value,
+    /// Tells this run's idempotency keys from every earlier run's against the same tables.
+    nonce: u128,
+    /// Invocations handed out and not yet answered, now and at most.
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
     duration: Duration,
     /// The first `next`: the run is timed from there (the environment's init is the cold start's
     /// business).
@@ -75,7 +80,7 @@ impl Api {
         let mut event = self.template.clone();
         event["requestContext"]["requestId"] = json!(id);
         if event["headers"].get("idempotency-key").is_some() {
-            event["headers"]["idempotency-key"] = json!(format!("environment-{id}"));
+            event["headers"]["idempotency-key"] = json!(format!("environment-{}-{id}", self.nonce));
         }
         let body = serde_json::to_vec(&event).unwrap_or_default();
         (id, Bytes::from(body))
@@ -104,6 +109,8 @@ async fn serve(
             std::future::pending::<()>().await;
         }
         let (id, event) = api.invocation();
+        let now = api.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        api.max_in_flight.fetch_max(now, Ordering::Relaxed);
         if let Ok(mut handed) = api.handed.lock() {
             handed.insert(id.clone(), Instant::now());
         }
@@ -139,6 +146,9 @@ async fn serve(
                 .map_or_else(|| "ok".to_owned(), |s| s.to_string())
         };
         let handed = api.handed.lock().ok().and_then(|mut h| h.remove(&id));
+        if handed.is_some() {
+            api.in_flight.fetch_sub(1, Ordering::Relaxed);
+        }
         if let (Some(handed), Ok(mut answered)) = (handed, api.answered.lock()) {
             answered.push((id, status, handed.elapsed()));
         }
@@ -168,6 +178,8 @@ pub struct Outcome {
     pub mixed: Vec<String>,
     /// The DynamoDB calls each request's line counts (all equal when nothing mixes).
     pub dynamodb_calls: BTreeMap<u64, u64>,
+    /// The most invocations the function held at once: N when it takes N at a time.
+    pub max_in_flight: u64,
 }
 
 /// Runs the function at `options.concurrency` for `options.duration`, then checks every answered
@@ -179,6 +191,11 @@ pub async fn measure(options: &Options) -> Result<Outcome, String> {
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let api = Arc::new(Api {
         template: options.event.clone(),
+        nonce: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+        in_flight: AtomicU64::new(0),
+        max_in_flight: AtomicU64::new(0),
         duration: options.duration,
         started: OnceLock::new(),
         next_id: AtomicU64::new(0),
@@ -186,39 +203,8 @@ pub async fn measure(options: &Options) -> Result<Outcome, String> {
         answered: Mutex::new(Vec::new()),
         last_answer: Mutex::new(None),
     });
-    let serving = Arc::clone(&api);
-    let server = tokio::task::spawn_local(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let api = Arc::clone(&serving);
-            tokio::task::spawn_local(async move {
-                let service = service_fn(move |request| serve(Arc::clone(&api), request));
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    let mut command = Command::new(&options.binary);
-    command
-        .env_clear()
-        .envs(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", &options.function)
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "2048")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env(
-            "AWS_LAMBDA_MAX_CONCURRENCY",
-            options.concurrency.to_string(),
-        )
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut child = command
+    let server = spawn_api(listener, Arc::clone(&api));
+    let mut child = function_command(options, &address.to_string())
         .spawn()
         .map_err(|e| format!("{}: {e}", options.binary.display()))?;
     // Drained as it comes, or the process would block on a full pipe.
@@ -269,6 +255,46 @@ pub async fn measure(options: &Options) -> Result<Outcome, String> {
         elapsed,
         cpu_before.zip(cpu_after),
     ))
+}
+
+/// Serves the Runtime API on `listener` until aborted: a task per connection.
+fn spawn_api(listener: TcpListener, api: Arc<Api>) -> tokio::task::JoinHandle<()> {
+    tokio::task::spawn_local(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let api = Arc::clone(&api);
+            tokio::task::spawn_local(async move {
+                let service = service_fn(move |request| serve(Arc::clone(&api), request));
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    })
+}
+
+/// The function's process as Lambda starts it, N requests at a time, against `runtime_api`.
+fn function_command(options: &Options, runtime_api: &str) -> Command {
+    let mut command = Command::new(&options.binary);
+    command
+        .env_clear()
+        .envs(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+        .env("AWS_LAMBDA_FUNCTION_NAME", &options.function)
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "2048")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env(
+            "AWS_LAMBDA_MAX_CONCURRENCY",
+            options.concurrency.to_string(),
+        )
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    command
 }
 
 /// User plus system CPU ticks `pid` has used.
@@ -345,6 +371,7 @@ fn outcome(
         statuses,
         mixed,
         dynamodb_calls,
+        max_in_flight: 0,
     }
 }
 
@@ -371,6 +398,7 @@ pub fn to_json(function: &str, event: &str, runs: &[(usize, Outcome)]) -> Value 
             "cpu_us_per_request": o.cpu_us_per_request.map(f64::round),
             "statuses": o.statuses,
             "dynamodb_calls": o.dynamodb_calls,
+            "max_in_flight": o.max_in_flight,
             "mixed": o.mixed.len(),
             "mixed_examples": o.mixed.iter().take(5).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
@@ -488,6 +516,8 @@ mod tests {
         let local = tokio::task::LocalSet::new();
         let found = local.block_on(&runtime, measure(&options)).unwrap();
         assert!(found.answered >= 32, "{found:?}");
+        // The function held all 32 at once: it did not take them one after another
+        assert_eq!(found.max_in_flight, 32, "{found:?}");
         assert_eq!(
             found.statuses.keys().collect::<Vec<_>>(),
             ["201"],

@@ -278,7 +278,7 @@ fn environment(args: &Args) -> Result<ExitCode, Error> {
         };
         let outcome = local.block_on(&runtime, environment::measure(&options))?;
         println!(
-            "{function} ({event_name}) N={concurrency:>3}: {:>8.0} req/s  p50 {:>7.2} ms  p95 {:>7.2} ms  p99 {:>7.2} ms  CPU {:>6} us/req  statuses {:?}  mixed {}",
+            "{function} ({event_name}) N={concurrency:>3}: {:>8.0} req/s  p50 {:>7.2} ms  p95 {:>7.2} ms  p99 {:>7.2} ms  CPU {:>6} us/req  in flight {:>3}  statuses {:?}  mixed {}",
             outcome.per_second,
             outcome.latency_ms[0],
             outcome.latency_ms[1],
@@ -286,6 +286,7 @@ fn environment(args: &Args) -> Result<ExitCode, Error> {
             outcome
                 .cpu_us_per_request
                 .map_or_else(|| "?".to_owned(), |us| format!("{us:.0}")),
+            outcome.max_in_flight,
             outcome.statuses,
             outcome.mixed.len(),
         );

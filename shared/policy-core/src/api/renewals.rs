@@ -30,7 +30,14 @@ pub async fn handle(
 ) -> Result<RenewalReport, lambda_runtime::Error> {
     let started = Instant::now();
     let now = OffsetDateTime::now_utc();
-    let run = Box::pin(quoting.renewal_run(now.replace_nanosecond(0).unwrap_or(now))).await?;
+    let context = &event.context;
+    let run = Box::pin(crate::telemetry::traced(
+        "renew-policies",
+        &context.request_id,
+        context.xray_trace_id.as_deref(),
+        quoting.renewal_run(now.replace_nanosecond(0).unwrap_or(now)),
+    ))
+    .await?;
     let report = RenewalReport {
         job: "renew-policies",
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),

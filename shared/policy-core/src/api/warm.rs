@@ -101,7 +101,7 @@ pub async fn handle(
     event: LambdaEvent<EventBridgeEvent>,
 ) -> Result<WarmReport, lambda_runtime::Error> {
     let started = Instant::now();
-    let request_id = event.context.request_id;
+    let request_id = event.context.request_id.clone();
     let mut control_plane_errors = 0;
     let cache = match status {
         None => {
@@ -133,7 +133,13 @@ pub async fn handle(
             None
         }
     };
-    let (warmed, failed) = Box::pin(warm(quoting, &hot_filters(quoting.tables()))).await;
+    let (warmed, failed) = Box::pin(crate::telemetry::traced(
+        "warm-cache",
+        &request_id,
+        event.context.xray_trace_id.as_deref(),
+        warm(quoting, &hot_filters(quoting.tables())),
+    ))
+    .await;
     let report = WarmReport {
         job: "warm-cache",
         warmed,

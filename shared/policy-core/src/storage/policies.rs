@@ -309,7 +309,8 @@ impl DynamoStore {
     }
 
     /// Up to `limit` of one shard's policies that match, newest first, strictly below `before`,
-    /// within [`MAX_LIST_QUERIES`] calls; and how far down it read.
+    /// within its share of [`MAX_LIST_QUERIES`] calls (one each with 4 shards, so a page makes at
+    /// most 4 calls of at most 200 items); and how far down it read.
     async fn read_shard(
         &self,
         query: &ListQuery,
@@ -325,7 +326,9 @@ impl DynamoStore {
         let projection = list_projection(query.partition.0, &mut names);
         let mut start: Option<Item> = None;
         let mut items = Vec::new();
-        for _ in 0..MAX_LIST_QUERIES {
+        // The shards share one page's budget of calls: at least one each.
+        let budget = (MAX_LIST_QUERIES / usize::from(shards::EFFECTIVE_SHARDS)).max(1);
+        for _ in 0..budget {
             let wanted = limit - items.len();
             // The boundary item itself comes back (the bound is inclusive): one more to read.
             let read = if filter_expression.is_some() {

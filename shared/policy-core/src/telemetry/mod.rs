@@ -41,6 +41,28 @@ pub fn rating_span(request: &crate::rating::RatingRequest) -> tracing::Span {
     )
 }
 
+/// Runs a scheduled job's invocation (`function`'s, with the Lambda request id and trace header
+/// the runtime handed over) as the invocation span of its trace, as the telemetry layer does for
+/// each HTTP request; its DynamoDB, Redis and rating spans hang under it.
+pub async fn traced<F: Future>(
+    function: &str,
+    request_id: &str,
+    trace_header: Option<&str>,
+    job: F,
+) -> F::Output {
+    #[cfg(feature = "xray")]
+    {
+        use tracing::Instrument;
+        job.instrument(xray::invocation(function, request_id, trace_header))
+            .await
+    }
+    #[cfg(not(feature = "xray"))]
+    {
+        let _ = (function, request_id, trace_header);
+        job.await
+    }
+}
+
 /// Targets whose TRACE and DEBUG lines can hold what a request carries: the Lambda runtime logs raw
 /// invocation events (headers with bearer tokens, bodies with personal data) at TRACE. They are
 /// held at INFO whatever level the environment asks for.
@@ -83,9 +105,13 @@ pub fn init() {
         logs.boxed()
     };
     let subscriber = tracing_subscriber::registry().with(logs.with_filter(log_filter(&level)));
+    // A second initialisation (tests) keeps the first subscriber. Without a daemon no tracing
+    // layer is installed at all, so the spans meant for X-Ray are disabled at their callsites.
     #[cfg(feature = "xray")]
-    let subscriber = subscriber.with(xray::layer());
-    // A second initialisation (tests) keeps the first subscriber.
+    if let Some(traces) = xray::layer() {
+        let _ = subscriber.with(traces).try_init();
+        return;
+    }
     let _ = subscriber.try_init();
 }
 

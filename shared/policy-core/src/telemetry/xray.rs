@@ -15,7 +15,10 @@
 //! request id: never a key, an item or anything from a request body.
 //!
 //! The log subscriber never sees these spans ([`TARGET`] is off in [`super::log_filter`]), and
-//! without a daemon they have no subscriber at all, which leaves their cost at a callsite check.
+//! without a daemon no layer takes them: their callsites are disabled, so each costs a check of
+//! the callsite's cached interest. HTTP requests get their invocation span from the telemetry
+//! layer; the scheduled jobs from [`super::traced`]. A span with neither (a call during a
+//! function's init) has no parent to hang under and is not sent.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 
