@@ -249,12 +249,9 @@ pub async fn measure(options: &Options) -> Result<Outcome, String> {
         .lock()
         .map(|a| a.clone())
         .map_err(|e| e.to_string())?;
-    Ok(outcome(
-        &answered,
-        &metrics,
-        elapsed,
-        cpu_before.zip(cpu_after),
-    ))
+    let mut found = outcome(&answered, &metrics, elapsed, cpu_before.zip(cpu_after));
+    found.max_in_flight = api.max_in_flight.load(Ordering::Relaxed);
+    Ok(found)
 }
 
 /// Serves the Runtime API on `listener` until aborted: a task per connection.
