@@ -213,44 +213,23 @@ impl DynamoStore {
         if query.index == "by_effective" {
             return self.list_sharded(&query, limit, start_after).await;
         }
-        let Expressions {
-            condition,
-            filter: filter_expression,
-            mut names,
-            values,
-        } = expressions(&query);
+        let mut expressions = expressions(&query);
         let pk_name = query.partition.0;
-        let projection = list_projection(pk_name, &mut names);
+        let projection = list_projection(pk_name, &mut expressions.names);
         let mut start: Option<Item> = start_after.map(start_key);
         let mut items = Vec::with_capacity(limit.min(200));
         let mut last_key = None;
         for _ in 0..MAX_LIST_QUERIES {
             let wanted = limit - items.len();
             // With a filter, DynamoDB's limit counts items read before filtering: read more.
-            let read = if filter_expression.is_some() {
+            let read = if expressions.filter.is_some() {
                 (wanted * 4).clamp(25, 200)
             } else {
                 wanted
             };
-            let output = timed(
-                "Query",
-                &self.tables.policies,
-                self.client
-                    .query()
-                    .table_name(&self.tables.policies)
-                    .index_name(query.index)
-                    .key_condition_expression(&condition)
-                    .set_filter_expression(filter_expression.clone())
-                    .projection_expression(&projection)
-                    .set_expression_attribute_names(Some(names.clone()))
-                    .set_expression_attribute_values(Some(values.clone()))
-                    .scan_index_forward(false)
-                    .limit(i32::try_from(read).unwrap_or(i32::MAX))
-                    .set_exclusive_start_key(start.take())
-                    .send(),
-            )
-            .await
-            .map_err(sdk_error("Query"))?;
+            let output = self
+                .list_call(query.index, &expressions, &projection, read, start.take())
+                .await?;
             let page: Vec<Item> = output.items.unwrap_or_default();
             let more_in_dynamo = output.last_evaluated_key.is_some();
             let count = page.len();
@@ -278,6 +257,37 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
+    /// One newest-first Query call of a list on `index`: at most `read` items evaluated, from
+    /// `start` (a previous call's last evaluated key).
+    async fn list_call(
+        &self,
+        index: &str,
+        expressions: &Expressions,
+        projection: &str,
+        read: usize,
+        start: Option<Item>,
+    ) -> Result<aws_sdk_dynamodb::operation::query::QueryOutput, StorageError> {
+        timed(
+            "Query",
+            &self.tables.policies,
+            self.client
+                .query()
+                .table_name(&self.tables.policies)
+                .index_name(index)
+                .key_condition_expression(&expressions.condition)
+                .set_filter_expression(expressions.filter.clone())
+                .projection_expression(projection)
+                .set_expression_attribute_names(Some(expressions.names.clone()))
+                .set_expression_attribute_values(Some(expressions.values.clone()))
+                .scan_index_forward(false)
+                .limit(i32::try_from(read).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send(),
+        )
+        .await
+        .map_err(sdk_error("Query"))
+    }
+
     /// A page of the sharded `by_effective` index: the shards read at once, each for up to `limit`
     /// items below the page's start, and merged ([`shards::merge`]). The page's `last_key` holds
     /// one `effective_key`, the boundary the next page reads below.
@@ -317,13 +327,8 @@ impl DynamoStore {
         before: Option<&str>,
         limit: usize,
     ) -> Result<ShardRead<PolicySummary>, StorageError> {
-        let Expressions {
-            condition,
-            filter: filter_expression,
-            mut names,
-            values,
-        } = expressions(query);
-        let projection = list_projection(query.partition.0, &mut names);
+        let mut expressions = expressions(query);
+        let projection = list_projection(query.partition.0, &mut expressions.names);
         let mut start: Option<Item> = None;
         let mut items = Vec::new();
         // The shards share one page's budget of calls: at least one each.
@@ -331,30 +336,14 @@ impl DynamoStore {
         for _ in 0..budget {
             let wanted = limit - items.len();
             // The boundary item itself comes back (the bound is inclusive): one more to read.
-            let read = if filter_expression.is_some() {
+            let read = if expressions.filter.is_some() {
                 (wanted * 4).clamp(25, 200)
             } else {
                 wanted + usize::from(before.is_some() && start.is_none())
             };
-            let output = timed(
-                "Query",
-                &self.tables.policies,
-                self.client
-                    .query()
-                    .table_name(&self.tables.policies)
-                    .index_name(query.index)
-                    .key_condition_expression(&condition)
-                    .set_filter_expression(filter_expression.clone())
-                    .projection_expression(&projection)
-                    .set_expression_attribute_names(Some(names.clone()))
-                    .set_expression_attribute_values(Some(values.clone()))
-                    .scan_index_forward(false)
-                    .limit(i32::try_from(read).unwrap_or(i32::MAX))
-                    .set_exclusive_start_key(start.take())
-                    .send(),
-            )
-            .await
-            .map_err(sdk_error("Query"))?;
+            let output = self
+                .list_call(query.index, &expressions, &projection, read, start.take())
+                .await?;
             let page: Vec<Item> = output.items.unwrap_or_default();
             let count = page.len();
             let more_in_dynamo = output.last_evaluated_key.is_some();
