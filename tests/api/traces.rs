@@ -1,6 +1,7 @@
 //! The traces the functions send: the stack points them at a UDP port (`AWS_XRAY_DAEMON_ADDRESS`,
 //! as Lambda points them at its X-Ray daemon), and this test listens there in the daemon's place.
 
+use redis::Commands as _;
 use std::collections::HashMap;
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
@@ -186,6 +187,17 @@ fn a_create_quote_request_traces_its_rating_and_each_dynamodb_call_and_a_read_it
     }
     created.assert_nested_in_time();
 
+    // And the new quote is written through to Redis, since a read or a bind follows
+    let fills: Vec<&Value> = created.named("Redis");
+    assert!(
+        fills
+            .iter()
+            .any(|c| c["metadata"]["db.operation.name"] == "SET"
+                && c["metadata"]["cache.name"] == "quote"),
+        "{:#?}",
+        created.children
+    );
+
     // And nothing personal is in it: no ZIP code, no driver, no vehicle, no idempotency key
     for secret in ["95814", "years_licensed", "30000", key.as_str()] {
         assert!(
@@ -195,7 +207,13 @@ fn a_create_quote_request_traces_its_rating_and_each_dynamodb_call_and_a_read_it
         );
     }
 
-    // When the quote is read back through the cache
+    // When the quote is read back through the cache, once Redis has lost it
+    redis::Client::open(std::env::var("REDIS_URL").unwrap())
+        .unwrap()
+        .get_connection()
+        .unwrap()
+        .del::<_, ()>(format!("pd:v2:quote:{quote_id}"))
+        .unwrap();
     let read = get(&format!("/api/v1/quotes/{quote_id}"));
     assert_eq!(read.status, 200, "{:#}", read.json);
 

@@ -44,7 +44,7 @@ async fn redis_keys(url: &str, pattern: &str) -> Vec<String> {
 
 /// The list generation Redis holds now.
 async fn generation(url: &str) -> u64 {
-    let raw = redis_raw(url, "pd:v2:generation:list").await.unwrap();
+    let raw = redis_raw(url, "pd:v2:generation:list:all").await.unwrap();
     String::from_utf8(raw).unwrap().parse().unwrap()
 }
 
@@ -220,9 +220,12 @@ async fn warm_cache_fills_the_keys_it_reports() {
 
     // And a cold environment then answers those reads from Redis
     let cold = Cache::new(config(&redis.url())).unwrap();
-    let prefix = format!("pd:v2:list:g{}:", generation(&redis.url()).await);
     for key in lists {
-        let name = key.strip_prefix(&prefix).unwrap();
+        // `pd:v2:list:g<generation of the page's scope>:<scope>:<digest>`
+        let (_, name) = key
+            .strip_prefix("pd:v2:list:g")
+            .and_then(|rest| rest.split_once(':'))
+            .unwrap();
         assert_eq!(
             cold.get_raw(CacheName::List, name)
                 .await
@@ -246,7 +249,7 @@ async fn a_page_read_before_a_bind_and_stored_after_it_is_never_served() {
     assert!(lister.put_in(slot, &json!({"items": ["old"]})).await);
     let slot = miss(lister.lookup(CacheName::List, "other-page").await);
     // When a bind lands while another page is being read, and that page is stored after it
-    binder.invalidate_lists().await;
+    binder.invalidate_lists(&["all"]).await;
     assert!(
         lister
             .put_in(slot, &json!({"items": ["read before the bind"]}))
@@ -288,6 +291,40 @@ async fn a_page_read_before_a_bind_and_stored_after_it_is_never_served() {
         },
         "the old pages stayed in the retired generation, to expire"
     );
+}
+
+#[tokio::test]
+async fn a_change_retires_only_the_list_scopes_it_names() {
+    let redis = Redis::start();
+    let lister = Cache::new(config(&redis.url())).unwrap();
+    let pages = [
+        "all:p",
+        "state=CA:p",
+        "state=NY:p",
+        "type=home:p",
+        "owner=ab:p",
+    ];
+    for key in pages {
+        lister.put(CacheName::List, key, &json!(key)).await;
+    }
+    // When a change to a CA auto policy moves on its scopes, in another environment
+    let binder = Cache::new(config(&redis.url())).unwrap();
+    binder
+        .invalidate_lists(&["all", "state=CA", "type=auto"])
+        .await;
+    // Then the pages in those scopes are gone for every environment reading Redis, and the
+    // others are still served from it
+    let fresh = Cache::new(config(&redis.url())).unwrap();
+    for key in pages {
+        let expected = ["state=NY:p", "type=home:p", "owner=ab:p"]
+            .contains(&key)
+            .then(|| json!(key));
+        assert_eq!(
+            fresh.get::<Value>(CacheName::List, key).await,
+            expected,
+            "{key}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -466,7 +503,7 @@ async fn a_lost_or_garbled_generation_counter_starts_past_every_old_generation()
     );
 
     // When the counter is evicted, then read again by another environment
-    c.del::<_, ()>("pd:v2:generation:list").await.unwrap();
+    c.del::<_, ()>("pd:v2:generation:list:all").await.unwrap();
     let fresh = Cache::new(config(&url)).unwrap();
 
     // Then the old page is not served: the counter starts past it
@@ -474,7 +511,7 @@ async fn a_lost_or_garbled_generation_counter_starts_past_every_old_generation()
     assert!(generation(&url).await > first);
 
     // And a counter that is not a number is read as missing, not as a Redis failure
-    c.set::<_, _, ()>("pd:v2:generation:list", "not-a-number")
+    c.set::<_, _, ()>("pd:v2:generation:list:all", "not-a-number")
         .await
         .unwrap();
     let another = Cache::new(config(&url)).unwrap();
@@ -490,7 +527,7 @@ async fn a_lost_or_garbled_generation_counter_starts_past_every_old_generation()
         Some(json!({"items": ["new"]})),
     );
     let after_bump = {
-        lister.invalidate_lists().await;
+        lister.invalidate_lists(&["all"]).await;
         generation(&url).await
     };
     assert!(after_bump > first);
@@ -594,7 +631,7 @@ async fn a_bind_while_redis_is_down_is_written_to_it_as_soon_as_it_answers() {
     binder
         .write_through(CacheName::Quote, "Q-1", &json!({"status": "quoted"}))
         .await;
-    binder.invalidate_lists().await;
+    binder.invalidate_lists(&["all"]).await;
     let before_bind = generation(&redis.url()).await;
     redis.stop();
 
@@ -602,7 +639,7 @@ async fn a_bind_while_redis_is_down_is_written_to_it_as_soon_as_it_answers() {
     binder
         .write_through(CacheName::Quote, "Q-1", &json!({"status": "bound"}))
         .await;
-    binder.invalidate_lists().await;
+    binder.invalidate_lists(&["all"]).await;
 
     // Then, once Redis is back (with its data) and the breaker has closed, the binder's next use
     // of Redis writes what it owed first: other environments read the bound quote, and lists
@@ -611,7 +648,7 @@ async fn a_bind_while_redis_is_down_is_written_to_it_as_soon_as_it_answers() {
         port,
         &[
             ("pd:v2:quote:Q-1", "\u{2}{\"status\":\"quoted\"}"),
-            ("pd:v2:generation:list", &before_bind.to_string()),
+            ("pd:v2:generation:list:all", &before_bind.to_string()),
         ],
     );
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -741,7 +778,7 @@ async fn the_cache_does_all_it_does_as_the_templates_user_which_cannot_flush_or_
     );
     let before = generation(&admin_url).await;
     writer.invalidate(CacheName::Policy, "acl").await;
-    writer.invalidate_lists().await;
+    writer.invalidate_lists(&["all"]).await;
     assert_eq!(
         generation(&admin_url).await,
         before + 1,
@@ -775,6 +812,6 @@ async fn the_cache_does_all_it_does_as_the_templates_user_which_cannot_flush_or_
             "{err}"
         );
     }
-    let survived: Option<Vec<u8>> = redis_raw(&admin_url, "pd:v2:generation:list").await;
+    let survived: Option<Vec<u8>> = redis_raw(&admin_url, "pd:v2:generation:list:all").await;
     assert!(survived.is_some(), "nothing was flushed");
 }

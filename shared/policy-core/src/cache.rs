@@ -7,7 +7,7 @@
 //! format) is a miss that the caller overwrites. Keys carry a format version, so a deploy with a new
 //! format never reads old entries.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -66,8 +66,11 @@ impl CacheName {
         self != CacheName::Quote
     }
 
-    /// Whether one write can change any entry, so that Redis drops them all at once by moving to
-    /// a new generation of keys: lists, which a new policy can join on any page.
+    /// Whether one write can change many entries, so that Redis drops them at once by moving to a
+    /// new generation of keys: lists, which a new policy can join on any page. A generational key
+    /// is `<scope>:<rest>`: each scope has its own generation, and a write moves on the scopes it
+    /// can change (see [`crate::records::PolicyFilter::cache_scope`]). A key without a colon is
+    /// in the scope `all`.
     fn generational(self) -> bool {
         self == CacheName::List
     }
@@ -130,8 +133,8 @@ struct L2 {
 /// was open. Without them another environment could serve the old state for the entries' TTL.
 #[derive(Default)]
 struct Owed {
-    /// The list generation must move on.
-    bump_lists: bool,
+    /// The generation counters that must move on.
+    bumps: BTreeSet<String>,
     /// Values to put over what Redis holds, by key, with their TTL in seconds.
     puts: HashMap<String, (Arc<[u8]>, u64)>,
 }
@@ -173,14 +176,18 @@ static READ_GENERATION: std::sync::LazyLock<redis::Script> = std::sync::LazyLock
     )
 });
 
-/// Moves a generation counter on by one, seeding it first as [`READ_GENERATION`] does.
-static BUMP_GENERATION: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+/// Moves each generation counter in `KEYS` on by one, seeding it first as [`READ_GENERATION`]
+/// does: all in one round trip and at once.
+static BUMP_GENERATIONS: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
     redis::Script::new(
-        r"local v = redis.call('GET', KEYS[1])
-          if not v or not string.find(v, '^%d+$') then
-            redis.call('SET', KEYS[1], ARGV[1])
+        r"for _, key in ipairs(KEYS) do
+            local v = redis.call('GET', key)
+            if not v or not string.find(v, '^%d+$') then
+              redis.call('SET', key, ARGV[1])
+            end
+            redis.call('INCR', key)
           end
-          return redis.call('INCR', KEYS[1])",
+          return #KEYS",
     )
 });
 
@@ -208,9 +215,15 @@ pub fn redis_client(url: &str, ca: Option<&[u8]>) -> Result<redis::Client, redis
     }
 }
 
-/// The Redis counter of a generational cache; its entries live under `<prefix><name>:g<n>:`.
-fn generation_key(name: CacheName) -> String {
-    format!("{KEY_PREFIX}generation:{}", name.as_str())
+/// The scope of a generational cache's `key`: what comes before its last colon, or `all`.
+fn scope_of(key: &str) -> &str {
+    key.rsplit_once(':').map_or("all", |(scope, _)| scope)
+}
+
+/// The Redis counter of one scope of a generational cache; its entries live under
+/// `<prefix><name>:g<n>:<key>`, `<key>` starting with the scope.
+fn generation_key(name: CacheName, scope: &str) -> String {
+    format!("{KEY_PREFIX}generation:{}:{scope}", name.as_str())
 }
 
 impl Cache {
@@ -345,18 +358,19 @@ impl Cache {
         let owed = std::mem::take(&mut *l2.owed.lock().unwrap_or_else(PoisonError::into_inner));
         let mut unpaid = Owed::default();
         let seed = clock_seed();
-        if owed.bump_lists {
-            let counter = generation_key(CacheName::List);
+        if !owed.bumps.is_empty() {
             let mut c = connection.clone();
             let bumped = tokio::time::timeout(
                 self.config.timeout,
-                BUMP_GENERATION
-                    .key(counter)
+                BUMP_GENERATIONS
+                    .key(owed.bumps.iter().collect::<Vec<_>>())
                     .arg(seed)
                     .invoke_async::<u64>(&mut c),
             )
             .await;
-            unpaid.bump_lists = !matches!(bumped, Ok(Ok(_)));
+            if !matches!(bumped, Ok(Ok(_))) {
+                unpaid.bumps = owed.bumps;
+            }
         }
         for (key, (value, ttl)) in owed.puts {
             let mut c = connection.clone();
@@ -369,7 +383,7 @@ impl Cache {
                 unpaid.puts.insert(key, (value, ttl));
             }
         }
-        if unpaid.bump_lists || !unpaid.puts.is_empty() {
+        if !unpaid.bumps.is_empty() || !unpaid.puts.is_empty() {
             self.owe(unpaid);
         } else {
             tracing::info!("cache: writes owed to Redis applied");
@@ -380,7 +394,7 @@ impl Cache {
     fn owe(&self, owed: Owed) {
         let Some(l2) = &self.l2 else { return };
         let mut all = l2.owed.lock().unwrap_or_else(PoisonError::into_inner);
-        all.bump_lists |= owed.bump_lists;
+        all.bumps.extend(owed.bumps);
         for (key, value) in owed.puts {
             if all.puts.len() < MAX_OWED_PUTS || all.puts.contains_key(&key) {
                 all.puts.insert(key, value);
@@ -422,7 +436,7 @@ impl Cache {
         let l2_key = if self.l2.is_none() {
             None
         } else if name.generational() {
-            let counter = generation_key(name);
+            let counter = generation_key(name, scope_of(key));
             let seed = clock_seed();
             self.redis(("EVALSHA", name), |mut c| async move {
                 READ_GENERATION
@@ -614,9 +628,10 @@ impl Cache {
         .await;
     }
 
-    /// Drops every list page: from L1 at once, and in Redis by moving to a new generation, whose
-    /// keys no page was stored under; the old generation's pages expire on their TTL.
-    pub async fn invalidate_lists(&self) {
+    /// Drops the list pages of `scopes`: in Redis by moving each scope to a new generation, whose
+    /// keys no page was stored under (the old generation's pages expire on their TTL), all in one
+    /// round trip; and every list page in this environment's L1 at once.
+    pub async fn invalidate_lists<S: AsRef<str>>(&self, scopes: &[S]) {
         let name = CacheName::List;
         let prefix = full_key(name, "");
         if let Err(err) = self
@@ -625,12 +640,19 @@ impl Cache {
         {
             tracing::warn!(error = %err, "cache: L1 invalidation not supported");
         }
-        let counter = generation_key(name);
+        if scopes.is_empty() {
+            return;
+        }
+        let counters: BTreeSet<String> = scopes
+            .iter()
+            .map(|scope| generation_key(name, scope.as_ref()))
+            .collect();
         let seed = clock_seed();
+        let keys: Vec<&String> = counters.iter().collect();
         let bumped = self
             .redis(("EVALSHA", name), |mut c| async move {
-                BUMP_GENERATION
-                    .key(counter)
+                BUMP_GENERATIONS
+                    .key(keys)
                     .arg(seed)
                     .invoke_async::<u64>(&mut c)
                     .await
@@ -638,7 +660,7 @@ impl Cache {
             .await;
         if bumped.is_none() && self.l2.is_some() {
             self.owe(Owed {
-                bump_lists: true,
+                bumps: counters,
                 ..Owed::default()
             });
         }
@@ -648,6 +670,17 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_key_is_in_the_scope_before_its_last_colon() {
+        assert_eq!(scope_of("state=CA:0f3a"), "state=CA");
+        assert_eq!(scope_of("owner=ab:cd:0f3a"), "owner=ab:cd");
+        assert_eq!(scope_of("0f3a"), "all");
+        assert_eq!(
+            generation_key(CacheName::List, "state=CA"),
+            "pd:v2:generation:list:state=CA"
+        );
+    }
 
     #[test]
     fn keys_carry_the_format_version_and_the_cache_name() {
@@ -697,7 +730,7 @@ mod tests {
         let cache = Cache::new(CacheConfig::default()).unwrap();
         cache.put(CacheName::List, "a", &1).await;
         cache.put(CacheName::Policy, "a", &2).await;
-        cache.invalidate_lists().await;
+        cache.invalidate_lists(&["all"]).await;
         cache.l1.run_pending_tasks().await;
         assert_eq!(cache.get::<i32>(CacheName::List, "a").await, None);
         assert_eq!(cache.get::<i32>(CacheName::Policy, "a").await, Some(2));

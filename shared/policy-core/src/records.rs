@@ -358,6 +358,26 @@ impl PolicySummary {
 }
 
 impl PolicyFilter {
+    /// The scope a cached page of this filter is kept in: the list-cache generation that moves
+    /// on when a policy the page could show changes. It is the filter's most selective field
+    /// (owner, state, product, status), or `all`. Every policy the filter matches has that field's
+    /// value, and a change to a policy moves on every scope of [`Policy::list_scopes`], so no
+    /// change leaves a page that could show it in force; a change elsewhere (another state)
+    /// leaves the page be.
+    pub fn cache_scope(&self) -> String {
+        if let Some(owner) = &self.owner {
+            owner_scope(owner)
+        } else if let Some(state) = self.state {
+            format!("state={}", state.code())
+        } else if let Some(policy_type) = self.policy_type {
+            format!("type={}", policy_type.as_str())
+        } else if let Some(status) = self.status {
+            format!("status={}", status.as_str())
+        } else {
+            "all".to_owned()
+        }
+    }
+
     /// The filter as one canonical string, which list cursors and cached list pages are bound to.
     ///
     /// Equal filters give equal strings and different filters different ones, so a cursor or a
@@ -389,6 +409,42 @@ impl PolicyFilter {
     }
 }
 
+/// An owner's list-cache scope: a digest, so that the free text of an owner stays out of cache
+/// keys.
+fn owner_scope(owner: &str) -> String {
+    let digest = crate::digest::sha256_hex([owner.as_bytes()]);
+    format!("owner={}", &digest[..32])
+}
+
+impl Policy {
+    /// Every list-cache scope of a list page that can show this policy (see
+    /// [`PolicyFilter::cache_scope`]): `all`, its owner, state and product, and every status (a
+    /// list reads status as of the day, and a change can move a policy between statuses). A
+    /// write to a policy moves on these scopes, before and after the change.
+    pub fn list_scopes(&self) -> Vec<String> {
+        list_scopes(&self.owner, self.state, self.policy_type)
+    }
+}
+
+/// The list-cache scopes of a policy of `owner`, in `state`, of `policy_type`.
+fn list_scopes(owner: &str, state: State, policy_type: PolicyType) -> Vec<String> {
+    let mut scopes = vec![
+        "all".to_owned(),
+        owner_scope(owner),
+        format!("state={}", state.code()),
+        format!("type={}", policy_type.as_str()),
+    ];
+    scopes.extend(
+        [
+            PolicyStatus::Active,
+            PolicyStatus::Cancelled,
+            PolicyStatus::Expired,
+        ]
+        .map(|status| format!("status={}", status.as_str())),
+    );
+    scopes
+}
+
 /// The day a term that starts on `start` ends: the same day of the month `months` later, or the
 /// last day of that month when it is shorter.
 pub fn term_end(start: Date, months: u32) -> Date {
@@ -402,9 +458,57 @@ pub fn term_end(start: Date, months: u32) -> Date {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
     use time::macros::{date, datetime};
 
     use super::*;
+
+    fn any_status() -> impl Strategy<Value = PolicyStatus> {
+        prop_oneof![
+            Just(PolicyStatus::Active),
+            Just(PolicyStatus::Cancelled),
+            Just(PolicyStatus::Expired)
+        ]
+    }
+
+    proptest! {
+        /// Any filter a policy can match (each field the policy's own value, or absent) keeps its
+        /// pages in one of the scopes a change to that policy moves on: no page that could show
+        /// the policy outlives the change.
+        #[test]
+        fn every_page_that_can_show_a_policy_is_in_one_of_its_scopes(
+            owner in "[a-z0-9:|=-]{1,24}",
+            state in proptest::sample::select(State::ALL),
+            policy_type in proptest::sample::select(PolicyType::ALL.to_vec()),
+            status in any_status(),
+            named in proptest::array::uniform4(any::<bool>()),
+            from in proptest::option::of(0i64..400),
+        ) {
+            let filter = PolicyFilter {
+                owner: named[0].then(|| owner.clone()),
+                state: named[1].then_some(state),
+                policy_type: named[2].then_some(policy_type),
+                status: named[3].then_some(status),
+                effective_from: from.map(|days| date!(2026 - 01 - 01) + time::Duration::days(days)),
+                effective_to: None,
+            };
+            prop_assert!(list_scopes(&owner, state, policy_type).contains(&filter.cache_scope()));
+        }
+
+        /// A filter on another state, with no owner, keeps its pages out of the policy's scopes: a
+        /// bind in one state leaves the cached pages of the others be.
+        #[test]
+        fn a_page_of_another_state_is_in_none_of_a_policys_scopes(
+            owner in "[a-z0-9-]{1,24}",
+            state in proptest::sample::select(State::ALL),
+            other in proptest::sample::select(State::ALL),
+            policy_type in proptest::sample::select(PolicyType::ALL.to_vec()),
+        ) {
+            prop_assume!(state != other);
+            let filter = PolicyFilter { state: Some(other), ..PolicyFilter::default() };
+            prop_assert!(!list_scopes(&owner, state, policy_type).contains(&filter.cache_scope()));
+        }
+    }
 
     #[test]
     fn terms_end_on_the_same_day_or_the_last_of_a_short_month() {

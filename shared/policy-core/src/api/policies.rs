@@ -320,7 +320,7 @@ mod handlers {
             read_list(&call.request, call.caller.list_owner(), &policies.cursors)?
         };
         let today = OffsetDateTime::now_utc().date();
-        let key = list_cache_key(&identity, limit, start_after.as_ref(), today);
+        let key = list_cache_key(&filter, &identity, limit, start_after.as_ref(), today);
         let cache = policies.quoting.cache();
         let page = match cache.lookup::<PolicyPage>(CacheName::List, &key).await {
             Lookup::Hit(page) => page,
@@ -343,10 +343,12 @@ mod handlers {
         Ok(respond(StatusCode::OK, &call.request_id, &page))
     }
 
-    /// The cache key of a list page: the filter, the page size, where the page starts (the
-    /// resume key a cursor opens to, not the cursor, whose expiry differs from one client to the
-    /// next) and the day (a status filter is read as of it), digested.
+    /// The cache key of a list page: the filter's cache scope, then the filter, the page size,
+    /// where the page starts (the resume key a cursor opens to, not the cursor, whose expiry
+    /// differs from one client to the next) and the day (a status filter is read as of it),
+    /// digested.
     fn list_cache_key(
+        filter: &super::PolicyFilter,
         identity: &str,
         limit: usize,
         start_after: Option<&HashMap<String, String>>,
@@ -359,7 +361,7 @@ mod handlers {
             })
             .unwrap_or_default();
         let digest = Sha256::digest(format!("{identity}|{limit}|{start}|{today}"));
-        hex(&digest[..16])
+        format!("{}:{}", filter.cache_scope(), hex(&digest[..16]))
     }
 
     /// Writes the first page of each of `filters` and each policy on the newest page into the cache,
@@ -380,7 +382,7 @@ mod handlers {
                 tally(false);
                 continue;
             };
-            let key = list_cache_key(&filter.identity(), limit, None, today);
+            let key = list_cache_key(&filter, &filter.identity(), limit, None, today);
             let slot = cache.slot(CacheName::List, &key).await;
             match quoting.list_policies(&filter, limit, None, today).await {
                 Ok(page) => {

@@ -249,7 +249,10 @@ impl Quoting {
                 self.cache
                     .write_through(CacheName::Policy, &after.policy_number, &after)
                     .await;
-                self.cache.invalidate_lists().await;
+                // Pages that showed the policy as it was, or can show it as it is now.
+                let mut scopes = read.list_scopes();
+                scopes.extend(after.list_scopes());
+                self.cache.invalidate_lists(&scopes).await;
                 Ok(Changed::Applied {
                     policy: Box::new(after),
                     transaction: Box::new(transaction),

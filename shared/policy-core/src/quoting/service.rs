@@ -105,6 +105,17 @@ impl Quoting {
             });
             match self.store.insert_quote(&quote, record.as_ref()).await? {
                 Inserted::Created => {
+                    // A read of the new quote, or its bind, usually follows: it finds it cached.
+                    // A fill, for as long as the quote can stay as it is: a bind or a decision
+                    // that lands first puts its state over it.
+                    self.cache
+                        .fill(
+                            CacheName::Quote,
+                            &quote.quote_id,
+                            &quote,
+                            cached_for(&quote),
+                        )
+                        .await;
                     return Ok(Made {
                         quote,
                         replayed: false,
@@ -153,15 +164,9 @@ impl Quoting {
             return Ok(quote);
         }
         let quote = self.read_quote(quote_id).await?;
-        // A quote waiting to be bound is cached no longer than it can stay as it is: until it
-        // expires. A bind or a decision puts its new state over this fill, which never overwrites.
-        let now = OffsetDateTime::now_utc();
-        let true_for = match quote.status_at(now) {
-            QuoteStatus::Quoted => (quote.expires_at - now).unsigned_abs(),
-            QuoteStatus::Bound | QuoteStatus::Expired => CacheName::Quote.ttl(),
-        };
+        // A bind or a decision puts its new state over this fill, which never overwrites.
         self.cache
-            .fill(CacheName::Quote, quote_id, &quote, true_for)
+            .fill(CacheName::Quote, quote_id, &quote, cached_for(&quote))
             .await;
         Ok(quote)
     }
@@ -181,8 +186,14 @@ impl Quoting {
         caller: &Caller,
         now: OffsetDateTime,
     ) -> Result<Policy, QuoteError> {
-        // Decide on the stored quote, never a cached copy.
-        let quote = self.read_quote(quote_id).await?;
+        // A quote's terms never change once it is made; what can change (its status, decision and
+        // expiry) the bind's transaction checks again on the stored quote. So a cached copy that
+        // looks bindable saves the read: if it is out of date, the transaction is refused and the
+        // stored quote says why. Any other copy is checked against the stored quote.
+        let quote = match self.cache.get::<Quote>(CacheName::Quote, quote_id).await {
+            Some(cached) if bindable(&cached, now).is_ok() => cached,
+            _ => self.read_quote(quote_id).await?,
+        };
         if !caller.may_access(&quote.owner) {
             return Err(QuoteError::QuoteNotFound(quote_id.to_owned()));
         }
@@ -240,7 +251,7 @@ impl Quoting {
                     self.cache
                         .write_through(CacheName::Quote, quote_id, &bound)
                         .await;
-                    self.cache.invalidate_lists().await;
+                    self.cache.invalidate_lists(&policy.list_scopes()).await;
                     return Ok(policy);
                 }
                 Bound::NumberTaken => {}
@@ -378,6 +389,16 @@ impl Quoting {
         now: OffsetDateTime,
     ) -> Result<QuotePage, QuoteError> {
         Ok(self.store.referred_quotes(limit, start_after, now).await?)
+    }
+}
+
+/// How long `quote` may be cached from now: a quote waiting to be bound no longer than it can stay
+/// as it is, until it expires; any other for the cache's TTL.
+fn cached_for(quote: &Quote) -> std::time::Duration {
+    let now = OffsetDateTime::now_utc();
+    match quote.status_at(now) {
+        QuoteStatus::Quoted => (quote.expires_at - now).unsigned_abs(),
+        QuoteStatus::Bound | QuoteStatus::Expired => CacheName::Quote.ttl(),
     }
 }
 
