@@ -188,6 +188,21 @@ environment: ## One environment taking N requests at once (AWS_LAMBDA_MAX_CONCUR
 	target/release/loadtest environment --env $(DEV_DIR)/env --function calculate-rate --event brief --duration $(or $(ENV_DURATION),10) --out target/load
 	target/release/loadtest environment --env $(DEV_DIR)/env --function create-quote --event create --duration $(or $(ENV_DURATION),10) --out target/load
 
+.PHONY: profile
+profile: ## perf profile of one function's process under load (one environment, N=1): FUNCTION=calculate-rate EVENT=brief; report in target/load/perf-<function>.txt
+	@test -f $(DEV_DIR)/env || { echo "start the stack with 'make dev' first"; exit 1; }
+	@command -v perf >/dev/null || { echo "installing perf (apt)"; apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-perf >/dev/null; }
+	cargo build --quiet --release --locked --bin loadtest
+	cargo build --quiet --profile profiling --locked --bin $(or $(FUNCTION),calculate-rate)
+	perf record -F 999 -g -o target/load/perf-$(or $(FUNCTION),calculate-rate).data -- \
+		target/release/loadtest environment --env $(DEV_DIR)/env --build profiling --function $(or $(FUNCTION),calculate-rate) \
+		--event $(or $(EVENT),brief) --concurrency 1 --duration 10 --out target/load/profile
+	perf report -i target/load/perf-$(or $(FUNCTION),calculate-rate).data --comm $(or $(FUNCTION),calculate-rate) \
+		--no-children --sort dso,symbol --percent-limit 0.7 --stdio -g none \
+		> target/load/perf-$(or $(FUNCTION),calculate-rate).txt 2>/dev/null
+	@head -60 target/load/perf-$(or $(FUNCTION),calculate-rate).txt
+
 BENCH_STACK := .stack/benchmarks
 CONCURRENCY ?= 2
 

@@ -3,9 +3,10 @@
 //! ```text
 //! loadtest [run] --base-url URL [--profile brief|production|lifecycle] [--users 32] [--duration 30]
 //!          [--rate REQ_PER_S] [--out target/load] [--log WATCH_LOG] [--seed N]
+//! loadtest run --in-process ENV_FILE [--profile ...] [--users 32] [--duration 30] [--out DIR]
 //! loadtest coldstart [--env .stack/dev/env] [--runs 5] [--out target/load]
 //! loadtest environment [--env .stack/dev/env] [--function calculate-rate] [--event brief]
-//!          [--concurrency 1,8,32] [--duration 10] [--out target/load]
+//!          [--concurrency 1,8,32] [--duration 10] [--build release] [--out target/load]
 //! ```
 //!
 //! `run` sends the profile's mix from `--users` concurrent users for `--duration` seconds (capped at
@@ -13,7 +14,9 @@
 //! throughput, p50/p95/p99/max and errors; the cache hit rate from the functions' EMF lines in the
 //! `cargo lambda watch` log written during the run; the peak RSS of each function process; the CPU
 //! each process used; and each figure against the brief's floors. It writes `report.json` and
-//! `report.html` into `--out`.
+//! `report.html` into `--out`. With `--in-process ENV_FILE` instead of `--base-url`, the same
+//! users send the same mix to the functions' route tables in this process, over the stack's
+//! DynamoDB Local and Redis named in `ENV_FILE`: the testbed's ceiling (see [`inprocess`]).
 //!
 //! `coldstart` starts each release function binary against a Lambda Runtime API served in process
 //! with each of its sample events in `events/`, and reports the medians of spawn to init done and
@@ -35,6 +38,7 @@ mod benchdoc;
 mod coldstart;
 mod emf;
 mod environment;
+mod inprocess;
 mod mix;
 mod procs;
 mod report;
@@ -74,9 +78,9 @@ impl Args {
     }
 }
 
-const USAGE: &str = "usage: loadtest [run] --base-url URL [--profile brief|production|lifecycle] [--users N] [--duration SECS] \
+const USAGE: &str = "usage: loadtest [run] (--base-url URL | --in-process ENV_FILE) [--profile brief|production|lifecycle] [--users N] [--duration SECS] \
 [--rate REQ_PER_S] [--out DIR] [--log WATCH_LOG] [--seed N]\n       loadtest coldstart [--env ENV_FILE] [--runs N] [--out DIR]
-       loadtest environment [--env ENV_FILE] [--function NAME] [--event NAME] [--concurrency 1,8,32] [--duration SECS] [--out DIR]
+       loadtest environment [--env ENV_FILE] [--function NAME] [--event NAME] [--concurrency 1,8,32] [--duration SECS] [--build release|profiling] [--out DIR]
        loadtest benchmarks [--dir target/load] [--setup TEXT] [--notes FILE] [--out BENCHMARKS.md]";
 
 fn main() -> ExitCode {
@@ -128,14 +132,23 @@ fn log_since(path: &Path, offset: u64) -> Result<String, Error> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// Where the run sends: `--base-url` (or `API_URL`), or `in-process:<env file>`.
+fn base_url(args: &Args) -> Result<String, Error> {
+    Ok(match args.get("--in-process") {
+        Some(env_file) => format!("in-process:{env_file}"),
+        None => args
+            .get("--base-url")
+            .map(str::to_owned)
+            .or_else(|| std::env::var("API_URL").ok())
+            .ok_or("--base-url is required (or API_URL)")?
+            .trim_end_matches('/')
+            .to_owned(),
+    })
+}
+
 fn load(args: &Args) -> Result<ExitCode, Error> {
-    let base_url = args
-        .get("--base-url")
-        .map(str::to_owned)
-        .or_else(|| std::env::var("API_URL").ok())
-        .ok_or("--base-url is required (or API_URL)")?
-        .trim_end_matches('/')
-        .to_owned();
+    let in_process = args.get("--in-process");
+    let base_url = base_url(args)?;
     let profile_name = args.get("--profile").unwrap_or("brief");
     let profile = Profile::parse(profile_name).ok_or_else(|| {
         format!("--profile is brief, production or lifecycle, not {profile_name:?}")
@@ -179,7 +192,10 @@ fn load(args: &Args) -> Result<ExitCode, Error> {
         users,
         profile.as_str()
     );
-    let (recorder, elapsed) = runtime()?.block_on(run::run(plan));
+    let (recorder, elapsed) = match in_process {
+        None => runtime()?.block_on(run::run(plan, run::Transport::http(users))),
+        Some(env_file) => run_in_process(plan, env_file)?,
+    };
     let cpu_after = procs::cpu_snapshot(&root);
     // The functions print their metrics after answering; give the last lines time to reach the log.
     std::thread::sleep(Duration::from_millis(500));
@@ -231,6 +247,25 @@ fn load(args: &Args) -> Result<ExitCode, Error> {
     })
 }
 
+/// Runs `plan` against the functions' route tables in this process, over the stack named in
+/// `env_file`: the testbed's ceiling.
+fn run_in_process(plan: run::Plan, env_file: &str) -> Result<(stats::Recorder, Duration), Error> {
+    let env = coldstart::parse_env(
+        &std::fs::read_to_string(env_file)
+            .map_err(|e| format!("{env_file}: {e} (start a stack first: make dev)"))?,
+    );
+    // The handlers run on worker threads, one per core, as the functions' processes would share
+    // the cores; the users stay on this one.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let functions = inprocess::Functions::from_env(&env).await?;
+        let transport = run::Transport::InProcess(std::sync::Arc::new(functions));
+        Ok(run::run(plan, transport).await)
+    })
+}
+
 fn environment(args: &Args) -> Result<ExitCode, Error> {
     let env_file = args.get("--env").unwrap_or(".stack/dev/env");
     let env = coldstart::parse_env(
@@ -255,9 +290,13 @@ fn environment(args: &Args) -> Result<ExitCode, Error> {
                 .map_err(|_| format!("--concurrency takes numbers, not {n:?}"))
         })
         .collect::<Result<_, _>>()?;
-    let binary = root.join("target/release").join(&function);
+    // `--build profiling`: the `make profile` build, with symbols for perf.
+    let build = args.get("--build").unwrap_or("release");
+    let binary = root.join("target").join(build).join(&function);
     if !binary.is_file() {
-        return Err(format!("no release build of {function}: cargo build --release first").into());
+        return Err(
+            format!("no {build} build of {function}: cargo build --profile {build} first").into(),
+        );
     }
     let mut event = environment::event(&root, &function, &event_name)?;
     if function == "create-quote" {

@@ -1,9 +1,11 @@
 //! The load run: `--users` simulated users, each sending one request after another for
-//! `--duration`, optionally under a global `--rate` cap, over pooled HTTP/1 keep-alive connections.
+//! `--duration`, optionally under a global `--rate` cap, over pooled HTTP/1 keep-alive connections,
+//! or to the functions' route tables in this process (the testbed's ceiling, [`crate::inprocess`]).
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,6 +19,7 @@ use rand::{RngExt, SeedableRng};
 use serde_json::Value;
 use tokio::time::Instant;
 
+use crate::inprocess::Functions;
 use crate::mix::{self, BRIEF_STATES, Profile, Step};
 use crate::stats::{Outcome, Recorder};
 
@@ -42,10 +45,32 @@ pub struct Plan {
     pub seed: u64,
 }
 
-/// What users share: the client, the clock, the rate limiter and what earlier requests returned.
+/// Where requests go.
+pub enum Transport {
+    /// Over HTTP to the plan's base URL.
+    Http(Box<Client<HttpConnector, Full<Bytes>>>),
+    /// To the functions' route tables in this process.
+    InProcess(Arc<Functions>),
+}
+
+impl Transport {
+    /// A pooled HTTP/1 keep-alive client for `users` users.
+    pub fn http(users: usize) -> Transport {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        Transport::Http(Box::new(
+            Client::builder(TokioExecutor::new())
+                .pool_max_idle_per_host(users)
+                .pool_idle_timeout(Duration::from_secs(30))
+                .build(connector),
+        ))
+    }
+}
+
+/// What users share: the transport, the clock, the rate limiter and what earlier requests returned.
 struct Shared {
     plan: Plan,
-    client: Client<HttpConnector, Full<Bytes>>,
+    transport: Transport,
     start: Instant,
     deadline: Instant,
     next_slot: Cell<Instant>,
@@ -71,21 +96,15 @@ fn keep<T>(list: &RefCell<VecDeque<T>>, value: T) {
     list.push_back(value);
 }
 
-/// Runs `plan` and returns what it recorded and how long it took.
-pub async fn run(plan: Plan) -> (Recorder, Duration) {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    let client = Client::builder(TokioExecutor::new())
-        .pool_max_idle_per_host(plan.users)
-        .pool_idle_timeout(Duration::from_secs(30))
-        .build(connector);
+/// Runs `plan` over `transport` and returns what it recorded and how long it took.
+pub async fn run(plan: Plan, transport: Transport) -> (Recorder, Duration) {
     let start = Instant::now();
     let shared = Rc::new(Shared {
         deadline: start + plan.duration,
         next_slot: Cell::new(start),
         today: time::OffsetDateTime::now_utc().date(),
         plan,
-        client,
+        transport,
         start,
         recorder: RefCell::new(Recorder::default()),
         quotes: RefCell::new(VecDeque::new()),
@@ -360,34 +379,41 @@ async fn send(
     path: String,
     body: Option<String>,
 ) -> Option<(StatusCode, Value)> {
-    let mut builder = Request::builder()
-        .method(method)
-        .uri(format!("{}{path}", shared.plan.base_url));
-    if body.is_some() {
-        builder = builder.header("content-type", "application/json");
-    }
-    let request = builder
-        .body(Full::new(Bytes::from(body.unwrap_or_default())))
-        .ok()?;
     let started = Instant::now();
-    let answer = tokio::time::timeout(REQUEST_TIMEOUT, async {
-        let response = shared.client.request(request).await.map_err(|e| {
-            if e.is_connect() {
-                "connect".to_owned()
-            } else {
-                "transport".to_owned()
+    let answer = match &shared.transport {
+        Transport::Http(client) => {
+            let mut builder = Request::builder()
+                .method(method)
+                .uri(format!("{}{path}", shared.plan.base_url));
+            if body.is_some() {
+                builder = builder.header("content-type", "application/json");
             }
-        })?;
-        let status = response.status();
-        let bytes = response
-            .into_body()
-            .collect()
+            let request = builder
+                .body(Full::new(Bytes::from(body.unwrap_or_default())))
+                .ok()?;
+            tokio::time::timeout(REQUEST_TIMEOUT, async {
+                let response = client.request(request).await.map_err(|e| {
+                    if e.is_connect() {
+                        "connect".to_owned()
+                    } else {
+                        "transport".to_owned()
+                    }
+                })?;
+                let status = response.status();
+                let bytes = response
+                    .into_body()
+                    .collect()
+                    .await
+                    .map_err(|_| "body".to_owned())?
+                    .to_bytes();
+                Ok::<_, String>((status, bytes))
+            })
             .await
-            .map_err(|_| "body".to_owned())?
-            .to_bytes();
-        Ok::<_, String>((status, bytes))
-    })
-    .await;
+        }
+        Transport::InProcess(functions) => {
+            tokio::time::timeout(REQUEST_TIMEOUT, functions.answer(method, &path, body)).await
+        }
+    };
     let finished = Instant::now();
     let (outcome, result) = match answer {
         Ok(Ok((status, bytes))) => (
