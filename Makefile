@@ -207,8 +207,9 @@ BENCH_STACK := .stack/benchmarks
 CONCURRENCY ?= 2
 
 .PHONY: benchmarks
-benchmarks: ## Regenerate BENCHMARKS.md: make bench, a 10 s warm-up, the three load profiles, cold starts and one environment at N=1,8,32 on a release stack it starts and stops
+benchmarks: ## Regenerate BENCHMARKS.md: make bench, make build (zip sizes), a 10 s warm-up, the three load profiles each with its in-process ceiling and an open-loop run at 80% of it, cold starts and one environment at N=1,8,32 on a release stack it starts and stops
 	@mkdir -p target/load
+	$(MAKE) build
 	cargo bench --locked -p policy-core --bench rating --bench allocations 2>&1 | tee target/load/bench.txt
 	cargo build --release --locked --bin loadtest $(patsubst functions/%,--bin %,$(wildcard functions/*))
 	@WATCH_ARGS="--release --concurrency $(CONCURRENCY)" API_PORT=auto DYNAMODB_PORT=auto REDIS_PORT=auto $(STACK) up $(BENCH_STACK)
@@ -218,6 +219,12 @@ benchmarks: ## Regenerate BENCHMARKS.md: make bench, a 10 s warm-up, the three l
 		for profile in brief production lifecycle; do \
 			target/release/loadtest run --base-url "$$API_URL" --profile $$profile --users $(USERS) --duration $(DURATION) \
 				--log "$$STACK_LOG" --out target/load/$$profile; \
+			target/release/loadtest run --in-process $(BENCH_STACK)/env --profile $$profile --users $(USERS) --duration 15 \
+				--out target/load/ceiling-$$profile; \
+			rate=$$(python3 -c 'import json, sys; print(max(1, int(0.8 * json.load(open(sys.argv[1]))["overall"]["throughput"])))' \
+				target/load/ceiling-$$profile/report.json); \
+			target/release/loadtest run --base-url "$$API_URL" --profile $$profile --users 128 --rate $$rate --duration $(DURATION) \
+				--log "$$STACK_LOG" --out target/load/$$profile-at-80; \
 		done; \
 		target/release/loadtest coldstart --env $(BENCH_STACK)/env --runs $(RUNS) --out target/load; \
 		target/release/loadtest environment --env $(BENCH_STACK)/env --function calculate-rate --event brief --duration 10 --out target/load; \

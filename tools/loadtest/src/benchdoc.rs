@@ -259,8 +259,9 @@ fn functions_section(out: &mut String, report: &Value) {
     );
     let _ = writeln!(
         out,
-        "| function | handler p50 | handler p99 | DynamoDB calls | DynamoDB p50 | DynamoDB p99 | peak RSS |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+        "| function | requests | handler p50 | handler p99 | DynamoDB calls | DynamoDB p50 | DynamoDB p99 | peak RSS | CPU µs/request | target |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
     );
+    let loads = crate::costs::function_loads(report, &template());
     let rss = |function: &str| {
         report["peak_rss"]
             .as_array()
@@ -280,15 +281,22 @@ fn functions_section(out: &mut String, report: &Value) {
             v.as_u64()
                 .map_or_else(|| "-".to_owned(), |x| format!("{x} ms"))
         };
+        let cpu = loads
+            .iter()
+            .find(|l| &l.function == function)
+            .and_then(crate::costs::FunctionLoad::cpu_us_per_request);
         let _ = writeln!(
             out,
-            "| {function} | {} | {} | {} | {} | {} | {} |",
+            "| {function} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            h["count"].as_u64().unwrap_or(0),
             ms(&h["p50_ms"]),
             ms(&h["p99_ms"]),
             d["count"].as_u64().unwrap_or(0),
             ms(&d["p50_ms"]),
             ms(&d["p99_ms"]),
-            rss(function)
+            rss(function),
+            cpu.map_or_else(|| "-".to_owned(), |us| format!("{us:.0}")),
+            cpu_target(function, cpu),
         );
     }
     let _ = writeln!(
@@ -305,6 +313,26 @@ fn functions_section(out: &mut String, report: &Value) {
             p["cores"].as_f64().unwrap_or(0.0)
         );
     }
+}
+
+/// `template.yaml`, for the functions' memory sizes.
+fn template() -> String {
+    std::fs::read_to_string("template.yaml").unwrap_or_default()
+}
+
+/// The CPU per request target of `function`'s processes and whether `us` meets it.
+fn cpu_target(function: &str, us: Option<f64>) -> String {
+    let limit = match function {
+        "calculate-rate" | "list-policies" => 100.0,
+        "create-quote" => 300.0,
+        _ => return "-".to_owned(),
+    };
+    let verdict = match us {
+        Some(us) if us < limit => "meets",
+        Some(_) => "**misses**",
+        None => "not measured",
+    };
+    format!("< {limit:.0} µs: {verdict}")
 }
 
 /// The whole document. `dir` holds the run's outputs (`bench.txt`, `brief/`, `production/`,
@@ -355,6 +383,8 @@ pub fn render(target: &Path, dir: &Path, setup: &str, notes: &str) -> String {
             }
         }
     }
+    ceiling_section(&mut out, dir);
+    cost_section(&mut out, dir);
     out.push_str("## Cold start\n\n");
     match read_json(&dir.join("coldstart.json")) {
         Some(report) => {
@@ -363,18 +393,186 @@ pub fn render(target: &Path, dir: &Path, setup: &str, notes: &str) -> String {
                 "Command: `loadtest coldstart --runs {}` against the stack's DynamoDB Local and Redis. Each release binary is\nspawned against a Lambda Runtime API served by the tool and handed its sample event twice; medians of the runs.\n`init` is spawn to the first `next` request, `first response` spawn to the first answer, `first invocation` and\n`warm invocation` the handler's time for the first and the second event (their difference is the first call's\nconnection setup to DynamoDB and Redis). `redis connect ms` is the first Redis connection during init, as the\nfunction logs it (`cache_connect_us`; TLS when the stack's `REDIS_URL` is `rediss://`). `binary` is the size of\n`target/release/<function>` on this machine (x86_64, stripped), not the arm64 zip.\n\n| function | event | init ms | first response ms | first invocation ms | warm invocation ms | redis connect ms | status | binary | peak RSS |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
                 report["runs"]
             );
-            for r in report["results"].as_array().into_iter().flatten() {
+            let results: Vec<&Value> = report["results"].as_array().into_iter().flatten().collect();
+            for r in &results {
                 let _ = writeln!(out, "| {} |", crate::coldstart::row_cells(r).join(" | "));
             }
+            let slow: Vec<String> = results
+                .iter()
+                .filter(|r| r["init_ms"].as_f64().is_none_or(|ms| ms >= 30.0))
+                .map(|r| {
+                    format!(
+                        "{} ({})",
+                        r["function"].as_str().unwrap_or("?"),
+                        r["event"].as_str().unwrap_or("?")
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "\nTarget: init < 30 ms for every function, the first Redis connection included: {}.",
+                if slow.is_empty() {
+                    format!("meets ({} of {} rows)", results.len(), results.len())
+                } else {
+                    format!("**misses** for {}", slow.join(", "))
+                }
+            );
             out.push('\n');
         }
         None => out.push_str("Not run.\n\n"),
     }
     environment_section(&mut out, dir);
+    zip_section(&mut out, Path::new("target/lambda"));
     out.push_str("## Where the time goes\n\n");
     out.push_str(notes.trim());
     out.push('\n');
     out
+}
+
+/// The overall throughput, p95, p99 and errors of the report in `dir/<name>/report.json`.
+fn overall(dir: &Path, name: &str) -> Option<Value> {
+    Some(read_json(&dir.join(name).join("report.json"))?["overall"].clone())
+}
+
+/// Each profile over HTTP against the same mix answered in process (`ceiling-<profile>/`), and
+/// open-loop at 80% of that ceiling (`<profile>-at-80/`).
+fn ceiling_section(out: &mut String, dir: &Path) {
+    out.push_str("## The testbed's ceiling\n\n");
+    out.push_str(
+        "Command: `loadtest run --in-process $STACK/env --profile <profile> --users 32 --duration 15`. The same users send the\nsame mix to the functions' own route tables in one process, over the same DynamoDB Local and Redis, with the same\nitems: the same handlers make the same storage calls, with no Lambda runtime, event passing or `cargo lambda watch`\nproxy in between. That is what this machine's DynamoDB Local and Redis can serve for the mix; each profile over\nHTTP is reported as a ratio of it (target >= 0.8), so a slow emulator neither hides a slow function nor excuses one.\n\n| profile | over HTTP req/s | in process req/s | ratio | target | in process p95 ms | in process p99 ms |\n| --- | ---: | ---: | ---: | --- | ---: | ---: |\n",
+    );
+    for profile in ["brief", "production", "lifecycle"] {
+        let (Some(http), Some(ceiling)) = (
+            overall(dir, profile),
+            overall(dir, &format!("ceiling-{profile}")),
+        ) else {
+            let _ = writeln!(out, "| {profile} | not run | | | | | |");
+            continue;
+        };
+        let (a, b) = (
+            http["throughput"].as_f64().unwrap_or(0.0),
+            ceiling["throughput"].as_f64().unwrap_or(0.0),
+        );
+        let ratio = (b > 0.0).then(|| a / b);
+        let verdict = match ratio {
+            Some(r) if r >= 0.8 => "meets",
+            Some(_) => "**misses**",
+            None => "n/a",
+        };
+        let _ = writeln!(
+            out,
+            "| {profile} | {a:.0} | {b:.0} | {} | >= 0.8: {verdict} | {} | {} |",
+            ratio.map_or_else(|| "-".to_owned(), |r| format!("{r:.2}")),
+            ceiling["p95_ms"],
+            ceiling["p99_ms"],
+        );
+    }
+    out.push_str(
+        "\nOpen loop at 80% of the ceiling: `loadtest run --profile <profile> --users 128 --rate <0.8 x in-process req/s> --duration 30`\nover HTTP: the rate the stack is asked to hold, and the brief's latency floors at it (p95 < 100 ms, p99 < 200 ms, 0 errors).\n\n| profile | asked req/s | served req/s | p95 ms | p99 ms | errors | floors |\n| --- | ---: | ---: | ---: | ---: | ---: | --- |\n",
+    );
+    for profile in ["brief", "production", "lifecycle"] {
+        let name = format!("{profile}-at-80");
+        let (Some(run), Some(report)) = (
+            overall(dir, &name),
+            read_json(&dir.join(&name).join("report.json")),
+        ) else {
+            let _ = writeln!(out, "| {profile} | not run | | | | | |");
+            continue;
+        };
+        let p95 = run["p95_ms"].as_f64().unwrap_or(f64::MAX);
+        let p99 = run["p99_ms"].as_f64().unwrap_or(f64::MAX);
+        let errors = run["errors"].as_u64().unwrap_or(u64::MAX);
+        let met = p95 < 100.0 && p99 < 200.0 && errors == 0;
+        let _ = writeln!(
+            out,
+            "| {profile} | {} | {:.0} | {p95:.1} | {p99:.1} | {errors} | {} |",
+            report["plan"]["rate"],
+            run["throughput"].as_f64().unwrap_or(0.0),
+            if met { "meet" } else { "**miss**" }
+        );
+    }
+    out.push('\n');
+}
+
+/// What each profile's mix costs on Lambda, and the concurrency it needs, from its load run.
+fn cost_section(out: &mut String, dir: &Path) {
+    use crate::costs::{PRICES, concurrency, cost_per_million, function_loads};
+    out.push_str("## What it costs on Lambda\n\n");
+    let _ = writeln!(
+        out,
+        "From each profile's load run above: each function's share of the requests, its mean handler latency (EMF `Latency`,\nwhole ms, so billed as one more: Lambda bills each invocation rounded up to the millisecond) and its `MemorySize` in\n`template.yaml`. Cost per million requests of the mix = sum over functions of share x (price per request + memory GB x\nbilled seconds x price per GB-second) x 10^6. Prices: {PRICES}. API Gateway (HTTP API, USD 1.00 per million) and\nDynamoDB and ElastiCache are billed on top. `environments at 1,000 req/s` is Little's law: 1,000 x share x billed\nseconds, one request per environment at a time (Lambda's default); with Managed Instances' N requests per\nenvironment (below), divide by N.\n"
+    );
+    for profile in ["brief", "production", "lifecycle"] {
+        let Some(report) = read_json(&dir.join(profile).join("report.json")) else {
+            continue;
+        };
+        let loads = function_loads(&report, &template());
+        let total: u64 = loads.iter().map(|l| l.requests).sum();
+        if total == 0 {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "Profile `{profile}`:\n\n| function | share | mean ms | billed ms | memory MB | USD per million of its requests | environments at 1,000 req/s |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
+        for load in &loads {
+            let share = load.requests as f64 / total as f64;
+            let _ = writeln!(
+                out,
+                "| {} | {:.1}% | {:.2} | {:.2} | {} | {:.3} | {:.1} |",
+                load.function,
+                share * 100.0,
+                load.mean_ms,
+                load.billed_ms(),
+                load.memory_mb,
+                load.cost_per_request() * 1e6,
+                concurrency(load, share, 1000.0),
+            );
+        }
+        if let Some(cost) = cost_per_million(&loads) {
+            let _ = writeln!(
+                out,
+                "\nLambda cost per million requests of the `{profile}` mix: **USD {cost:.3}**.\n"
+            );
+        }
+    }
+}
+
+/// The arm64 zips `make build` left in `lambda_dir`, against the 5 MB target.
+fn zip_section(out: &mut String, lambda_dir: &Path) {
+    out.push_str("## Zip sizes\n\n");
+    let mut zips: Vec<(String, u64)> = std::fs::read_dir(lambda_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let size = std::fs::metadata(entry.path().join("bootstrap.zip"))
+                .ok()?
+                .len();
+            Some((entry.file_name().to_string_lossy().into_owned(), size))
+        })
+        .collect();
+    if zips.is_empty() {
+        out.push_str("Not built (`make build`).\n\n");
+        return;
+    }
+    zips.sort();
+    out.push_str(
+        "Command: `make build` (cargo lambda, release, arm64), the size of `target/lambda/<function>/bootstrap.zip`. What makes\nthem large: docs/performance.md#what-makes-a-zip-large.\n\n| function | zip bytes | MB | target |\n| --- | ---: | ---: | --- |\n",
+    );
+    for (function, bytes) in zips {
+        let verdict = if bytes < 5_000_000 {
+            "meets"
+        } else {
+            "**misses**"
+        };
+        let _ = writeln!(
+            out,
+            "| {function} | {bytes} | {:.2} | < 5 MB: {verdict} |",
+            bytes as f64 / 1e6
+        );
+    }
+    out.push('\n');
 }
 
 /// Many requests per environment (`environment-<function>.json`, from `loadtest environment`).

@@ -36,6 +36,7 @@
 
 mod benchdoc;
 mod coldstart;
+mod costs;
 mod emf;
 mod environment;
 mod inprocess;

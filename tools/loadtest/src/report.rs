@@ -188,7 +188,10 @@ pub fn to_json(recorder: &Recorder, elapsed: Duration, ctx: &Context<'_>) -> Val
             let (hits, lookups) = m.total_hit_counts();
             let all_calls: Vec<u64> = m.dynamodb_ms.values().flatten().copied().collect();
             let spread = |values: &[u64]| {
-                json!({"count": values.len(), "p50_ms": quantile(values, 0.5), "p95_ms": quantile(values, 0.95),
+                let mean = (!values.is_empty())
+                    .then(|| values.iter().sum::<u64>() as f64 / values.len() as f64);
+                json!({"count": values.len(), "mean_ms": mean.map(|m| round(m, 3)),
+                       "p50_ms": quantile(values, 0.5), "p95_ms": quantile(values, 0.95),
                        "p99_ms": quantile(values, 0.99), "max_ms": values.iter().max()})
             };
             let handler: Value = m
