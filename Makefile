@@ -212,7 +212,10 @@ benchmarks: ## Regenerate BENCHMARKS.md: make bench, make build (zip sizes), a 1
 	$(MAKE) build
 	cargo bench --locked -p policy-core --bench rating --bench allocations 2>&1 | tee target/load/bench.txt
 	cargo build --release --locked --bin loadtest $(patsubst functions/%,--bin %,$(wildcard functions/*))
-	@WATCH_ARGS="--release --concurrency $(CONCURRENCY)" API_PORT=auto DYNAMODB_PORT=auto REDIS_PORT=auto $(STACK) up $(BENCH_STACK)
+	@# The same functions with aws-lc built without its CPU jitter entropy source, for the cold-start comparison.
+	AWS_LC_SYS_NO_JITTER_ENTROPY=1 CARGO_TARGET_DIR=target/nojitter cargo build --release --locked \
+		$(patsubst functions/%,--bin %,$(wildcard functions/*))
+	@REDIS_TLS=1 WATCH_ARGS="--release --concurrency $(CONCURRENCY)" API_PORT=auto DYNAMODB_PORT=auto REDIS_PORT=auto $(STACK) up $(BENCH_STACK)
 	@trap '$(STACK) down $(BENCH_STACK)' EXIT; set -a; source $(BENCH_STACK)/env; set +a; \
 		curl -sf -X POST "$$API_URL/2015-03-31/functions/warm-cache/invocations" -d @events/warm-cache/scheduled.json && echo; \
 		target/release/loadtest run --base-url "$$API_URL" --profile brief --users $(USERS) --duration 10 --out target/load/warmup >/dev/null; \
@@ -227,10 +230,12 @@ benchmarks: ## Regenerate BENCHMARKS.md: make bench, make build (zip sizes), a 1
 				--log "$$STACK_LOG" --out target/load/$$profile-at-80; \
 		done; \
 		target/release/loadtest coldstart --env $(BENCH_STACK)/env --runs $(RUNS) --out target/load; \
+		target/release/loadtest coldstart --env $(BENCH_STACK)/env --runs $(RUNS) --bin-dir target/nojitter/release \
+			--out target/load/nojitter; \
 		target/release/loadtest environment --env $(BENCH_STACK)/env --function calculate-rate --event brief --duration 10 --out target/load; \
 		target/release/loadtest environment --env $(BENCH_STACK)/env --function create-quote --event create --duration 10 --out target/load; \
 		target/release/loadtest benchmarks --dir target/load --notes scripts/where-the-time-goes.md \
-			--setup "release builds behind cargo lambda watch --concurrency $(CONCURRENCY), DynamoDB Local with $$SEED_COUNT policies, redis-server, all on this machine" \
+			--setup "release builds behind cargo lambda watch --concurrency $(CONCURRENCY), DynamoDB Local with $$SEED_COUNT policies, redis-server over TLS only (as ElastiCache Serverless), all on this machine" \
 			--out BENCHMARKS.md
 
 .PHONY: build

@@ -8,6 +8,8 @@
 #
 # Ports come from API_PORT, DYNAMODB_PORT and REDIS_PORT; `auto` picks free ones (the tests do).
 # SEED_COUNT policies are seeded (default 10000).
+# REDIS_TLS=1 runs Redis on TLS only, as ElastiCache Serverless does, with a CA and certificate made
+# for the stack in DIR: REDIS_URL is then rediss:// and REDIS_CA_FILE names that CA.
 # With DOCS_PAGE (the page `make docs` builds), scripts/docs_server.py serves it on DOCS_PORT (default
 # 9001) at /docs and forwards everything else to the API, so the page can try the API (`make dev`).
 # A port held by a process of an earlier run in the same DIR is reclaimed; a port held by anything
@@ -124,6 +126,19 @@ start() { # name, pidfile, logfile, command...
     say "started $name (pid $!, log $log)"
 }
 
+# A throwaway CA and a certificate for 127.0.0.1 signed by it, for a TLS-only redis-server.
+make_redis_certificate() {
+    local tls=$1
+    mkdir -p "$tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=policy-decision local CA" \
+        -keyout "$tls/ca.key" -out "$tls/ca.crt" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+        -keyout "$tls/redis.key" -out "$tls/redis.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$tls/san.ext"
+    openssl x509 -req -in "$tls/redis.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial \
+        -days 2 -extfile "$tls/san.ext" -out "$tls/redis.crt" 2>/dev/null
+}
+
 wait_for() { # description, seconds, command...
     local what=$1 seconds=$2
     shift 2
@@ -155,15 +170,26 @@ up() {
     start "DynamoDB Local on :$ddb_port" "$dir/dynamodb.pid" "$dir/dynamodb.log" \
         java -Djava.library.path="$DYNAMODB_DIR/DynamoDBLocal_lib" -jar "$DYNAMODB_DIR/DynamoDBLocal.jar" \
         -inMemory -port "$ddb_port"
-    start "redis on :$redis_port" "$dir/redis.pid" "$dir/redis.log" \
-        redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no
+    local redis_url="redis://127.0.0.1:$redis_port" redis_ca=
+    if [ -n "${REDIS_TLS:-}" ]; then
+        make_redis_certificate "$dir/tls"
+        redis_url="rediss://127.0.0.1:$redis_port"
+        redis_ca=$dir/tls/ca.crt
+        start "redis (TLS) on :$redis_port" "$dir/redis.pid" "$dir/redis.log" \
+            redis-server --port 0 --tls-port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
+            --tls-cert-file "$dir/tls/redis.crt" --tls-key-file "$dir/tls/redis.key" \
+            --tls-ca-cert-file "$redis_ca" --tls-auth-clients no
+    else
+        start "redis on :$redis_port" "$dir/redis.pid" "$dir/redis.log" \
+            redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no
+    fi
     wait_for "DynamoDB Local" 60 port_busy "$ddb_port" || die "DynamoDB Local did not start; see $dir/dynamodb.log"
-    wait_for "redis" 30 redis-cli -p "$redis_port" ping || die "redis did not start; see $dir/redis.log"
+    wait_for "redis" 30 port_busy "$redis_port" || die "redis did not start; see $dir/redis.log"
 
     cat >"$dir/env" <<EOF
 API_URL=http://127.0.0.1:$api_port
 DYNAMODB_ENDPOINT=http://127.0.0.1:$ddb_port
-REDIS_URL=redis://127.0.0.1:$redis_port
+REDIS_URL=$redis_url
 AWS_REGION=us-east-1
 AWS_ACCESS_KEY_ID=local
 AWS_SECRET_ACCESS_KEY=local
@@ -178,6 +204,7 @@ AWS_LAMBDA_LOG_FORMAT=JSON
 STACK_LOG=$dir/watch.log
 AUTH_MODE=${AUTH_MODE:-off}
 EOF
+    [ -z "$redis_ca" ] || echo "REDIS_CA_FILE=$redis_ca" >>"$dir/env"
     # XRAY_DAEMON_PORT (a port, or auto): the functions send their traces there over UDP, as to the
     # X-Ray daemon in Lambda; the tracing test listens on it. Unset, nothing is traced.
     if [ -n "${XRAY_DAEMON_PORT:-}" ]; then

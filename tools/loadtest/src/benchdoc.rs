@@ -248,6 +248,23 @@ fn load_section(out: &mut String, report: &Value, command: &str) {
         }
     }
     functions_section(out, report);
+    if let Some(routes) = report["dynamodb_calls_by_route"].as_object() {
+        let _ = writeln!(
+            out,
+            "\nDynamoDB calls per request by route (EMF `DynamoDbCalls`; a cache hit makes none):\n\n| route | requests | DynamoDB calls | per request |\n| --- | ---: | ---: | ---: |"
+        );
+        for (route, c) in routes {
+            let _ = writeln!(
+                out,
+                "| `{route}` | {} | {} | {} |",
+                c["requests"],
+                c["calls"],
+                c["per_request"]
+                    .as_f64()
+                    .map_or_else(|| "-".to_owned(), |x| format!("{x:.2}"))
+            );
+        }
+    }
     out.push('\n');
 }
 
@@ -390,7 +407,7 @@ pub fn render(target: &Path, dir: &Path, setup: &str, notes: &str) -> String {
         Some(report) => {
             let _ = writeln!(
                 out,
-                "Command: `loadtest coldstart --runs {}` against the stack's DynamoDB Local and Redis. Each release binary is\nspawned against a Lambda Runtime API served by the tool and handed its sample event twice; medians of the runs.\n`init` is spawn to the first `next` request, `first response` spawn to the first answer, `first invocation` and\n`warm invocation` the handler's time for the first and the second event (their difference is the first call's\nconnection setup to DynamoDB and Redis). `redis connect ms` is the first Redis connection during init, as the\nfunction logs it (`cache_connect_us`; TLS when the stack's `REDIS_URL` is `rediss://`). `binary` is the size of\n`target/release/<function>` on this machine (x86_64, stripped), not the arm64 zip.\n\n| function | event | init ms | first response ms | first invocation ms | warm invocation ms | redis connect ms | status | binary | peak RSS |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
+                "Command: `loadtest coldstart --runs {}` against the stack's DynamoDB Local and Redis. Each release binary is\nspawned against a Lambda Runtime API served by the tool and handed its sample event twice; medians of the runs.\n`init` is spawn to the first `next` request, `first response` spawn to the first answer, `first invocation` and\n`warm invocation` the handler's time for the first and the second event (their difference is the first call's\nconnection setup to DynamoDB and Redis). Init's steps, as the function logs them: `tables` the rate tables' parse\n(`tables_us`), `sdk` the DynamoDB client's configuration (`dynamodb_client_us`), `redis` the first Redis connection\n(`cache_connect_us`; TLS when the stack's `REDIS_URL` is `rediss://`). `binary` is the size of\n`target/release/<function>` on this machine (x86_64, stripped), not the arm64 zip.\n\n| function | event | init ms | first response ms | first invocation ms | warm invocation ms | tables ms | sdk ms | redis connect ms | status | binary | peak RSS |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
                 report["runs"]
             );
             let results: Vec<&Value> = report["results"].as_array().into_iter().flatten().collect();
@@ -421,6 +438,7 @@ pub fn render(target: &Path, dir: &Path, setup: &str, notes: &str) -> String {
         }
         None => out.push_str("Not run.\n\n"),
     }
+    jitter_section(&mut out, dir);
     environment_section(&mut out, dir);
     zip_section(&mut out, Path::new("target/lambda"));
     out.push_str("## Where the time goes\n\n");
@@ -536,6 +554,49 @@ fn cost_section(out: &mut String, dir: &Path) {
             );
         }
     }
+}
+
+/// Each function's first sample event, cold, built as usual (`coldstart.json`) and with
+/// `AWS_LC_SYS_NO_JITTER_ENTROPY=1` (`nojitter/coldstart.json`).
+fn jitter_section(out: &mut String, dir: &Path) {
+    let (Some(usual), Some(nojitter)) = (
+        read_json(&dir.join("coldstart.json")),
+        read_json(&dir.join("nojitter").join("coldstart.json")),
+    ) else {
+        return;
+    };
+    out.push_str(
+        "Built with `AWS_LC_SYS_NO_JITTER_ENTROPY=1` (aws-lc without its CPU jitter entropy source; the kernel's `getrandom`\nstill seeds it): `AWS_LC_SYS_NO_JITTER_ENTROPY=1 CARGO_TARGET_DIR=target/nojitter cargo build --release`, then\n`loadtest coldstart --bin-dir target/nojitter/release`. Medians per function over its sample events' runs:\n\n| function | init ms | init ms, no jitter | redis connect ms | redis connect ms, no jitter |\n| --- | ---: | ---: | ---: | ---: |\n",
+    );
+    let per_function = |report: &Value, function: &str, key: &str| -> Option<f64> {
+        let mut values: Vec<f64> = report["results"]
+            .as_array()?
+            .iter()
+            .filter(|r| r["function"] == function)
+            .filter_map(|r| r[key].as_f64())
+            .collect();
+        values.sort_by(f64::total_cmp);
+        values.get(values.len() / 2).copied()
+    };
+    let mut functions: Vec<&str> = usual["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["function"].as_str())
+        .collect();
+    functions.dedup();
+    let cell = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |x| format!("{x:.2}"));
+    for function in functions {
+        let _ = writeln!(
+            out,
+            "| {function} | {} | {} | {} | {} |",
+            cell(per_function(&usual, function, "init_ms")),
+            cell(per_function(&nojitter, function, "init_ms")),
+            cell(per_function(&usual, function, "cache_connect_ms")),
+            cell(per_function(&nojitter, function, "cache_connect_ms")),
+        );
+    }
+    out.push('\n');
 }
 
 /// The arm64 zips `make build` left in `lambda_dir`, against the 5 MB target.

@@ -38,9 +38,18 @@ struct Timings {
     responses: Vec<Duration>,
     status: Option<String>,
     error: Option<String>,
-    /// The first Redis connection at init in ms, as the function logged it (`cache_connect_us`).
-    cache_connect: Option<f64>,
+    /// The init steps the function logged, in ms: the rate tables' parse (`tables_us`), the
+    /// DynamoDB client's configuration (`dynamodb_client_us`) and the first Redis connection
+    /// (`cache_connect_us`).
+    steps: Vec<(&'static str, f64)>,
 }
+
+/// The init steps a function logs, as `(log field, report key)`.
+const INIT_STEPS: [(&str, &str); 3] = [
+    ("tables_us", "tables_ms"),
+    ("dynamodb_client_us", "dynamodb_client_ms"),
+    ("cache_connect_us", "cache_connect_ms"),
+];
 
 /// The Runtime API's state for one process.
 struct Api {
@@ -229,7 +238,10 @@ async fn one(
         let _ = stdout.read_to_string(&mut logged);
     }
     let mut timings = api.snapshot();
-    timings.cache_connect = cache_connect_ms(&logged);
+    timings.steps = INIT_STEPS
+        .iter()
+        .filter_map(|&(field, key)| Some((key, logged_ms(&logged, field)?)))
+        .collect();
     if waited.is_err() {
         return Err(format!(
             "timed out after {} next and {} responses",
@@ -244,10 +256,11 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// The Redis connect time a function logged at init (`cache_connect_us`), in ms, if it connected.
-fn cache_connect_ms(log: &str) -> Option<f64> {
+/// The microseconds a function logged in `field` at init (e.g. `cache_connect_us`), in ms.
+fn logged_ms(log: &str, field: &str) -> Option<f64> {
+    let needle = format!("\"{field}\":");
     log.lines().find_map(|line| {
-        let at = line.find("\"cache_connect_us\":")? + "\"cache_connect_us\":".len();
+        let at = line.find(&needle)? + needle.len();
         let digits: String = line[at..]
             .chars()
             .take_while(char::is_ascii_digit)
@@ -268,6 +281,7 @@ pub fn parse_env(text: &str) -> Vec<(String, String)> {
 
 /// Times `runs` cold starts of each function in `functions` with each of its sample events.
 pub async fn measure(
+    bin_dir: &Path,
     root: &Path,
     functions: &[String],
     env: &[(String, String)],
@@ -275,7 +289,7 @@ pub async fn measure(
 ) -> Value {
     let mut rows = Vec::new();
     for function in functions {
-        let binary = root.join("target/release").join(function);
+        let binary = bin_dir.join(function);
         let size = std::fs::metadata(&binary).map(|m| m.len()).ok();
         let mut events: Vec<PathBuf> = std::fs::read_dir(root.join("events").join(function))
             .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
@@ -316,8 +330,8 @@ pub async fn measure(
                                 .or_default()
                                 .push(ms(r2.saturating_sub(*n2)));
                         }
-                        if let Some(connect) = t.cache_connect {
-                            samples.entry("cache_connect_ms").or_default().push(connect);
+                        for (key, value) in t.steps {
+                            samples.entry(key).or_default().push(value);
                         }
                         status = status.or(t.status);
                         failure = failure.or(t.error);
@@ -338,6 +352,7 @@ pub async fn measure(
                 "function": function, "event": event_name, "runs": samples.get("init_ms").map_or(0, Vec::len),
                 "init_ms": med("init_ms"), "first_response_ms": med("first_response_ms"),
                 "first_invocation_ms": med("first_invocation_ms"), "warm_invocation_ms": med("warm_invocation_ms"),
+                "tables_ms": med("tables_ms"), "dynamodb_client_ms": med("dynamodb_client_ms"),
                 "cache_connect_ms": med("cache_connect_ms"),
                 "status": status, "error": failure, "binary_bytes": size,
                 "peak_rss_kb": rss_sorted.get(rss_sorted.len() / 2),
@@ -351,7 +366,7 @@ pub async fn measure(
 pub fn to_text(report: &Value) -> String {
     use std::fmt::Write as _;
     let mut out = format!(
-        "cold start: medians of {} runs per event, release binaries, times from spawn\n\n{:<16} {:<14} {:>9} {:>10} {:>11} {:>10} {:>8} {:>8} {:>9} {:>8}  notes\n",
+        "cold start: medians of {} runs per event, release binaries, times from spawn\n\n{:<16} {:<14} {:>9} {:>10} {:>11} {:>10} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8}  notes\n",
         report["runs"],
         "function",
         "event",
@@ -359,6 +374,8 @@ pub fn to_text(report: &Value) -> String {
         "1st resp",
         "1st invoke",
         "warm inv",
+        "tables",
+        "sdk ms",
         "redis ms",
         "status",
         "binary",
@@ -372,6 +389,8 @@ pub fn to_text(report: &Value) -> String {
             first,
             first_invoke,
             warm,
+            tables,
+            sdk,
             connect,
             status,
             binary,
@@ -379,7 +398,7 @@ pub fn to_text(report: &Value) -> String {
         ] = row_cells(r);
         let _ = writeln!(
             out,
-            "{function:<16} {event:<14} {init:>9} {first:>10} {first_invoke:>11} {warm:>10} {connect:>8} {status:>8} {binary:>9} {rss:>8}  {}",
+            "{function:<16} {event:<14} {init:>9} {first:>10} {first_invoke:>11} {warm:>10} {tables:>8} {sdk:>8} {connect:>8} {status:>8} {binary:>9} {rss:>8}  {}",
             r["error"].as_str().unwrap_or("")
         );
     }
@@ -387,9 +406,9 @@ pub fn to_text(report: &Value) -> String {
 }
 
 /// One result of a cold-start report as display cells: function, event, init, first response,
-/// first and warm invocation, the first Redis connection at init (ms), status, binary size and
-/// peak RSS (MB). The terminal table and BENCHMARKS.md both show these.
-pub fn row_cells(r: &Value) -> [String; 10] {
+/// first and warm invocation, the init steps (the rate tables' parse, the DynamoDB client's
+/// configuration, the first Redis connection; ms), status, binary size and peak RSS (MB). The terminal table and BENCHMARKS.md both show these.
+pub fn row_cells(r: &Value) -> [String; 12] {
     let num = |v: &Value| {
         v.as_f64()
             .map_or_else(|| "-".to_owned(), |x| format!("{x:.2}"))
@@ -401,6 +420,8 @@ pub fn row_cells(r: &Value) -> [String; 10] {
         num(&r["first_response_ms"]),
         num(&r["first_invocation_ms"]),
         num(&r["warm_invocation_ms"]),
+        num(&r["tables_ms"]),
+        num(&r["dynamodb_client_ms"]),
         num(&r["cache_connect_ms"]),
         r["status"].as_str().unwrap_or("-").to_owned(),
         r["binary_bytes"]
@@ -436,8 +457,9 @@ mod tests {
             "\n",
             r#"{"level":"INFO","fields":{"message":"request"}}"#
         );
-        assert_eq!(cache_connect_ms(log), Some(1.734));
-        assert_eq!(cache_connect_ms("no redis here"), None);
+        assert_eq!(logged_ms(log, "cache_connect_us"), Some(1.734));
+        assert_eq!(logged_ms(log, "tables_us"), None);
+        assert_eq!(logged_ms("no redis here", "cache_connect_us"), None);
     }
 
     #[test]

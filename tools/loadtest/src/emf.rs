@@ -15,6 +15,15 @@ pub struct Counts {
     pub misses: u64,
 }
 
+/// The requests of one route and the DynamoDB calls they made.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RouteCalls {
+    /// Requests answered.
+    pub requests: u64,
+    /// `DynamoDbCalls`, summed.
+    pub calls: u64,
+}
+
 /// What the EMF lines of a run add up to.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Metrics {
@@ -24,6 +33,8 @@ pub struct Metrics {
     pub handler_ms: BTreeMap<String, Vec<u64>>,
     /// Every DynamoDB call's latency (ms) by function.
     pub dynamodb_ms: BTreeMap<String, Vec<u64>>,
+    /// Requests and the DynamoDB calls they made, by route label (e.g. `POST /api/v1/quotes`).
+    pub route_calls: BTreeMap<String, RouteCalls>,
 }
 
 impl Metrics {
@@ -40,6 +51,9 @@ impl Metrics {
 
     /// Adds one request's line.
     pub fn add_request(&mut self, request: RequestMetrics) {
+        let route = self.route_calls.entry(request.route.clone()).or_default();
+        route.requests += 1;
+        route.calls += request.dynamodb_calls;
         self.handler_ms
             .entry(request.function.clone())
             .or_default()
@@ -124,6 +138,7 @@ mod tests {
                 route: "GET /api/v1/policies".into(),
                 status: "200".into(),
                 request_id: "x".into(),
+                xray_trace_id: None,
                 latency_ms: 45,
                 cold_start: 1,
                 dynamodb_calls: 2,

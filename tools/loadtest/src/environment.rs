@@ -412,6 +412,7 @@ mod tests {
             route: "POST /api/v1/quotes".into(),
             status: status.into(),
             request_id: id.into(),
+            xray_trace_id: None,
             latency_ms: 1,
             cold_start: 0,
             dynamodb_calls: calls,

@@ -4,7 +4,7 @@
 //! loadtest [run] --base-url URL [--profile brief|production|lifecycle] [--users 32] [--duration 30]
 //!          [--rate REQ_PER_S] [--out target/load] [--log WATCH_LOG] [--seed N]
 //! loadtest run --in-process ENV_FILE [--profile ...] [--users 32] [--duration 30] [--out DIR]
-//! loadtest coldstart [--env .stack/dev/env] [--runs 5] [--out target/load]
+//! loadtest coldstart [--env .stack/dev/env] [--runs 5] [--bin-dir target/release] [--out target/load]
 //! loadtest environment [--env .stack/dev/env] [--function calculate-rate] [--event brief]
 //!          [--concurrency 1,8,32] [--duration 10] [--build release] [--out target/load]
 //! ```
@@ -80,7 +80,7 @@ impl Args {
 }
 
 const USAGE: &str = "usage: loadtest [run] (--base-url URL | --in-process ENV_FILE) [--profile brief|production|lifecycle] [--users N] [--duration SECS] \
-[--rate REQ_PER_S] [--out DIR] [--log WATCH_LOG] [--seed N]\n       loadtest coldstart [--env ENV_FILE] [--runs N] [--out DIR]
+[--rate REQ_PER_S] [--out DIR] [--log WATCH_LOG] [--seed N]\n       loadtest coldstart [--env ENV_FILE] [--runs N] [--bin-dir DIR] [--out DIR]
        loadtest environment [--env ENV_FILE] [--function NAME] [--event NAME] [--concurrency 1,8,32] [--duration SECS] [--build release|profiling] [--out DIR]
        loadtest benchmarks [--dir target/load] [--setup TEXT] [--notes FILE] [--out BENCHMARKS.md]";
 
@@ -255,6 +255,17 @@ fn run_in_process(plan: run::Plan, env_file: &str) -> Result<(stats::Recorder, D
         &std::fs::read_to_string(env_file)
             .map_err(|e| format!("{env_file}: {e} (start a stack first: make dev)"))?,
     );
+    // The AWS SDK reads its region and credentials from this process's environment, as each
+    // function's reads its own: the file's must be exported here.
+    if let Some((name, _)) = env
+        .iter()
+        .find(|(k, v)| k.starts_with("AWS_") && std::env::var(k).ok().as_deref() != Some(v))
+    {
+        return Err(format!(
+            "{name} is not as {env_file} says: export its variables first (set -a; . {env_file}; set +a)"
+        )
+        .into());
+    }
     // The handlers run on worker threads, one per core, as the functions' processes would share
     // the cores; the users stay on this one.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -356,19 +367,27 @@ fn cold_start(args: &Args) -> Result<ExitCode, Error> {
     let runs: usize = args.number("--runs", 5)?;
     let out = PathBuf::from(args.get("--out").unwrap_or("target/load"));
     let root = procs::canonical_root(Path::new(args.get("--root").unwrap_or(".")));
+    // `--bin-dir`: another build of the functions, such as one with a different build setting.
+    let bin_dir = args
+        .get("--bin-dir")
+        .map_or_else(|| root.join("target/release"), PathBuf::from);
     let functions = procs::function_names(&root);
     let missing: Vec<&String> = functions
         .iter()
-        .filter(|f| !root.join("target/release").join(f).is_file())
+        .filter(|f| !bin_dir.join(f).is_file())
         .collect();
     if !missing.is_empty() {
-        return Err(format!("no release build of {missing:?}: cargo build --release first").into());
+        return Err(format!(
+            "no build of {missing:?} in {}: cargo build --release first",
+            bin_dir.display()
+        )
+        .into());
     }
     let runtime = runtime()?;
     let local = tokio::task::LocalSet::new();
     let report = local.block_on(
         &runtime,
-        coldstart::measure(&root, &functions, &env, runs.max(1)),
+        coldstart::measure(&bin_dir, &root, &functions, &env, runs.max(1)),
     );
     print!("{}", coldstart::to_text(&report));
     let path = write_out(

@@ -137,6 +137,22 @@ fn round(value: f64, places: i32) -> f64 {
     (value * scale).round() / scale
 }
 
+/// Requests and DynamoDB calls per route, and the calls per request.
+fn calls_by_route(metrics: &Metrics) -> Value {
+    metrics
+        .route_calls
+        .iter()
+        .map(|(route, c)| {
+            let per_request =
+                (c.requests > 0).then(|| round(c.calls as f64 / c.requests as f64, 2));
+            (
+                route.clone(),
+                json!({"requests": c.requests, "calls": c.calls, "per_request": per_request}),
+            )
+        })
+        .collect()
+}
+
 /// The whole report as JSON.
 pub fn to_json(recorder: &Recorder, elapsed: Duration, ctx: &Context<'_>) -> Value {
     let overall_stats = recorder.overall();
@@ -168,6 +184,7 @@ pub fn to_json(recorder: &Recorder, elapsed: Duration, ctx: &Context<'_>) -> Val
                    "p50_ms": round(ms(0.5), 2), "p99_ms": round(ms(0.99), 2)})
         })
         .collect();
+    let route_calls = ctx.metrics.map_or(Value::Null, calls_by_route);
     let (cache, hit_rate, dynamodb_p99, handler, dynamodb) = match ctx.metrics {
         Some(m) => {
             let caches: Vec<Value> = m
@@ -233,7 +250,7 @@ pub fn to_json(recorder: &Recorder, elapsed: Duration, ctx: &Context<'_>) -> Val
         "plan": ctx.plan, "started_unix": ctx.started_unix, "elapsed_s": round(seconds, 3),
         "overall": figures_json(&overall), "outcomes": overall_stats.outcomes, "routes": routes,
         "hit_rate": hit_rate.map(|r| round(r, 4)), "cache": cache, "handler_latency": handler,
-        "dynamodb_latency": dynamodb, "floors": checks, "peak_rss": rss, "cpu": cpu, "timeline": timeline,
+        "dynamodb_latency": dynamodb, "dynamodb_calls_by_route": route_calls, "floors": checks, "peak_rss": rss, "cpu": cpu, "timeline": timeline,
     })
 }
 

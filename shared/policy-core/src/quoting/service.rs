@@ -63,10 +63,14 @@ impl Quoting {
         settings: &Settings,
     ) -> Result<Quoting, Box<dyn std::error::Error + Send + Sync>> {
         let tables = RateTables::builtin()?;
-        let store = DynamoStore::new(
-            crate::storage::client_for(settings.dynamodb_endpoint.as_deref()).await,
-            settings.tables()?,
+        let started = std::time::Instant::now();
+        let client = crate::storage::client_for(settings.dynamodb_endpoint.as_deref()).await;
+        // The SDK's configuration (region, credentials, timeouts), timed for `loadtest coldstart`.
+        tracing::info!(
+            dynamodb_client_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "init: DynamoDB client ready"
         );
+        let store = DynamoStore::new(client, settings.tables()?);
         let cache = Cache::new(settings.cache.clone())?;
         cache.connect().await;
         Ok(Quoting::new(

@@ -84,6 +84,10 @@ pub struct RequestMetrics {
     pub status: String,
     /// The request id (a property, not a dimension).
     pub request_id: String,
+    /// The X-Ray trace id Lambda handed over with the invocation (a property): with the request
+    /// id, what ties this line to the request's trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xray_trace_id: Option<String>,
     /// Time in the function, from the request's arrival to its answer.
     #[serde(rename = "Latency")]
     pub latency_ms: u64,
@@ -191,6 +195,7 @@ mod tests {
             route: "GET /api/v1/policies".into(),
             status: "200".into(),
             request_id: "req-1".into(),
+            xray_trace_id: None,
             latency_ms: 12,
             cold_start: 1,
             dynamodb_calls: 2,
