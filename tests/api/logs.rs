@@ -121,7 +121,11 @@ fn a_quote_made_then_bound_costs_one_dynamodb_call_each() {
         Some(serde_json::to_vec(&body).unwrap()),
     );
     assert_eq!(made.status, 201, "{:#}", made.json);
-    assert_eq!(made.json["decision"]["outcome"], "accepted", "{:#}", made.json);
+    assert_eq!(
+        made.json["decision"]["outcome"], "accepted",
+        "{:#}",
+        made.json
+    );
     let quote_id = made.json["quote_id"].as_str().unwrap();
 
     // When it is bound
